@@ -1,0 +1,117 @@
+"""One exception hierarchy for everything a NEPSE call can raise.
+
+Every exception is picklable (Ray ships them between processes) and carries only what is safe to show:
+the endpoint name, the HTTP status and whether a retry may help. Tokens, salts and payload ids are never put
+into a message or an attribute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NepseError(Exception):
+    """Base class of every nepse-ray error.
+
+    ``retryable`` tells a caller (or the pool's coordinator) whether the same request may succeed later;
+    ``retry_after`` is the server's hint in seconds when it gave one.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.endpoint = endpoint
+        self.status = status
+        self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[NepseError], message: str, state: dict[str, Any]) -> NepseError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class NepseInputError(NepseError, ValueError):
+    """The caller passed something the protocol cannot accept (a negative salt, a short token, a bad date)."""
+
+
+class NepsePathNotAllowedError(NepseInputError):
+    """A request was aimed outside the allowlisted NEPSE paths."""
+
+
+class NepseAuthError(NepseError):
+    """The server refused the token (HTTP 401) even after a fresh handshake."""
+
+
+class NepseHandshakeError(NepseError):
+    """``/api/authenticate/prove`` answered with something that is not a usable token."""
+
+    retryable = True
+
+
+class NepseRateLimitedError(NepseError):
+    """HTTP 429: the server asked us to slow down; ``retry_after`` holds its hint."""
+
+    retryable = True
+
+
+class NepseEmptyPageError(NepseError):
+    """A signed request answered ``200 []`` with every candidate payload variant.
+
+    On the real site this means a stale payload id or a page lost under load; a later retry usually works.
+    """
+
+    retryable = True
+
+
+class NepseInvalidResponseError(NepseError):
+    """A 2xx answer whose body is not the JSON the endpoint promises (HTML, empty, or the wrong shape)."""
+
+    retryable = True
+
+
+class NepseForbiddenError(NepseError):
+    """HTTP 403, typically an HTML page served to clients the site considers abusive."""
+
+    retryable = True
+
+
+class NepseServerError(NepseError):
+    """HTTP 5xx from the server."""
+
+    retryable = True
+
+
+class NepseClientRequestError(NepseError):
+    """HTTP 4xx other than 401/403/429: the request itself is wrong and repeating it will not help."""
+
+
+class NepseConnectionError(NepseError):
+    """The connection failed or was dropped before a complete response arrived."""
+
+    retryable = True
+
+
+class NepseTimeoutError(NepseError):
+    """The server did not answer within the connect or read timeout."""
+
+    retryable = True

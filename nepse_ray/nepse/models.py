@@ -1,0 +1,370 @@
+"""Pydantic models of NEPSE responses.
+
+Tolerant by design: unknown fields are kept (``extra="allow"``), fields the site has been seen to leave out or
+null are optional, and numeric strings (``securityId: "2790"``) are coerced. Attributes use Python names; the
+site's camelCase names are the aliases, so ``Model.model_validate(json)`` reads a response and
+``model.model_dump(by_alias=True)`` writes one (the simulator does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+RowT = TypeVar("RowT")
+
+
+class NepseModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, alias_generator=to_camel, frozen=False)
+
+
+class ProveResponse(NepseModel):
+    """``GET /api/authenticate/prove``. The tokens here are still obfuscated."""
+
+    access_token: str
+    refresh_token: str
+    salt: str | None = None
+    salt1: int
+    salt2: int
+    salt3: int
+    salt4: int
+    salt5: int
+    server_time: int
+    token_type: str | None = None
+    is_display_active: bool | None = None
+    popup_doc_for: str | None = None
+
+    @property
+    def salts(self) -> tuple[int, int, int, int, int]:
+        return (self.salt1, self.salt2, self.salt3, self.salt4, self.salt5)
+
+    def __repr__(self) -> str:  # never show tokens or salts
+        return "ProveResponse(<redacted>)"
+
+    __str__ = __repr__
+
+
+class MarketOpen(NepseModel):
+    """``nepse-data/market-open``: ``id`` is the market id that feeds every payload id."""
+
+    is_open: str
+    as_of: dt.datetime
+    id: int
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _parse_as_of(cls, value: object) -> object:
+        # Closed: "2025-10-30T15:00:00"; open: "2026-04-02T12:22:25.746796"; some clients see a space separator.
+        return value.replace(" ", "T", 1) if isinstance(value, str) else value
+
+
+class Page(NepseModel, Generic[RowT]):
+    """A Spring Data page."""
+
+    content: list[RowT]
+    total_pages: int
+    total_elements: int
+    size: int | None = None
+    number: int = 0
+    number_of_elements: int | None = None
+    first: bool | None = None
+    last: bool | None = None
+    empty: bool | None = None
+
+
+class SummaryItem(NepseModel):
+    detail: str
+    value: float
+
+
+class IndexValue(NepseModel):
+    """An element of ``nepse-index`` (ids 57, 58, 62, 63) or of the sub-index list ``/api/nots``."""
+
+    id: int
+    index: str
+    close: float | None = None
+    high: float | None = None
+    low: float | None = None
+    previous_close: float | None = None
+    change: float | None = None
+    per_change: float | None = None
+    fifty_two_week_high: float | None = None
+    fifty_two_week_low: float | None = None
+    current_value: float | None = None
+    generated_time: str | None = None
+
+
+class TradeStat(NepseModel):
+    """``securityDailyTradeStat/58`` (price-volume)."""
+
+    security_id: int
+    symbol: str
+    security_name: str | None = None
+    index_id: int | None = None
+    total_trade_quantity: int | None = None
+    last_traded_price: float | None = None
+    percentage_change: float | None = None
+    previous_close: float | None = None
+    close_price: float | None = None
+
+
+class LiveMarketRow(NepseModel):
+    security_id: int
+    symbol: str
+    security_name: str | None = None
+    index_id: int | None = None
+    open_price: float | None = None
+    high_price: float | None = None
+    low_price: float | None = None
+    total_trade_quantity: int | None = None
+    total_trade_value: float | None = None
+    last_traded_price: float | None = None
+    percentage_change: float | None = None
+    last_traded_volume: int | None = None
+    previous_close: float | None = None
+    average_traded_price: float | None = None
+    last_updated_date_time: str | None = None
+
+
+class TopMover(NepseModel):
+    """top-gainer / top-loser rows."""
+
+    symbol: str
+    security_id: int
+    security_name: str | None = None
+    ltp: float | None = None
+    cp: float | None = None
+    point_change: float | None = None
+    percentage_change: float | None = None
+
+
+class TopTrade(NepseModel):
+    symbol: str
+    security_id: int
+    security_name: str | None = None
+    share_traded: int | None = None
+    closing_price: float | None = None
+
+
+class TopTransaction(NepseModel):
+    symbol: str
+    security_id: int
+    security_name: str | None = None
+    total_trades: int | None = None
+    last_traded_price: float | None = None
+
+
+class TopTurnover(NepseModel):
+    symbol: str
+    security_id: int
+    security_name: str | None = None
+    turnover: float | None = None
+    closing_price: float | None = None
+
+
+class SupplyDemandItem(NepseModel):
+    symbol: str
+    security_id: int
+    security_name: str | None = None
+    total_quantity: int | None = None
+    total_order: int | None = None
+
+
+class SupplyDemand(NepseModel):
+    supply_list: list[SupplyDemandItem] = Field(default_factory=list)
+    demand_list: list[SupplyDemandItem] = Field(default_factory=list)
+
+
+class Company(NepseModel):
+    id: int
+    symbol: str
+    company_name: str | None = None
+    security_name: str | None = None
+    status: str | None = None
+    company_email: str | None = None
+    website: str | None = None
+    sector_name: str | None = None
+    regulatory_body: str | None = None
+    instrument_type: str | None = None
+
+
+class SecurityBrief(NepseModel):
+    """``security?nonDelisted=true``: ``id`` is the securityId every per-security endpoint takes."""
+
+    id: int
+    symbol: str
+    security_name: str | None = None
+    name: str | None = None
+    active_status: str | None = None
+
+
+class DepthLevel(NepseModel):
+    stock_id: int | None = None
+    order_book_order_price: float
+    quantity: int
+    order_count: int | None = None
+    is_buy: int | None = None
+    buy: bool | None = None
+    sell: bool | None = None
+
+
+class DepthBook(NepseModel):
+    buy_market_depth_list: list[DepthLevel] = Field(default_factory=list)
+    sell_market_depth_list: list[DepthLevel] = Field(default_factory=list)
+
+
+class MarketDepth(NepseModel):
+    total_buy_qty: int | None = None
+    total_sell_qty: int | None = None
+    market_depth: DepthBook = Field(default_factory=DepthBook)
+    symbol: str | None = None
+    time_stamp: int | None = None
+
+
+class PriceHistoryRow(NepseModel):
+    """``market/history/security/{id}`` rows."""
+
+    business_date: dt.date
+    total_trades: int | None = None
+    total_traded_quantity: int | None = None
+    total_traded_value: float | None = None
+    high_price: float | None = None
+    low_price: float | None = None
+    close_price: float | None = None
+
+
+class IndexHistoryRow(NepseModel):
+    """``index/history/{id}`` rows, newest first."""
+
+    business_date: dt.date
+    id: int | None = None
+    exchange_index_id: int | None = None
+    closing_index: float | None = None
+    open_index: float | None = None
+    high_index: float | None = None
+    low_index: float | None = None
+    fifty_two_week_high: float | None = None
+    fifty_two_week_low: float | None = None
+    turnover_value: float | None = None
+    turnover_volume: float | None = None
+    total_transaction: int | None = None
+    abs_change: float | None = None
+    percentage_change: float | None = None
+
+
+class DailyPricePoint(NepseModel):
+    """``market/graphdata/{id}``: one day of OHLC."""
+
+    business_date: dt.date
+    open_price: float | None = None
+    high_price: float | None = None
+    low_price: float | None = None
+    close_price: float | None = None
+    previous_day_close_price: float | None = None
+    fifty_two_week_high: float | None = None
+    last_traded_price: float | None = None
+    total_traded_quantity: int | None = None
+
+
+class IntradayTick(NepseModel):
+    """``market/graphdata/daily/{id}``: one trade of the day's scrip graph."""
+
+    contract_quantity: int | None = None
+    contract_rate: float
+    time: int
+
+
+class SecurityDailyTrade(NepseModel):
+    security_id: int
+    business_date: dt.date | None = None
+    open_price: float | None = None
+    high_price: float | None = None
+    low_price: float | None = None
+    total_trade_quantity: int | None = None
+    total_trades: int | None = None
+    last_traded_price: float | None = None
+    previous_close: float | None = None
+    close_price: float | None = None
+    fifty_two_week_high: float | None = None
+    fifty_two_week_low: float | None = None
+    last_updated_date_time: str | None = None
+
+
+class SecurityDetail(NepseModel):
+    """``POST security/{id}``. The nested ``security`` object is kept as the site sends it."""
+
+    security_daily_trade_dto: SecurityDailyTrade | None = None
+    security: dict[str, object] | None = None
+    security_id: int | None = None
+    stock_listed_shares: float | None = None
+    paid_up_capital: float | None = None
+    issued_capital: float | None = None
+    market_capitalization: float | None = None
+    public_shares: float | None = None
+    public_percentage: float | None = None
+    promoter_shares: float | None = None
+    promoter_percentage: float | None = None
+    updated_date: str | None = None
+
+
+class FloorsheetRow(NepseModel):
+    """One trade. Broker ids are strings, and null while the market is open."""
+
+    contract_id: int
+    stock_symbol: str
+    buyer_member_id: str | None = None
+    seller_member_id: str | None = None
+    contract_quantity: int
+    contract_rate: float
+    contract_amount: float | None = None
+    business_date: dt.date
+    trade_book_id: int | None = None
+    stock_id: int
+    buyer_broker_name: str | None = None
+    seller_broker_name: str | None = None
+    trade_time: str | None = None
+    security_name: str | None = None
+
+
+class FloorsheetResponse(NepseModel):
+    """The floorsheet wrapper ``{floorsheets: Page<row>, ...}``."""
+
+    floorsheets: Page[FloorsheetRow]
+    total_amount: float | None = None
+    total_qty: float | None = None
+    total_trades: int | None = None
+
+
+class TodayPriceRow(NepseModel):
+    business_date: dt.date
+    security_id: int
+    symbol: str
+    security_name: str | None = None
+    open_price: float | None = None
+    high_price: float | None = None
+    low_price: float | None = None
+    close_price: float | None = None
+    total_traded_quantity: int | None = None
+    total_traded_value: float | None = None
+    previous_day_close_price: float | None = None
+    fifty_two_week_high: float | None = None
+    fifty_two_week_low: float | None = None
+    last_updated_time: str | None = None
+    last_updated_price: float | None = None
+    total_trades: int | None = None
+    average_traded_price: float | None = None
+    market_capitalization: float | None = None
+
+
+class Disclosures(NepseModel):
+    """``news/companies/disclosure``."""
+
+    exchange_messages: list[dict[str, object]] = Field(default_factory=list)
+    company_news: list[dict[str, object]] = Field(default_factory=list)
+
+
+#: ``graph/index/{id}``: ``[[epochSeconds, value], ...]``.
+IndexGraphPoint = tuple[int, float]
