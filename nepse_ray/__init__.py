@@ -1,0 +1,1 @@
+"""nepse-ray: NEPSE market data through an auto-scaling pool of Ray actors."""
