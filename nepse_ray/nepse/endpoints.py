@@ -169,23 +169,34 @@ CATALOGUE: Mapping[str, Endpoint] = {
 }  # fmt: skip
 
 
+_DATE_PARAMS = frozenset({"business_date", "start_date", "end_date"})
+
+
 def _wire_value(endpoint: str, param: Param, value: object) -> str:
+    if param.name in _DATE_PARAMS:
+        return _wire_date(endpoint, param, value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
     if isinstance(value, int):
         if value < 0:
             raise NepseInputError(f"{endpoint}: {param.name} must not be negative, got {value}")
         return str(value)
-    if isinstance(value, str) and param.name in ("business_date", "start_date", "end_date"):
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    raise NepseInputError(f"{endpoint}: {param.name} has an unusable value {value!r}")
+
+
+def _wire_date(endpoint: str, param: Param, value: object) -> str:
+    if isinstance(value, dt.datetime):  # the site wants the day; a datetime's isoformat would add the time
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
-            raise NepseInputError(f"{endpoint}: {param.name} must be a date or 'YYYY-MM-DD', got {value!r}") from None
-    if isinstance(value, str) and value.isdigit():
-        return value
-    raise NepseInputError(f"{endpoint}: {param.name} has an unusable value {value!r}")
+            pass
+    raise NepseInputError(f"{endpoint}: {param.name} must be a date or 'YYYY-MM-DD', got {value!r}")
 
 
 def prepare(name: str, params: Mapping[str, object]) -> PreparedCall:

@@ -1,0 +1,392 @@
+"""NepseClient: one NEPSE session — one token, one transport, one rate limiter — with every catalogue endpoint.
+
+Each request takes a permit from the token bucket, goes only to an allowlisted path, carries the project's
+headers, and has its answer mapped to a parsed model or to one named :mod:`errors` exception. The client
+handles three things itself and leaves every other retry to its caller (the pool's coordinator):
+
+* HTTP 401: drop the token, prove once more and retry once (:meth:`TokenManager.authorised`);
+* HTTP 429: sleep ``Retry-After`` (capped) and retry up to ``max_rate_limit_retries`` times;
+* ``200 []`` from a signed endpoint that never answers with a list: retry once with the endpoint's fallback
+  payload variant, then raise :class:`NepseEmptyPageError`.
+
+Signed bodies are recomputed on every attempt from the token actually sent. It is safe to call one client
+from several threads.
+
+>>> with NepseClient() as client:  # doctest: +SKIP
+...     status = client.market_open()
+...     page = client.floorsheet(page=0, size=500)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import importlib.metadata
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from types import MappingProxyType, TracebackType
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from . import models as m
+from .auth import Salts, TokenManager, TokenState
+from .endpoints import CatalogueMethods, PreparedCall, prepare
+from .errors import (
+    NepseAuthError,
+    NepseClientRequestError,
+    NepseEmptyPageError,
+    NepseError,
+    NepseForbiddenError,
+    NepseInputError,
+    NepseInvalidResponseError,
+    NepsePathNotAllowedError,
+    NepseRateLimitedError,
+    NepseServerError,
+)
+from .payload import FALLBACK_VARIANT, PayloadVariant
+from .ratelimit import TokenBucket
+from .transport import RawResponse, RequestsTransport, Transport
+
+T = TypeVar("T")
+
+logger = logging.getLogger("nepse_ray")
+
+DEFAULT_BASE_URL = "https://www.nepalstock.com"
+
+#: Seconds to wait after a 429 that carries no usable ``Retry-After``.
+DEFAULT_RETRY_AFTER = 1.0
+
+_ALLOWED_PREFIXES = ("/api/nots", "/api/authenticate")
+_ALLOWED_FILES = frozenset({"/assets/prod/css.wasm"})
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9/_.-]*")
+
+
+def _default_user_agent() -> str:
+    try:
+        version = importlib.metadata.version("nepse-ray")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0"
+    return f"nepse-ray/{version} (python-requests)"
+
+
+#: An honest User-Agent that names the project.
+DEFAULT_USER_AGENT = _default_user_agent()
+
+
+def normalise_base_url(base_url: str) -> str:
+    """``scheme://host[:port]`` of ``base_url``; raise :class:`NepseInputError` for anything else."""
+    try:
+        parts = urlsplit(base_url)
+        port_ok = parts.port is None or parts.port > 0
+    except (TypeError, ValueError, AttributeError):
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise NepseInputError(
+            f"base_url must be http(s)://host[:port] with no path, query or credentials, got {base_url!r}; "
+            f"for example {DEFAULT_BASE_URL!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def require_allowed_path(path: str) -> None:
+    """Raise :class:`NepsePathNotAllowedError` unless ``path`` is one nepse-ray may request."""
+    allowed = path in _ALLOWED_FILES or any(path == p or path.startswith(p + "/") for p in _ALLOWED_PREFIXES)
+    if not allowed or not _SAFE_PATH.fullmatch(path) or any(s in (".", "..") for s in path.split("/")):
+        raise NepsePathNotAllowedError(
+            f"refusing to request {path!r}: nepse-ray only calls paths under /api/nots/ and /api/authenticate/ "
+            "and /assets/prod/css.wasm"
+        )
+
+
+def decode_response(raw: RawResponse, endpoint: str) -> object:
+    """The decoded JSON of a 2xx answer, or the named exception for any other answer.
+
+    Messages give the endpoint, the status and the kind of body — never the body itself.
+    """
+    status = raw.status
+    if 200 <= status < 300:
+        try:
+            return json.loads(raw.body)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+            pass
+        raise NepseInvalidResponseError(
+            f"{endpoint}: HTTP {status} with {_describe_body(raw)} instead of JSON", endpoint=endpoint, status=status
+        )
+    if status == 401:
+        raise NepseAuthError(
+            f"{endpoint}: HTTP 401, the server refused the access token", endpoint=endpoint, status=401
+        )
+    if status == 403:
+        raise NepseForbiddenError(
+            f"{endpoint}: HTTP 403 Forbidden ({_describe_body(raw)}); the site is refusing this client, "
+            "slow down and retry later",
+            endpoint=endpoint,
+            status=403,
+        )
+    if status == 429:
+        retry_after = _retry_after_seconds(raw.header("Retry-After"))
+        raise NepseRateLimitedError(
+            f"{endpoint}: HTTP 429 Too Many Requests; the server asks to wait {retry_after:g} s",
+            endpoint=endpoint,
+            status=429,
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        raise NepseServerError(f"{endpoint}: HTTP {status} server error; retry later", endpoint=endpoint, status=status)
+    if 300 <= status < 400:
+        target = urlsplit(raw.header("Location") or "")
+        where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+        raise NepseClientRequestError(
+            f"{endpoint}: HTTP {status}, the site redirects{where}; point base_url at the host that serves the API",
+            endpoint=endpoint,
+            status=status,
+        )
+    raise NepseClientRequestError(
+        f"{endpoint}: HTTP {status}, the server rejected the request as invalid; repeating it will not help",
+        endpoint=endpoint,
+        status=status,
+    )
+
+
+def _describe_body(raw: RawResponse) -> str:
+    body = raw.body.strip()
+    if not body:
+        return "an empty body"
+    if body[:1] == b"<":
+        return f"an HTML page ({len(raw.body)} bytes)"
+    return f"{len(raw.body)} bytes of {raw.header('Content-Type') or 'untyped content'}"
+
+
+def _retry_after_seconds(value: str | None) -> float:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; the default if absent or unusable."""
+    if value is None:
+        return DEFAULT_RETRY_AFTER
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_AFTER
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        seconds = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else DEFAULT_RETRY_AFTER
+
+
+class NepseClient(CatalogueMethods[Any]):
+    """A thread-safe client for the NEPSE web API holding one token at a time.
+
+    Endpoint methods (``market_open()``, ``floorsheet(page=...)``, ...) and :meth:`call` return parsed pydantic
+    models; failures raise the exceptions of :mod:`nepse_ray.nepse.errors`. ``verify`` stays on unless
+    explicitly turned off (which is logged); ``ca_bundle`` names a CA file to trust instead of the defaults.
+    ``day`` overrides the day-of-month term of payload ids (default: today in Asia/Kathmandu).
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        rate: float = 2.0,
+        burst: int = 1,
+        user_agent: str | None = None,
+        referer: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        verify: bool = True,
+        ca_bundle: str | None = None,
+        max_rate_limit_retries: int = 2,
+        max_retry_after: float = 30.0,
+        day: Callable[[], int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: Transport | None = None,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        for name, seconds in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if not (isinstance(seconds, (int, float)) and 0 < seconds < math.inf):
+                raise NepseInputError(f"{name} must be a positive number of seconds, got {seconds!r}")
+        if isinstance(max_rate_limit_retries, bool) or not isinstance(max_rate_limit_retries, int):
+            raise NepseInputError(f"max_rate_limit_retries must be an int, got {max_rate_limit_retries!r}")
+        if max_rate_limit_retries < 0 or not max_retry_after >= 0:
+            raise NepseInputError("max_rate_limit_retries and max_retry_after must not be negative")
+        if ca_bundle is not None:
+            if not verify:
+                raise NepseInputError("ca_bundle= needs verify=True: a CA bundle is only used to verify certificates")
+            if not os.path.exists(ca_bundle):
+                raise NepseInputError(f"ca_bundle {ca_bundle!r} does not exist; pass the path of a PEM file")
+        self._limiter = TokenBucket(rate, burst, clock=clock, sleep=sleep)
+        self._sleep = sleep
+        self._max_rate_limit_retries = max_rate_limit_retries
+        self._max_retry_after = float(max_retry_after)
+        self._timeout = (float(connect_timeout), float(read_timeout))
+        self._headers = MappingProxyType(
+            {
+                "User-Agent": user_agent if user_agent is not None else DEFAULT_USER_AGENT,
+                "Referer": referer if referer is not None else self.base_url + "/",
+                "Accept": "application/json, text/plain, */*",
+                "Content-Type": "application/json",
+            }
+        )
+        self._tokens = TokenManager(self._exchange, clock=clock, day=day)
+        self._stats_lock = threading.Lock()
+        self._counts = dict.fromkeys(("requests_sent", "rate_limited", "empty_page_fallbacks", "empty_pages"), 0)
+        if not verify:
+            logger.warning(
+                "TLS certificate verification is OFF for %s (verify=False): anyone on the network path can read "
+                "and alter this client's traffic. Prefer ca_bundle= with the GeoTrust TLS RSA CA G1 intermediate.",
+                self.base_url,
+            )
+        self._transport: Transport = (
+            transport if transport is not None else RequestsTransport(ca_bundle if ca_bundle is not None else verify)
+        )
+
+    # -- calling endpoints ------------------------------------------------------------------------------
+
+    def call(self, name: str, /, **params: Any) -> Any:
+        """Call catalogue endpoint ``name`` with Python-named ``params`` and return its parsed response."""
+        return self._call_endpoint(name, params)
+
+    def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
+        call = prepare(name, params)
+        return call.endpoint.parse(self._fetch_json(call))
+
+    def _fetch_json(self, call: PreparedCall) -> object:
+        """The decoded answer of ``call``, with the empty-list fallback for signed endpoints."""
+        endpoint = call.endpoint
+        data = self._fetch_signed_as(call, endpoint.variant)
+        if not (endpoint.signed and endpoint.rejects_as_empty_list and data == []):
+            return data
+        fallback = FALLBACK_VARIANT.get(endpoint.name)
+        if fallback is not None:
+            self._count("empty_page_fallbacks")
+            data = self._fetch_signed_as(call, fallback)
+            if data != []:
+                return data
+        self._count("empty_pages")
+        tried = "both candidate payload variants" if fallback is not None else "its payload variant"
+        raise NepseEmptyPageError(
+            f"{endpoint.name}: the server answered 200 [] with {tried}; a stale payload id or a page lost under "
+            "load, usually fine on a later retry",
+            endpoint=endpoint.name,
+            status=200,
+        )
+
+    def _fetch_signed_as(self, call: PreparedCall, variant: PayloadVariant | None) -> object:
+        """Send ``call`` with a fresh token, its body (if signed) computed from that token's salts."""
+
+        def attempt(state: TokenState) -> object:
+            body = None if variant is None else {"id": self._tokens.payload_id(variant, state)}
+            return self._exchange(call, state.access_token, body)
+
+        return self._retrying_rate_limits(lambda: self._tokens.authorised(attempt))
+
+    def _retrying_rate_limits(self, request: Callable[[], T]) -> T:
+        """Run ``request``; after a 429 sleep the server's ``Retry-After`` (capped) and run it again."""
+        retries = 0
+        while True:
+            try:
+                return request()
+            except NepseRateLimitedError as exc:
+                self._count("rate_limited")
+                if retries >= self._max_rate_limit_retries:
+                    raise
+                retries += 1
+                delay = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+                self._sleep(min(delay, self._max_retry_after))
+
+    def _exchange(self, call: PreparedCall, token: str | None, body: object | None = None) -> object:
+        """One rate-limited request to an allowlisted path; the decoded JSON or a named exception."""
+        require_allowed_path(call.path)
+        headers = self._headers if token is None else {**self._headers, "Authorization": f"Salter {token}"}
+        self._limiter.acquire()
+        self._count("requests_sent")
+        try:
+            raw = self._transport.send(
+                call.endpoint.method,
+                self.base_url + call.path,
+                headers=headers,
+                params=call.query,
+                json_body=body,
+                timeout=self._timeout,
+            )
+        except NepseError as exc:
+            if exc.endpoint is None:  # transports know the path, not the catalogue name
+                exc.endpoint = call.endpoint.name
+            raise
+        return decode_response(raw, call.endpoint.name)
+
+    def _count(self, counter: str) -> None:
+        with self._stats_lock:
+            self._counts[counter] += 1
+
+    def stats(self) -> dict[str, int]:
+        """Counters since construction (counts only, never secrets)."""
+        with self._stats_lock:
+            counts = dict(self._counts)
+        return {
+            "requests_sent": counts["requests_sent"],
+            "proves": self._tokens.proves,
+            "reproves_on_401": self._tokens.reproves_on_401,
+            "rate_limited": counts["rate_limited"],
+            "empty_page_fallbacks": counts["empty_page_fallbacks"],
+            "empty_pages": counts["empty_pages"],
+        }
+
+    # -- the seed's TokenManager surface ----------------------------------------------------------------
+
+    def get_access_token(self) -> str:
+        return self._retrying_rate_limits(self._tokens.get_access_token)
+
+    def get_salts(self) -> Salts:
+        return self._retrying_rate_limits(self._tokens.get_salts)
+
+    def get_market_id(self) -> int:
+        return self._retrying_rate_limits(self._tokens.get_market_id)
+
+    def get_market_status(self) -> m.MarketOpen:
+        return self._retrying_rate_limits(self._tokens.get_market_status)
+
+    def get_post_payload_id(self) -> int:
+        return self._retrying_rate_limits(self._tokens.get_post_payload_id)
+
+    def get_post_payload_id_for_floor_sheet(self) -> int:
+        return self._retrying_rate_limits(self._tokens.get_post_payload_id_for_floor_sheet)
+
+    def get_security_brief(self) -> list[m.SecurityBrief]:
+        return self._retrying_rate_limits(self._tokens.get_security_brief)
+
+    def get_security_symbol_id_map(self) -> dict[str, int]:
+        return self._retrying_rate_limits(self._tokens.get_security_symbol_id_map)
+
+    # -- lifetime -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the transport's connections."""
+        self._transport.close()
+
+    def __enter__(self) -> NepseClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"NepseClient({self.base_url!r}, rate={self._limiter.rate:g}, burst={self._limiter.burst})"

@@ -1,0 +1,60 @@
+"""Errors the worker pool adds on top of the NEPSE protocol errors.
+
+A request that fails inside a worker reaches the caller as the original :class:`~nepse_ray.nepse.errors.NepseError`
+once retries are spent; the classes here cover what only the pool can know (a task ran too long, the worker died,
+the pool is gone). Each has a default message that says what happened and what to do, so callers may raise them
+bare or pass a more specific message. They pickle like every ``NepseError``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from nepse_ray.nepse.errors import NepseError
+
+
+class PoolError(NepseError):
+    """Base class of the errors raised by the worker pool itself."""
+
+    default_message: ClassVar[str] = "The NEPSE worker pool failed to run the request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        endpoint: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(
+            message or self.default_message, endpoint=endpoint, retry_after=retry_after, retryable=retryable
+        )
+
+
+class TaskTimeoutError(PoolError):
+    """A task ran longer than ``PoolOptions.task_timeout``; the pool retries it like any transient failure."""
+
+    retryable = True
+    default_message = (
+        "The request exceeded task_timeout and was abandoned. It is retried up to max_retries times; "
+        "if the endpoint is legitimately slow, raise PoolOptions.task_timeout."
+    )
+
+
+class WorkerLostError(PoolError):
+    """The worker actor died (or was killed) while the task was in flight; the task can run on another worker."""
+
+    retryable = True
+    default_message = (
+        "The worker running this request died before answering. The pool replaces the worker and retries the "
+        "request; if this keeps happening, check the Ray worker logs for crashes or out-of-memory kills."
+    )
+
+
+class PoolShutdownError(PoolError):
+    """The pool is shutting down or has shut down; nothing more will run on it."""
+
+    default_message = (
+        "The NEPSE worker pool is shut down (or shutting down) and accepts no more requests. "
+        "Create a new NepseWorkerAPI to make further calls."
+    )

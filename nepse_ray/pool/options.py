@@ -1,0 +1,163 @@
+"""``PoolOptions``: every knob of the worker pool, validated before anything starts.
+
+Defaults follow the design being ported (1-5 workers, 30 s idle timeout, 60 s task timeout, 3 retries, scale up at
+80 % busy). Durations are in seconds. Invalid values raise ``pydantic.ValidationError`` naming the field::
+
+    >>> options = PoolOptions(max_workers=3, task_timeout=45.0)
+    >>> options.client_kwargs()["rate"]
+    2.0
+
+The ``logger`` is driver-side only: it is left out of ``model_dump()`` and of :meth:`PoolOptions.for_actors`, the copy
+that gets pickled into Ray actors.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LogLevel = Literal["log", "warn", "error"]
+
+_DEFAULT_LOGGER_NAME = "nepse_ray.pool"
+_LOGGER_METHODS: tuple[LogLevel, ...] = ("log", "warn", "error")
+_POOL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class PoolOptions(BaseModel):
+    """Configuration of a NEPSE worker pool (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    # Fleet size and scaling.
+    min_workers: int = Field(default=1, ge=1, description="Workers kept alive even when idle.")
+    max_workers: int = Field(default=5, ge=1, le=64, description="Upper bound on worker actors.")
+    idle_timeout: float = Field(default=30.0, ge=0, description="Seconds a worker may idle before it is retired.")
+    scaling_threshold: float = Field(default=0.8, gt=0, le=1, description="Busy fraction that triggers a scale-up.")
+    scale_interval: float = Field(default=0.25, gt=0, description="Seconds between the coordinator's scaling ticks.")
+    upscale_delay: float = Field(default=0.0, ge=0, description="Seconds the scale-up condition must hold.")
+    downscale_delay: float = Field(default=0.0, ge=0, description="Seconds the scale-down condition must hold.")
+
+    # Tasks and retries.
+    task_timeout: float = Field(default=60.0, gt=0, description="Seconds one attempt of a request may take.")
+    max_retries: int = Field(default=3, ge=0, description="Retries after the first attempt of a retryable failure.")
+    backoff_base: float = Field(default=0.5, gt=0, description="First retry's maximum delay in seconds.")
+    backoff_cap: float = Field(default=10.0, gt=0, description="Ceiling of any retry delay in seconds.")
+
+    # Workers.
+    base_url: str = Field(default="https://www.nepalstock.com", description="NEPSE site root (http or https).")
+    rate_per_token: float = Field(default=2.0, gt=0, description="Requests per second allowed per worker token.")
+    burst: int = Field(default=1, ge=1, description="Token-bucket burst per worker.")
+    inflight_per_worker: int = Field(default=2, ge=1, le=16, description="Concurrent requests per worker actor.")
+    max_restarts: int = Field(default=3, ge=-1, description="Ray restarts of a crashed worker (-1 = forever).")
+    pool_rate_cap: float | None = Field(default=None, gt=0, description="Pool-wide requests/s ceiling, if any.")
+
+    # Ray placement.
+    pool_name: str = Field(default="nepse-ray", min_length=1, description="Prefix of the pool's actor names.")
+    namespace: str = Field(default="nepse_ray", min_length=1, description="Ray namespace of the pool's actors.")
+    detached: bool = Field(default=False, description="Whether the pool's actors outlive the driver.")
+
+    # NepseClient options, passed to every worker.
+    user_agent: str | None = None
+    verify: bool = True
+    ca_bundle: str | None = None
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+
+    # Driver-side only: never dumped, never shipped to actors.
+    logger: object | None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"base_url must be an http:// or https:// URL such as https://www.nepalstock.com, got {value!r}"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("pool_name")
+    @classmethod
+    def _check_pool_name(cls, value: str) -> str:
+        if not _POOL_NAME.match(value):
+            raise ValueError(f"pool_name may contain only letters, digits, '_', '.' and '-', got {value!r}")
+        return value
+
+    @field_validator("logger")
+    @classmethod
+    def _check_logger(cls, value: object | None) -> object | None:
+        if value is None or isinstance(value, (logging.Logger, logging.LoggerAdapter)):
+            return value
+        missing = [name for name in _LOGGER_METHODS if not callable(getattr(value, name, None))]
+        if missing:
+            raise ValueError(
+                f"logger must be a logging.Logger or an object with callable log, warn and error attributes; "
+                f"{type(value).__name__} lacks callable {', '.join(missing)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_cross_fields(self) -> PoolOptions:
+        if self.min_workers > self.max_workers:
+            raise ValueError(
+                f"min_workers ({self.min_workers}) is greater than max_workers ({self.max_workers}); "
+                "lower min_workers or raise max_workers"
+            )
+        if self.backoff_cap < self.backoff_base:
+            raise ValueError(
+                f"backoff_cap ({self.backoff_cap}) is smaller than backoff_base ({self.backoff_base}); "
+                "raise backoff_cap or lower backoff_base"
+            )
+        return self
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``NepseClient(**options.client_kwargs())`` in each worker."""
+        return {
+            "base_url": self.base_url,
+            "rate": self.rate_per_token,
+            "burst": self.burst,
+            "user_agent": self.user_agent,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "verify": self.verify,
+            "ca_bundle": self.ca_bundle,
+        }
+
+    def for_actors(self) -> PoolOptions:
+        """This configuration without the driver-side logger, safe to pickle into Ray actors."""
+        return self.model_copy(update={"logger": None})
+
+    def emit(self, level: LogLevel, message: str) -> None:
+        """Send ``message`` to the configured logger (``log`` = info, ``warn`` = warning, ``error``)."""
+        getattr(pool_logger(self), level)(message)
+
+
+class PoolLogger:
+    """The pool's view of a logger: ``log``, ``warn`` and ``error``, each taking one message.
+
+    Wraps either a stdlib ``logging.Logger`` / ``LoggerAdapter`` (``log`` -> ``info``, ``warn`` -> ``warning``) or a
+    custom object that already has ``log``, ``warn`` and ``error``.
+    """
+
+    __slots__ = ("error", "log", "warn")
+
+    def __init__(self, log: Callable[[str], object], warn: Callable[[str], object], error: Callable[[str], object]):
+        self.log = log
+        self.warn = warn
+        self.error = error
+
+
+def pool_logger(options: PoolOptions) -> PoolLogger:
+    """The logger adapter for ``options.logger``; the ``nepse_ray.pool`` stdlib logger when none was given."""
+    target = options.logger
+    if target is None:
+        target = logging.getLogger(_DEFAULT_LOGGER_NAME)
+    if isinstance(target, (logging.Logger, logging.LoggerAdapter)):
+        return PoolLogger(log=target.info, warn=target.warning, error=target.error)
+    log, warn, error = (getattr(target, name) for name in _LOGGER_METHODS)
+    return PoolLogger(log=log, warn=warn, error=error)

@@ -1,0 +1,263 @@
+"""Scaling, dispatch and retry decisions: pure functions of (config, state, metrics, now).
+
+Nothing here imports Ray, reads a clock, sleeps or logs. The coordinator gathers a snapshot of its workers, calls
+:func:`decide_scaling` once per tick with ``now`` from its own monotonic clock, acts on the :class:`ScaleDecision`
+and passes ``decision.state`` back on the next tick::
+
+    state = ScalingState()
+    decision = decide_scaling(config, workers, queued=len(queue), now=time.monotonic(), state=state)
+    state = decision.state
+
+Scaling rules, applied in this order (the first that applies decides):
+
+1. **Minimum.** If healthy workers plus ``pending_starts`` are fewer than ``min_workers``, add the difference at
+   once, with no delay (a dead worker is replaced immediately).
+2. **Scale up.** The fleet is healthy workers plus ``pending_starts``; its busy fraction is the healthy workers with
+   ``inflight > 0`` divided by the fleet. When the busy fraction is at least ``scaling_threshold`` *and* requests are
+   queued, the pool wants ``ceil((inflight + queued) / capacity_per_worker)`` workers, clamped to
+   ``[min_workers, max_workers]``, and adds the whole shortfall in one decision. The condition must hold without a
+   break for ``upscale_delay`` seconds (tracked by ``ScalingState.upscale_since``).
+3. **Scale down.** With nothing queued and no worker starting, healthy workers idle for at least ``idle_timeout``
+   are retired, longest-idle first, never below ``min_workers``. No retirement happens within ``idle_timeout`` of the
+   last scale-up, and the condition must hold for ``downscale_delay`` seconds (``ScalingState.downscale_since``).
+
+Wanting one direction resets the other direction's timer, and a tick that wants neither resets both, so alternating
+load never accumulates towards a scale event. A decision never both adds and retires. Unhealthy workers count
+neither as capacity nor as retirement candidates: replacing or removing them is the coordinator's job.
+
+Retries are two small strategies, tenacity-style: :class:`Backoff` says how long to wait, :class:`RetryPolicy` says
+whether to retry at all and combines the two.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from nepse_ray.nepse.errors import NepseError
+from nepse_ray.pool.options import PoolOptions
+
+# Elapsed-time comparisons tolerate float rounding: 0.1 + 0.2 - 0.3 is not 0, and a hand-driven clock (or a monotonic
+# one) must not miss a deadline by 1e-17 s and wait a whole extra tick.
+_ELAPSED_EPS = 1e-9
+
+# 2**64 times any sane base exceeds any sane cap; clamping the exponent keeps huge attempt numbers from overflowing.
+_MAX_BACKOFF_EXPONENT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLoad:
+    """One worker as the coordinator sees it at the moment of a decision."""
+
+    worker_id: str
+    inflight: int
+    """Tasks currently running on the worker."""
+    idle_since: float | None
+    """Monotonic time the worker became idle (``inflight == 0``); ``None`` while it is busy."""
+    healthy: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ScalingConfig:
+    """The options :func:`decide_scaling` reads."""
+
+    min_workers: int
+    max_workers: int
+    scaling_threshold: float
+    idle_timeout: float
+    capacity_per_worker: int
+    upscale_delay: float = 0.0
+    downscale_delay: float = 0.0
+
+    @classmethod
+    def from_options(cls, options: PoolOptions) -> ScalingConfig:
+        return cls(
+            min_workers=options.min_workers,
+            max_workers=options.max_workers,
+            scaling_threshold=options.scaling_threshold,
+            idle_timeout=options.idle_timeout,
+            capacity_per_worker=options.inflight_per_worker,
+            upscale_delay=options.upscale_delay,
+            downscale_delay=options.downscale_delay,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScalingState:
+    """What :func:`decide_scaling` remembers between ticks; the caller carries it."""
+
+    upscale_since: float | None = None
+    """When the scale-up condition started holding without a break."""
+    downscale_since: float | None = None
+    """When the scale-down condition started holding without a break."""
+    last_scale_up_at: float | None = None
+    """When workers were last added by a scale-up (not by the minimum rule)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleDecision:
+    """The outcome of one scaling tick: start ``add`` workers or stop the ``retire`` ones (never both)."""
+
+    add: int
+    retire: tuple[str, ...]
+    state: ScalingState
+    reason: str
+
+    @property
+    def changes_fleet(self) -> bool:
+        return self.add > 0 or bool(self.retire)
+
+
+def decide_scaling(
+    config: ScalingConfig,
+    workers: Sequence[WorkerLoad],
+    queued: int,
+    now: float,
+    state: ScalingState,
+    pending_starts: int = 0,
+) -> ScaleDecision:
+    """Decide whether to add or retire workers (rules in the module docstring)."""
+    healthy = [worker for worker in workers if worker.healthy]
+    fleet = len(healthy) + pending_starts
+
+    if fleet < config.min_workers:
+        return ScaleDecision(
+            add=config.min_workers - fleet,
+            retire=(),
+            state=replace(state, downscale_since=None),
+            reason=f"fleet of {fleet} is below min_workers={config.min_workers}",
+        )
+
+    shortfall = _upscale_shortfall(config, healthy, fleet, queued)
+    if shortfall > 0:
+        since = state.upscale_since if state.upscale_since is not None else now
+        if _elapsed(since, now) < config.upscale_delay:
+            return _hold(ScalingState(upscale_since=since, last_scale_up_at=state.last_scale_up_at), "scale-up")
+        return ScaleDecision(
+            add=shortfall,
+            retire=(),
+            state=ScalingState(last_scale_up_at=now),
+            reason=f"{queued} queued with {fleet} workers busy past scaling_threshold={config.scaling_threshold}",
+        )
+
+    idle = _retirable(config, healthy, now) if queued == 0 and pending_starts == 0 else []
+    cooling = state.last_scale_up_at is not None and _elapsed(state.last_scale_up_at, now) < config.idle_timeout
+    if idle and not cooling:
+        since = state.downscale_since if state.downscale_since is not None else now
+        if _elapsed(since, now) < config.downscale_delay:
+            return _hold(ScalingState(downscale_since=since, last_scale_up_at=state.last_scale_up_at), "scale-down")
+        return ScaleDecision(
+            add=0,
+            retire=tuple(worker.worker_id for worker in idle),
+            state=ScalingState(last_scale_up_at=state.last_scale_up_at),
+            reason=f"{len(idle)} worker(s) idle for at least idle_timeout={config.idle_timeout}s",
+        )
+
+    return _hold(ScalingState(last_scale_up_at=state.last_scale_up_at), "")
+
+
+def _upscale_shortfall(config: ScalingConfig, healthy: Sequence[WorkerLoad], fleet: int, queued: int) -> int:
+    """Workers to add if the scale-up condition holds now, else 0."""
+    if queued <= 0 or fleet == 0:
+        return 0
+    busy = sum(1 for worker in healthy if worker.inflight > 0)
+    if busy / fleet < config.scaling_threshold:
+        return 0
+    inflight = sum(worker.inflight for worker in healthy)
+    desired = math.ceil((inflight + queued) / config.capacity_per_worker)
+    desired = max(config.min_workers, min(config.max_workers, desired))
+    return max(0, desired - fleet)
+
+
+def _retirable(config: ScalingConfig, healthy: Sequence[WorkerLoad], now: float) -> list[WorkerLoad]:
+    """Healthy workers idle for at least ``idle_timeout``, longest-idle first, leaving ``min_workers``."""
+    room = len(healthy) - config.min_workers
+    if room <= 0:
+        return []
+    idle = [
+        worker
+        for worker in healthy
+        if worker.inflight == 0
+        and worker.idle_since is not None
+        and _elapsed(worker.idle_since, now) >= config.idle_timeout
+    ]
+    idle.sort(key=lambda worker: (worker.idle_since, worker.worker_id))
+    return idle[:room]
+
+
+def _hold(state: ScalingState, waiting_for: str) -> ScaleDecision:
+    reason = f"waiting for the {waiting_for} delay" if waiting_for else "no change needed"
+    return ScaleDecision(add=0, retire=(), state=state, reason=reason)
+
+
+def _elapsed(since: float, now: float) -> float:
+    return now - since + _ELAPSED_EPS
+
+
+def choose_worker(workers: Sequence[WorkerLoad], capacity_per_worker: int) -> str | None:
+    """The least-loaded healthy worker with a free slot (ties: lowest ``worker_id``), or ``None`` if all are full."""
+    free = [worker for worker in workers if worker.healthy and worker.inflight < capacity_per_worker]
+    if not free:
+        return None
+    return min(free, key=lambda worker: (worker.inflight, worker.worker_id)).worker_id
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff with full jitter.
+
+    Attempt ``n`` (from 0) waits ``uniform(0, min(cap, base * 2**n))``; a server hint ``retry_after`` raises the
+    wait to at least that hint, so the result never exceeds ``max(cap, retry_after)``::
+
+        >>> Backoff(base=0.5, cap=10.0).delay(0, random.Random(1)) <= 0.5
+        True
+    """
+
+    base: float
+    cap: float
+
+    def __post_init__(self) -> None:
+        if not self.base > 0:
+            raise ValueError(f"Backoff base must be positive, got {self.base}")
+        if not self.cap >= self.base:
+            raise ValueError(f"Backoff cap ({self.cap}) must be at least base ({self.base})")
+
+    def ceiling(self, attempt: int) -> float:
+        """The largest delay full jitter may draw for ``attempt``."""
+        if attempt < 0:
+            raise ValueError(f"attempt counts from 0, got {attempt}")
+        return min(self.cap, self.base * 2.0 ** min(attempt, _MAX_BACKOFF_EXPONENT))
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        jittered = rng.uniform(0.0, self.ceiling(attempt))
+        if retry_after is not None and retry_after > jittered:
+            return retry_after
+        return jittered
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether repeating the request may help: a ``NepseError`` that says so (pool timeouts and lost workers do)."""
+    return isinstance(error, NepseError) and error.retryable
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Whether to retry a failed request, and after how long."""
+
+    max_retries: int
+    backoff: Backoff
+
+    @classmethod
+    def from_options(cls, options: PoolOptions) -> RetryPolicy:
+        return cls(max_retries=options.max_retries, backoff=Backoff(base=options.backoff_base, cap=options.backoff_cap))
+
+    def should_retry(self, error: BaseException, retries_done: int) -> bool:
+        """True for a retryable error while fewer than ``max_retries`` retries have been made."""
+        return retries_done < self.max_retries and is_retryable(error)
+
+    def next_delay(self, error: BaseException, retries_done: int, rng: random.Random) -> float:
+        """Seconds to wait before retry number ``retries_done + 1``, honouring the error's ``retry_after``."""
+        retry_after = error.retry_after if isinstance(error, NepseError) else None
+        return self.backoff.delay(retries_done, rng, retry_after=retry_after)

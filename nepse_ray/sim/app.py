@@ -1,0 +1,320 @@
+"""The simulator's server state and HTTP surface: the handshake, the guard every data request passes, introspection.
+
+The data endpoints themselves are listed in :mod:`~nepse_ray.sim.routes`.
+
+A data request goes through, in order: latency, the Referer check (403 JSON when ``require_referer`` and the
+header is missing), the per-address limit, the token check (401 JSON: missing, malformed, forged, expired or
+un-stripped), the per-token limit (``on_excess``: 429 + Retry-After, a dropped connection, or ``200 []``), one
+fault draw, the signed-body check (``200 []`` when ``{"id": N}`` does not match the token's salts), and finally
+the endpoint. Unknown security or index ids answer 404 JSON; malformed query values 400 JSON. Latency applies to
+every ``/api`` request; the other faults only to data calls, so a client can always obtain a token (the
+handshake and ``css.wasm`` are never faulted).
+
+Introspection, never authed and never counted: ``GET /_sim/stats``, ``GET|POST /_sim/config`` (JSON of the
+fields to change) and ``POST /_sim/reset-stats``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import secrets
+import time
+from typing import Any
+
+from aiohttp import web
+
+from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
+from .auth import TokenIssuer, TokenRecord, TokenRejected
+from .config import SimConfig
+from .faults import BAD_GATEWAY_HTML, FORBIDDEN_HTML, draw_fault, draw_latency, non_json_body
+from .limits import KeyedRateLimiter, retry_after_header
+from .market import build_market, default_business_date
+from .responses import responses_for
+from .routes import BadRequest, Route, data_routes
+from .stats import SimStats
+from .wasm import css_wasm
+from .wire import encode
+
+JSON = "application/json"
+EMPTY_LIST = b"[]"
+#: Status of the placeholder response returned after a connection is dropped (never sent).
+DROPPED = 499
+STATS_PAGE_SIZE = 500
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
+
+
+def _json_error(request: web.Request, status: int, message: str) -> web.Response:
+    """A Spring-style error body."""
+    body = {
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+        "status": status,
+        "error": _REASONS.get(status, "Error"),
+        "message": message,
+        "path": request.path,
+    }
+    return web.Response(status=status, body=encode(body), content_type=JSON)
+
+
+class SimServer:
+    """The state of one simulator: config, market, token issuer, limiters, RNGs and stats.
+
+    Everything here runs on one event loop; :class:`~nepse_ray.sim.server.Simulator` calls in through it.
+    """
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        business_date = config.business_date or default_business_date(self.nepal_date())
+        self.market = build_market(
+            seed=config.seed, trades=config.trades, business_date=business_date, market_open=config.market_open
+        )
+        self.responses = responses_for(self.market)
+        self.responses.warm()
+        self.issuer = TokenIssuer(secrets.token_bytes(32), random.Random(f"nepse-sim:{config.seed}:handshake"))
+        self.fault_rng = random.Random(f"nepse-sim:{config.seed}:faults")
+        self.stats = SimStats(floorsheet_rows=len(self.market.trades), page_size=STATS_PAGE_SIZE)
+        self.token_limiter: KeyedRateLimiter | None = None
+        self.address_limiter: KeyedRateLimiter | None = None
+        self._build_limiters()
+
+    # -- clock and configuration -----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Wall-clock seconds plus ``clock_offset``: the one time source of tokens, limits and stats."""
+        return time.time() + self.config.clock_offset
+
+    def nepal_date(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.now(), NEPAL_TZ).date()
+
+    def configure(self, **changes: Any) -> SimConfig:
+        old = self.config
+        self.config = old.with_changes(**changes)
+        limits = ("rate_limit", "burst", "rate_leeway", "address_rate_limit", "address_burst")
+        if any(getattr(old, f) != getattr(self.config, f) for f in limits):
+            self._build_limiters()
+        return self.config
+
+    def _build_limiters(self) -> None:
+        c = self.config
+        self.token_limiter = KeyedRateLimiter(c.rate_limit, c.burst, c.rate_leeway) if c.rate_limit else None
+        self.address_limiter = (
+            KeyedRateLimiter(c.address_rate_limit, c.address_burst, c.rate_leeway) if c.address_rate_limit else None
+        )
+
+    def payload_day(self) -> int:
+        """The day term ``d`` the server expects in payload ids, per ``day_source``."""
+        source = self.config.day_source
+        if source == "asof":
+            return self.market.business_date.day
+        if source == "nepal":
+            return self.nepal_date().day
+        return dt.datetime.fromtimestamp(self.now()).day
+
+    def expected_payload_id(self, endpoint: str, record: TokenRecord) -> int:
+        variant = VARIANT_BY_ENDPOINT[endpoint]
+        if endpoint == "today_price":
+            variant = PayloadVariant(self.config.today_price_variant)
+        return payload_id(variant, market_id=self.config.market_id, day=self.payload_day(), salts=record.salts)
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.stats.snapshot(business_date=self.market.business_date.isoformat())
+
+    # -- the guard ---------------------------------------------------------------------------------------------
+
+    async def _delay(self) -> None:
+        seconds = draw_latency(self.config, self.fault_rng)
+        if seconds > 0:
+            self.stats.count_fault("latency")
+            await asyncio.sleep(seconds)
+
+    def _excess(self, request: web.Request, wait: float, label: str | None) -> web.Response:
+        self.stats.count_violation(label)
+        mode = self.config.on_excess
+        if mode == "drop":
+            return self._drop(request)
+        if mode == "empty":
+            return web.Response(body=EMPTY_LIST, content_type=JSON)
+        response = _json_error(request, 429, "too many requests; slow down")
+        response.headers["Retry-After"] = retry_after_header(wait)
+        return response
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection without an answer; aiohttp discards the response returned afterwards."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=DROPPED)
+
+    def _admit_client(self, request: web.Request, now: float) -> web.Response | None:
+        """The checks every /api request passes: Referer, then the per-address limit."""
+        if self.config.require_referer and not request.headers.get("Referer"):
+            self.stats.count_auth_failure("referer")
+            return _json_error(request, 403, "a Referer header is required")
+        if self.address_limiter is not None:
+            wait = self.address_limiter.admit(request.remote, now)
+            if wait is not None:
+                return self._excess(request, wait, None)
+        return None
+
+    def _authenticate(self, request: web.Request, now: float) -> TokenRecord | web.Response:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            if scheme != "Salter" or not token:
+                raise TokenRejected("missing")
+            return self.issuer.verify(token, now)
+        except TokenRejected as rejected:
+            self.stats.count_auth_failure(rejected.reason)
+            return _json_error(request, 401, f"invalid or expired token ({rejected.reason}); call /prove again")
+
+    async def _signed_body_ok(self, request: web.Request, route: Route, record: TokenRecord) -> bool:
+        try:
+            body = json.loads(await request.read() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        sent = body.get("id") if isinstance(body, dict) else None
+        if isinstance(sent, str) and sent.isdigit():
+            sent = int(sent)
+        if isinstance(sent, bool) or not isinstance(sent, int):
+            return False
+        return sent == self.expected_payload_id(route.name, record)
+
+    async def guard(self, request: web.Request, route: Route) -> web.Response:
+        self.stats.count_request(route.name)
+        await self._delay()
+        now = self.now()
+        refused = self._admit_client(request, now)
+        if refused is not None:
+            return refused
+        record = self._authenticate(request, now)
+        if isinstance(record, web.Response):
+            return record
+        self.stats.count_token(record.label, now)
+        if self.token_limiter is not None:
+            wait = self.token_limiter.admit(record.token_id, now)
+            if wait is not None:
+                return self._excess(request, wait, record.label)
+        fault = draw_fault(self.config, self.fault_rng, pageable=route.signed or route.paged)
+        if fault is not None:
+            self.stats.count_fault(fault)
+        if fault == "drop":
+            return self._drop(request)
+        if fault == "5xx":
+            return web.Response(status=502, body=BAD_GATEWAY_HTML, content_type="text/html")
+        if fault == "403":
+            return web.Response(status=403, body=FORBIDDEN_HTML, content_type="text/html")
+        if fault == "early_expiry":
+            self.issuer.revoke(record)
+            return _json_error(request, 401, "invalid or expired token (expired); call /prove again")
+        if fault == "empty" or (route.signed and not await self._signed_body_ok(request, route, record)):
+            return web.Response(body=EMPTY_LIST, content_type=JSON)
+        try:
+            body = route.handler(request)
+        except BadRequest as bad:
+            return _json_error(request, 400, str(bad))
+        if body is None:
+            return _json_error(request, 404, "no such security or index")
+        if fault == "non_json":
+            text, content_type = non_json_body(body, self.fault_rng)
+            return web.Response(body=text, content_type=content_type)
+        return web.Response(body=body, content_type=JSON)
+
+    def counted(self, response: web.Response) -> web.Response:
+        self.stats.count_status("dropped" if response.status == DROPPED else response.status)
+        return response
+
+    # -- handshake -----------------------------------------------------------------------------------------
+
+    async def prove(self, request: web.Request) -> web.Response:
+        return self.counted(await self._prove(request))
+
+    async def _prove(self, request: web.Request) -> web.Response:
+        self.stats.count_request("prove")
+        await self._delay()
+        now = self.now()
+        refused = self._admit_client(request, now)
+        if refused is not None:
+            return refused
+        if self.issuer.issued % 1000 == 999:  # keep memory flat on long runs
+            self.issuer.forget_expired(now)
+            for limiter in (self.token_limiter, self.address_limiter):
+                if limiter is not None:
+                    limiter.forget_idle(now)
+        grant = self.issuer.issue(now, self.config.token_ttl, self.config.refresh_token_ttl)
+        self.stats.tokens_issued += 1
+        s1, s2, s3, s4, s5 = grant.record.salts
+        body = {
+            "serverTime": int(now * 1000),
+            "salt": grant.salt_text,
+            "accessToken": grant.access_token,
+            "tokenType": "",
+            "refreshToken": grant.refresh_token,
+            "salt1": s1,
+            "salt2": s2,
+            "salt3": s3,
+            "salt4": s4,
+            "salt5": s5,
+            "isDisplayActive": False,
+            "popupDocFor": "",
+        }
+        return web.Response(body=encode(body), content_type=JSON)
+
+    async def refresh_token(self, request: web.Request) -> web.Response:
+        """The site's refresh endpoint has not worked since 2023 (notes §2.5): always 401."""
+        self.stats.count_request("refresh_token")
+        refused = self._admit_client(request, self.now())
+        return self.counted(
+            refused or _json_error(request, 401, "refresh is not supported; call /api/authenticate/prove")
+        )
+
+    async def wasm(self, request: web.Request) -> web.Response:
+        self.stats.count_request("css_wasm")
+        return web.Response(body=css_wasm(), content_type="application/wasm")
+
+    # -- introspection -----------------------------------------------------------------------------------
+
+    async def get_stats(self, request: web.Request) -> web.Response:
+        return web.Response(body=encode(self.snapshot()), content_type=JSON)
+
+    async def get_config(self, request: web.Request) -> web.Response:
+        return web.Response(body=encode(self.config.model_dump(mode="json")), content_type=JSON)
+
+    async def post_config(self, request: web.Request) -> web.Response:
+        try:
+            changes = await request.json()
+            if not isinstance(changes, dict):
+                raise ValueError("send a JSON object of the fields to change")
+            config = self.configure(**changes)
+        except ValueError as error:  # pydantic's ValidationError and JSON errors are ValueErrors
+            return _json_error(request, 400, str(error))
+        return web.Response(body=encode(config.model_dump(mode="json")), content_type=JSON)
+
+    async def reset_stats(self, request: web.Request) -> web.Response:
+        self.stats.reset()
+        return web.Response(status=204)
+
+
+def make_app(server: SimServer) -> web.Application:
+    """The aiohttp application of one simulator."""
+    app = web.Application()
+    add = app.router.add_route
+    for route in data_routes(server.responses, lambda: server.config):
+
+        async def endpoint(request: web.Request, route: Route = route) -> web.Response:
+            return server.counted(await server.guard(request, route))
+
+        add(route.method, route.path, endpoint, name=route.name)
+        if route.path.endswith("/") or "{" in route.path.rsplit("/", 1)[-1]:
+            # The site answers with or without the trailing slash (market-summary/, marketdepth/{id}/).
+            alias = route.path.rstrip("/") if route.path.endswith("/") else route.path + "/"
+            add(route.method, alias, endpoint)
+    add("GET", "/api/authenticate/prove", server.prove)
+    add("POST", "/api/authenticate/refresh-token", server.refresh_token)
+    add("GET", "/assets/prod/css.wasm", server.wasm)
+    add("GET", "/_sim/stats", server.get_stats)
+    add("GET", "/_sim/config", server.get_config)
+    add("POST", "/_sim/config", server.post_config)
+    add("POST", "/_sim/reset-stats", server.reset_stats)
+    return app

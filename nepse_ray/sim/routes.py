@@ -1,0 +1,178 @@
+"""The ``/api/nots`` endpoints the simulator serves: each catalogue name, its method and path, and its body.
+
+Handlers read path and query values (a malformed one raises :class:`BadRequest`, answered 400), then ask
+:class:`~nepse_ray.sim.responses.Responses` for the encoded body; ``None`` means an unknown security or index
+id (answered 404). ``size`` defaults to and is capped at ``max_page_size`` (500, like the site).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ..nepse.payload import VARIANT_BY_ENDPOINT
+from .config import SimConfig
+from .responses import Responses
+
+
+class BadRequest(Exception):
+    """A query or path value the site would refuse with 400."""
+
+
+Handler = Callable[[web.Request], bytes | None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Route:
+    """One ``/api/nots`` endpoint: its name (the catalogue's), method, path and body builder."""
+
+    name: str
+    method: str
+    path: str
+    handler: Handler
+    paged: bool = False
+
+    @property
+    def signed(self) -> bool:
+        return self.name in VARIANT_BY_ENDPOINT
+
+
+def _int(value: str, what: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"{what} must be an integer, got {value!r}") from None
+    if number < 0:
+        raise BadRequest(f"{what} must not be negative, got {number}")
+    return number
+
+
+def _query_int(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name)
+    return None if value in (None, "") else _int(value, name)
+
+
+def _query_date(request: web.Request, name: str) -> dt.date | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be YYYY-MM-DD, got {value!r}") from None
+
+
+def _path_int(request: web.Request, name: str) -> int:
+    return _int(request.match_info[name], name)
+
+
+def data_routes(r: Responses, config: Callable[[], SimConfig]) -> list[Route]:
+    """Every data endpoint; ``config`` returns the configuration in force (it changes at runtime)."""
+
+    def page_args(request: web.Request) -> tuple[int, int]:
+        page = _query_int(request, "page") or 0
+        size = _query_int(request, "size")
+        if size == 0:
+            raise BadRequest("size must be at least 1")
+        return page, min(size or config().max_page_size, config().max_page_size)
+
+    def floorsheet(request: web.Request) -> bytes:
+        page, size = page_args(request)
+        return r.floorsheets.page(
+            _query_date(request, "businessDate"),
+            page,
+            size,
+            stock_id=_query_int(request, "stockId"),
+            buyer=_query_int(request, "buyerBroker"),
+            seller=_query_int(request, "sellerBroker"),
+        )
+
+    def security_floorsheet(request: web.Request) -> bytes | None:
+        security_id = _path_int(request, "security_id")
+        if r.security(security_id) is None:
+            return None
+        page, size = page_args(request)
+        return r.floorsheets.page(_query_date(request, "businessDate"), page, size, stock_id=security_id)
+
+    def security_price_history(request: web.Request) -> bytes | None:
+        page, size = page_args(request)
+        start, end = _query_date(request, "startDate"), _query_date(request, "endDate")
+        return r.security_price_history(_path_int(request, "security_id"), start, end, page, size)
+
+    def today_price(request: web.Request) -> bytes:
+        page, size = page_args(request)
+        return r.today_price(_query_date(request, "businessDate"), page, size)
+
+    def by_security(build: Callable[[int], bytes | None]) -> Handler:
+        return lambda request: build(_path_int(request, "security_id"))
+
+    def by_index(build: Callable[[int], bytes | None]) -> Handler:
+        return lambda request: build(_path_int(request, "index_id"))
+
+    def constant(build: Callable[[], bytes]) -> Handler:
+        return lambda request: build()
+
+    nots = "/api/nots"
+    return [
+        Route("market_open", "GET", f"{nots}/nepse-data/market-open", lambda _: r.market_open(config().market_id)),
+        Route("market_summary", "GET", f"{nots}/market-summary/", constant(r.market_summary)),
+        Route("disclosures", "GET", f"{nots}/news/companies/disclosure", constant(r.disclosures)),
+        Route("top_ten_trade", "GET", f"{nots}/top-ten/trade", constant(r.top_ten_trade)),
+        Route("top_ten_transaction", "GET", f"{nots}/top-ten/transaction", constant(r.top_ten_transaction)),
+        Route("top_ten_turnover", "GET", f"{nots}/top-ten/turnover", constant(r.top_ten_turnover)),
+        Route("top_gainers", "GET", f"{nots}/top-ten/top-gainer", constant(r.top_gainers)),
+        Route("top_losers", "GET", f"{nots}/top-ten/top-loser", constant(r.top_losers)),
+        Route("nepse_index", "GET", f"{nots}/nepse-index", constant(r.nepse_index)),
+        Route("sub_indices", "GET", nots, constant(r.sub_indices)),
+        Route("index_intraday_graph", "POST", f"{nots}/graph/index/{{index_id}}", by_index(r.index_intraday_graph)),
+        Route(
+            "stock_intraday_graph",
+            "POST",
+            f"{nots}/market/graphdata/daily/{{security_id}}",
+            by_security(r.stock_intraday_graph),
+        ),
+        Route("price_volume", "GET", f"{nots}/securityDailyTradeStat/58", constant(r.price_volume)),
+        Route(
+            "security_list",
+            "GET",
+            f"{nots}/security",
+            lambda request: r.security_list(request.query.get("nonDelisted", "true").lower() != "false"),
+        ),
+        Route("market_depth", "GET", f"{nots}/nepse-data/marketdepth/{{security_id}}", by_security(r.market_depth)),
+        Route("supply_demand", "GET", f"{nots}/nepse-data/supplydemand", constant(r.supply_demand)),
+        Route(
+            "security_price_history",
+            "GET",
+            f"{nots}/market/history/security/{{security_id}}",
+            security_price_history,
+            paged=True,
+        ),
+        Route(
+            "index_history",
+            "GET",
+            f"{nots}/index/history/{{index_id}}",
+            lambda request: r.index_history(_path_int(request, "index_id"), *page_args(request)),
+            paged=True,
+        ),
+        Route(
+            "daily_price_graph",
+            "POST",
+            f"{nots}/market/graphdata/{{security_id}}",
+            by_security(r.daily_price_graph),
+        ),
+        Route("company_list", "GET", f"{nots}/company/list", constant(r.company_list)),
+        Route("live_market", "GET", f"{nots}/lives-market", constant(r.live_market)),
+        Route("security_detail", "POST", f"{nots}/security/{{security_id}}", by_security(r.security_detail)),
+        Route("floorsheet", "POST", f"{nots}/nepse-data/floorsheet", floorsheet, paged=True),
+        Route(
+            "security_floorsheet",
+            "POST",
+            f"{nots}/security/floorsheet/{{security_id}}",
+            security_floorsheet,
+            paged=True,
+        ),
+        Route("today_price", "POST", f"{nots}/nepse-data/today-price", today_price, paged=True),
+    ]

@@ -1,0 +1,133 @@
+"""The simulator's ``/assets/prod/css.wasm``: a WebAssembly module emitted byte by byte.
+
+It has the same interface as the site's module: five exports ``cdx``, ``rdx``, ``bdx``, ``ndx`` and ``mdx``,
+each ``(i32 x5) -> i32``, that read only their second argument (the salt) and return one junk position, plus
+a ``memory`` export whose data segment holds :data:`~nepse_ray.nepse.tokens.JUNK_TABLE` at address 1024 as
+little-endian i32 values. The arithmetic is signed truncating division and remainder, as in the original.
+
+>>> css_wasm()[:8] == b"\\x00asm\\x01\\x00\\x00\\x00"
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Iterable
+
+from ..nepse.tokens import JUNK_TABLE
+
+TABLE_ADDRESS = 1024
+
+_I32 = 0x7F
+_FUNC_TYPE = 0x60
+_EXPORT_FUNC, _EXPORT_MEMORY = 0x00, 0x02
+_SECTION_TYPE, _SECTION_FUNCTION, _SECTION_MEMORY, _SECTION_EXPORT, _SECTION_CODE, _SECTION_DATA = 1, 3, 5, 7, 10, 11
+_LOCAL_GET, _LOCAL_SET, _I32_LOAD, _I32_CONST, _END = 0x20, 0x21, 0x28, 0x41, 0x0B
+_I32_ADD, _I32_DIV_S, _I32_REM_S, _I32_SHL = 0x6A, 0x6D, 0x6F, 0x74
+
+# Local indices: params 0..4 (the salt is 1), then three i32 locals for tens digit, hundreds digit, T[S].
+_SALT, _TENS, _HUNDREDS, _TABLE_VALUE = 1, 5, 6, 7
+
+#: export name -> (locals added to T[S], constant): the site's five position formulas.
+POSITION_TERMS: dict[str, tuple[tuple[int, ...], int]] = {
+    "cdx": ((), 22),
+    "rdx": ((_TENS, _HUNDREDS), 32),
+    "bdx": ((_TENS, _HUNDREDS), 60),
+    "ndx": ((_TENS,), 88),
+    "mdx": ((_HUNDREDS,), 110),
+}
+
+
+def _uleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _sleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        done = (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40)
+        out.append(byte | (0 if done else 0x80))
+        if done:
+            return bytes(out)
+
+
+def _vec(items: Iterable[bytes]) -> bytes:
+    items = list(items)
+    return _uleb(len(items)) + b"".join(items)
+
+
+def _name(text: str) -> bytes:
+    raw = text.encode()
+    return _uleb(len(raw)) + raw
+
+
+def _section(section_id: int, content: bytes) -> bytes:
+    return bytes([section_id]) + _uleb(len(content)) + content
+
+
+def _const(value: int) -> bytes:
+    return bytes([_I32_CONST]) + _sleb(value)
+
+
+def _get(local: int) -> bytes:
+    return bytes([_LOCAL_GET, local])
+
+
+def _set(local: int) -> bytes:
+    return bytes([_LOCAL_SET, local])
+
+
+def _digit(divisor: int) -> bytes:
+    """``(salt / divisor) % 10`` with signed truncating arithmetic."""
+    return _get(_SALT) + _const(divisor) + bytes([_I32_DIV_S]) + _const(10) + bytes([_I32_REM_S])
+
+
+def _function_body(terms: tuple[int, ...], constant: int) -> bytes:
+    lookup = (
+        _get(_SALT)
+        + _const(10)
+        + bytes([_I32_REM_S])
+        + _get(_TENS)
+        + bytes([_I32_ADD])
+        + _get(_HUNDREDS)
+        + bytes([_I32_ADD])
+        + _const(2)
+        + bytes([_I32_SHL, _I32_LOAD])
+        + _uleb(2)  # alignment 2**2
+        + _uleb(TABLE_ADDRESS)  # static offset of the table
+    )
+    code = _digit(10) + _set(_TENS) + _digit(100) + _set(_HUNDREDS) + lookup + _set(_TABLE_VALUE) + _get(_TABLE_VALUE)
+    for local in terms:
+        code += _get(local) + bytes([_I32_ADD])
+    code += _const(constant) + bytes([_I32_ADD, _END])
+    body = _vec([_uleb(3) + bytes([_I32])]) + code  # one declaration: three i32 locals
+    return _uleb(len(body)) + body
+
+
+@functools.cache
+def css_wasm() -> bytes:
+    """The module's bytes (built once per process)."""
+    names = list(POSITION_TERMS)
+    func_type = bytes([_FUNC_TYPE]) + _vec([bytes([_I32])] * 5) + _vec([bytes([_I32])])
+    table = b"".join(struct.pack("<i", value) for value in JUNK_TABLE)
+    exports = [_name(name) + bytes([_EXPORT_FUNC]) + _uleb(i) for i, name in enumerate(names)]
+    exports.append(_name("memory") + bytes([_EXPORT_MEMORY]) + _uleb(0))
+    data_segment = _uleb(0) + _const(TABLE_ADDRESS) + bytes([_END]) + _uleb(len(table)) + table
+    return b"".join(
+        (
+            b"\x00asm\x01\x00\x00\x00",
+            _section(_SECTION_TYPE, _vec([func_type])),
+            _section(_SECTION_FUNCTION, _vec([_uleb(0)] * len(names))),
+            _section(_SECTION_MEMORY, _vec([b"\x00" + _uleb(1)])),  # one page, no maximum
+            _section(_SECTION_EXPORT, _vec(exports)),
+            _section(_SECTION_CODE, _vec(_function_body(*POSITION_TERMS[name]) for name in names)),
+            _section(_SECTION_DATA, _vec([data_segment])),
+        )
+    )

@@ -1,0 +1,142 @@
+"""The simulator's rate limits: the pure GCRA with a hand-driven clock, then the live server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from sim_session import QUICK, proved
+
+from nepse_ray.sim import Simulator
+from nepse_ray.sim.limits import KeyedRateLimiter, retry_after_header
+
+MARKET_OPEN = "/api/nots/nepse-data/market-open"
+
+
+def test_pacing_exactly_at_the_rate_is_never_flagged() -> None:
+    limiter = KeyedRateLimiter(rate=2.0, burst=1, leeway=0.05)
+    assert all(limiter.admit("t", k * 0.5) is None for k in range(100))
+
+
+def test_arrival_jitter_within_leeway_is_forgiven_but_does_not_accumulate() -> None:
+    limiter = KeyedRateLimiter(rate=2.0, burst=1, leeway=0.05)
+    assert limiter.admit("t", 0.0) is None
+    assert limiter.admit("t", 0.46) is None  # 40 ms early: forgiven
+    assert limiter.admit("t", 0.92) is not None  # early again, relative to the schedule: caught
+
+
+def test_blasting_is_caught_with_the_wait_until_conforming() -> None:
+    limiter = KeyedRateLimiter(rate=2.0, burst=1, leeway=0.0)
+    assert limiter.admit("t", 10.0) is None
+    assert limiter.admit("t", 10.1) == pytest.approx(0.4)
+    assert limiter.admit("t", 10.5) is None
+
+
+def test_burst_allows_back_to_back_requests_then_the_rate() -> None:
+    limiter = KeyedRateLimiter(rate=1.0, burst=3, leeway=0.0)
+    assert [limiter.admit("t", 0.0) for _ in range(4)] == [None, None, None, pytest.approx(1.0)]
+    assert limiter.admit("t", 1.0) is None
+
+
+def test_keys_are_independent_and_idle_keys_are_forgotten() -> None:
+    limiter = KeyedRateLimiter(rate=1.0)
+    assert limiter.admit("a", 0.0) is None
+    assert limiter.admit("b", 0.0) is None
+    assert limiter.admit("a", 0.2) is not None
+    limiter.forget_idle(now=5.0)
+    assert limiter.admit("a", 5.0) is None
+
+
+def test_invalid_parameters_are_refused() -> None:
+    with pytest.raises(ValueError):
+        KeyedRateLimiter(rate=0)
+    with pytest.raises(ValueError):
+        KeyedRateLimiter(rate=1, burst=0)
+
+
+def test_retry_after_rounds_up_to_whole_seconds() -> None:
+    assert retry_after_header(0.01) == "1"
+    assert retry_after_header(1.2) == "2"
+
+
+@pytest.fixture(scope="module")
+def limited() -> Iterator[Simulator]:
+    with Simulator(**{**QUICK, "rate_limit": 2.0}) as sim:
+        yield sim
+
+
+def test_a_client_pacing_at_two_per_second_records_no_violation(limited: Simulator) -> None:
+    limited.reset_stats()
+    session = proved(limited)
+    for k in range(4):
+        if k:
+            time.sleep(0.5)
+        assert session.get(MARKET_OPEN).status_code == 200
+    stats = limited.stats()
+    assert stats["rate_limit_violations"] == 0
+    assert stats["max_rate_per_token"] <= 3
+
+
+def test_a_blasting_client_gets_429_with_retry_after(limited: Simulator) -> None:
+    limited.reset_stats()
+    session = proved(limited)
+    statuses = [session.get(MARKET_OPEN) for _ in range(6)]
+    refused = [r for r in statuses if r.status_code == 429]
+    assert statuses[0].status_code == 200
+    assert refused and all(r.headers["Retry-After"] == "1" for r in refused)
+    stats = limited.stats()
+    assert stats["rate_limit_violations"] == len(refused)
+    label = next(iter(stats["requests_per_token"]))
+    assert stats["violations_per_token"] == {label: len(refused)}
+    assert stats["max_rate_per_token"] >= 6
+
+
+def test_each_token_has_its_own_allowance(limited: Simulator) -> None:
+    limited.reset_stats()
+    first, second = proved(limited), proved(limited)
+    assert first.get(MARKET_OPEN).status_code == 200
+    assert second.get(MARKET_OPEN).status_code == 200
+    assert limited.stats()["rate_limit_violations"] == 0
+
+
+def test_on_excess_drop_closes_the_connection(limited: Simulator) -> None:
+    limited.configure(on_excess="drop")
+    try:
+        session = proved(limited)
+        assert session.get(MARKET_OPEN).status_code == 200
+        with pytest.raises(requests.ConnectionError):
+            session.get(MARKET_OPEN)
+    finally:
+        limited.configure(on_excess="429")
+
+
+def test_on_excess_empty_answers_an_empty_list(limited: Simulator) -> None:
+    limited.configure(on_excess="empty")
+    try:
+        session = proved(limited)
+        assert session.get(MARKET_OPEN).json()["id"] == 80
+        second = session.get(MARKET_OPEN)
+        assert (second.status_code, second.json()) == (200, [])
+    finally:
+        limited.configure(on_excess="429")
+
+
+def test_turning_the_limit_off_at_runtime(limited: Simulator) -> None:
+    limited.configure(rate_limit=None)
+    try:
+        limited.reset_stats()
+        session = proved(limited)
+        assert all(session.get(MARKET_OPEN).status_code == 200 for _ in range(5))
+        assert limited.stats()["rate_limit_violations"] == 0
+    finally:
+        limited.configure(rate_limit=2.0)
+
+
+def test_per_address_limit_counts_every_api_request() -> None:
+    with Simulator(**{**QUICK, "address_rate_limit": 1.0}) as sim:
+        session = proved(sim)  # the prove itself uses the address's allowance
+        response = session.get(MARKET_OPEN)
+        assert response.status_code == 429
+        assert sim.stats()["rate_limit_violations"] == 1
