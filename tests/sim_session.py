@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from nepse_ray.nepse.endpoints import prepare
+from nepse_ray.nepse.endpoints import CATALOGUE, prepare
 from nepse_ray.nepse.payload import VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
 from nepse_ray.nepse.tokens import strip_junk
 from nepse_ray.sim import Simulator
@@ -80,3 +80,16 @@ def proved(target: Simulator | str, **kwargs: Any) -> SimSession:
     session = SimSession(target, **kwargs)
     session.prove()
     return session
+
+
+def sample_params(name: str, security_id: int) -> dict[str, Any]:
+    """Arguments that make catalogue endpoint ``name`` answer with data on a QUICK-style simulator."""
+    params: dict[str, Any] = {}
+    for param in CATALOGUE[name].params:
+        if param.name == "security_id":
+            params["security_id"] = security_id
+        elif param.name == "index_id":
+            params["index_id"] = 58
+        elif param.name == "business_date" and param.required:
+            params["business_date"] = BUSINESS_DATE
+    return params

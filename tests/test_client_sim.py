@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sim_session import BUSINESS_DATE
+from sim_session import BUSINESS_DATE, sample_params
 
 from nepse_ray.nepse.client import NepseClient
 from nepse_ray.nepse.endpoints import CATALOGUE
@@ -35,22 +34,10 @@ def client(sim: Simulator) -> Iterator[NepseClient]:
         yield nepse
 
 
-def _params(name: str, security_id: int) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for param in CATALOGUE[name].params:
-        if param.name == "security_id":
-            params["security_id"] = security_id
-        elif param.name == "index_id":
-            params["index_id"] = 58
-        elif param.name == "business_date" and param.required:
-            params["business_date"] = BUSINESS_DATE
-    return params
-
-
 def test_every_catalogue_endpoint(client: NepseClient) -> None:
     security_id = client.price_volume()[0].security_id
     for name in CATALOGUE:
-        result = client.call(name, **_params(name, security_id))
+        result = client.call(name, **sample_params(name, security_id))
         assert result, name
     assert client.stats()["empty_pages"] == 0
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sim_session import BUSINESS_DATE, QUICK, SimSession, proved
+from sim_session import BUSINESS_DATE, QUICK, SimSession, proved, sample_params
 
 from nepse_ray.nepse import models as m
 from nepse_ray.nepse.endpoints import CATALOGUE
@@ -31,21 +30,9 @@ def traded_id(session: SimSession) -> int:
     return int(session.call("price_volume").json()[0]["securityId"])
 
 
-def _params(name: str, traded_id: int) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for param in CATALOGUE[name].params:
-        if param.name == "security_id":
-            params["security_id"] = traded_id
-        elif param.name == "index_id":
-            params["index_id"] = 58
-        elif param.name == "business_date" and param.required:
-            params["business_date"] = BUSINESS_DATE
-    return params
-
-
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_every_endpoint_answers_with_its_model(session: SimSession, traded_id: int, name: str) -> None:
-    response = session.call(name, **_params(name, traded_id))
+    response = session.call(name, **sample_params(name, traded_id))
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     parsed = CATALOGUE[name].parse(response.json())
@@ -56,7 +43,7 @@ def test_every_catalogue_endpoint_was_counted_under_its_name(
     sim: Simulator, session: SimSession, traded_id: int
 ) -> None:
     for name in CATALOGUE:
-        session.call(name, **_params(name, traded_id))
+        session.call(name, **sample_params(name, traded_id))
     assert set(CATALOGUE) <= set(sim.stats()["requests_per_endpoint"])
 
 
