@@ -3,6 +3,7 @@
 Each subcommand is one :class:`Command` in :data:`COMMANDS`: a name, a help line, a function that adds its
 arguments and one that runs it. Adding a subcommand is adding an entry.
 
+    nepse-ray demo --trades 50000 --output floorsheet.csv
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
 """
 
@@ -12,6 +13,7 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -64,8 +66,31 @@ def _run_sim(args: argparse.Namespace) -> int:
     return serve(config)
 
 
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--trades", type=int, default=50_000, metavar="N", help="trades of the simulated day (default 50000)")
+    add("--max-workers", dest="max_workers", type=int, default=5, metavar="N", help="pool size limit (default 5)")
+    add("--seed", type=int, default=7, metavar="N", help="seed of the simulated market (default 7)")
+    add("--output", type=Path, default=None, metavar="CSV", help="also write the day's trades to this CSV file")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    if args.trades < 1 or not 1 <= args.max_workers <= 64:
+        print("nepse-ray demo: --trades must be >= 1 and --max-workers between 1 and 64", file=sys.stderr)
+        return 2
+    return run_demo(trades=args.trades, max_workers=args.max_workers, seed=args.seed, output=args.output)
+
+
 COMMANDS: dict[str, Command] = {
-    c.name: c for c in (Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),)
+    c.name: c
+    for c in (
+        Command(
+            "demo", "pull a full floorsheet day through the pool from an embedded simulator", _demo_arguments, _run_demo
+        ),
+        Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
+    )
 }
 
 

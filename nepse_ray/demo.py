@@ -19,7 +19,7 @@ from .nepse.client import NepseClient
 from .pool.api import NepseWorkerAPI
 from .pool.options import PoolOptions
 from .pulls import FloorsheetPull, pull_floorsheet
-from .sim import Simulator
+from .sim import SimulatorProcess
 
 
 def run_demo(
@@ -33,7 +33,7 @@ def run_demo(
 ) -> int:
     """Run the demo; returns a process exit code (0 when every trade arrived and no limit was broken)."""
     console = console or Console()
-    with Simulator(seed=seed, trades=trades) as sim:
+    with SimulatorProcess(seed=seed, trades=trades) as sim:
         truth = sim.stats()
         console.print(
             f"[bold]NEPSE simulator[/] at {sim.base_url}: {truth['floorsheet_rows']:,} trades on "

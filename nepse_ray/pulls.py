@@ -51,7 +51,9 @@ def pull_floorsheet(
     """
     first: FloorsheetResponse = api.floorsheet(page=0, business_date=business_date, **filters)
     total_pages = first.floorsheets.total_pages
-    pending = {api.remote.floorsheet(page=page, business_date=business_date, **filters) for page in range(1, total_pages)}
+    pending = {
+        api.remote.floorsheet(page=page, business_date=business_date, **filters) for page in range(1, total_pages)
+    }
     responses = [first]
     if on_page:
         on_page(1, max(total_pages, 1))

@@ -1,0 +1,324 @@
+"""``NepseWorkerAPI``: the driver-side facade of a NEPSE worker pool.
+
+It connects to Ray (or starts a local instance), gets or creates the pool's named coordinator, and offers every
+catalogue endpoint and the seed design's single-token methods, each in two forms: resolved values on the facade
+itself, ObjectRefs on ``api.remote``. Arguments are checked on the driver, so bad input raises
+:class:`~nepse_ray.nepse.errors.NepseInputError` before anything is submitted.
+
+The seed's session calls (``get_access_token``, ``get_salts``, ``get_market_id`` ...) read one worker's token
+state, which the worker answers from its cache; they need no queue, so the facade sends them straight to a worker
+it picks in turn from the coordinator's list of serving workers (refreshed every ``SESSION_REFRESH`` seconds),
+like Ray Serve's router. Ray retries such a call across a restart of the worker's process; in the resolved form a
+lost worker or a retryable error sends the call through the coordinator instead, with its retries.
+
+``default_api()`` (and the lazy module attribute ``nepse_worker_api``) is the shared instance of the seed design's
+``nepseWorkerAPI``, created with default options on first use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+from types import TracebackType
+from typing import Any, Generic, TypeVar, cast
+
+import ray
+from ray.exceptions import RayActorError, RayTaskError
+
+from nepse_ray.nepse.endpoints import CatalogueMethods
+from nepse_ray.nepse.errors import NepseError
+from nepse_ray.pool.coordinator import SESSION_REFRESH, RemotePoolCoordinator, coordinator_actor_options
+from nepse_ray.pool.errors import PoolShutdownError
+from nepse_ray.pool.options import PoolOptions, pool_logger
+from nepse_ray.pool.stats import PoolStats
+from nepse_ray.pool.worker import SEED_METHODS, validate_request
+
+R = TypeVar("R")
+
+#: Seconds the facade waits for the pool's first ``min_workers`` workers to answer.
+READY_TIMEOUT = 120.0
+_DEATH_CONFIRM_TIMEOUT = 10.0
+_SESSION = frozenset(SEED_METHODS)
+#: Times Ray resubmits a direct session call whose worker process is being restarted.
+_SESSION_TASK_RETRIES = 3
+
+
+class SeedMethods(Generic[R]):
+    """The seed design's single-token methods, routed like the catalogue through ``_call_endpoint``."""
+
+    def _call_endpoint(self, name: str, params: dict[str, Any]) -> R:
+        raise NotImplementedError
+
+    def get_access_token(self) -> R:
+        """A valid access token of one of the pool's workers (a secret: do not log it)."""
+        return self._call_endpoint("get_access_token", {})
+
+    def get_salts(self) -> R:
+        return self._call_endpoint("get_salts", {})
+
+    def get_market_id(self) -> R:
+        return self._call_endpoint("get_market_id", {})
+
+    def get_market_status(self) -> R:
+        return self._call_endpoint("get_market_status", {})
+
+    def get_post_payload_id(self) -> R:
+        return self._call_endpoint("get_post_payload_id", {})
+
+    def get_post_payload_id_for_floor_sheet(self) -> R:
+        return self._call_endpoint("get_post_payload_id_for_floor_sheet", {})
+
+    def get_security_brief(self) -> R:
+        return self._call_endpoint("get_security_brief", {})
+
+    def get_security_symbol_id_map(self) -> R:
+        return self._call_endpoint("get_security_symbol_id_map", {})
+
+
+class RemoteMethods(CatalogueMethods[Any], SeedMethods[Any]):
+    """Every facade method in ObjectRef form: ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef``."""
+
+    def __init__(self, api: NepseWorkerAPI) -> None:
+        self._api = api
+
+    def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
+        return self._api.submit(name, params)
+
+
+class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
+    """A NEPSE worker pool on Ray: every endpoint, load-balanced over auto-scaled workers with their own tokens.
+
+    ``NepseWorkerAPI(options=None, *, address=None, **option_kwargs)`` takes a :class:`PoolOptions` or its fields
+    as keywords. It uses the Ray connection already made in this process, else connects to ``address`` (or
+    ``RAY_ADDRESS``), else starts a local Ray instance. Pools are named: another driver, or another
+    ``NepseWorkerAPI`` with the same ``pool_name`` and ``namespace``, joins the existing pool.
+
+    Two forms of every method:
+
+    * ``api.floorsheet(page=3)`` blocks and returns the parsed model. A failure raises the original
+      :class:`~nepse_ray.nepse.errors.NepseError` subclass after the pool's retries (``except NepseEmptyPageError``
+      works), or :class:`~nepse_ray.pool.errors.PoolShutdownError` once the pool is gone.
+    * ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef`` at once. Use it with ``ray.get(ref)``,
+      ``ray.wait(refs)``, ``await ref`` in async code, or pass it to another Ray task or actor, which receives the
+      resolved value. ``ray.get`` raises a ``RayTaskError`` that is also an instance of the NepseError subclass.
+
+    Bad arguments raise :class:`~nepse_ray.nepse.errors.NepseInputError` in both forms before anything is
+    submitted. ``get_stats()`` returns :class:`PoolStats`; ``shutdown(drain=True)`` stops the pool (for every
+    driver sharing it) and leaves no actors behind. The facade is a context manager that shuts the pool down.
+
+    >>> with NepseWorkerAPI(max_workers=3) as api:  # doctest: +SKIP
+    ...     pages = ray.get([api.remote.floorsheet(page=p) for p in range(20)])
+    ...     print(api.get_stats())
+    """
+
+    def __init__(self, options: PoolOptions | None = None, *, address: str | None = None, **option_kwargs: Any):
+        if options is None:
+            options = PoolOptions(**option_kwargs)
+        elif option_kwargs:
+            options = PoolOptions(**{**options.model_dump(), "logger": options.logger, **option_kwargs})
+        self.options = options
+        self._log = pool_logger(options)
+        self._owns_ray = _connect(options, address)
+        self._closed = False
+        self._last_stats: PoolStats | None = None
+        self.remote = RemoteMethods(self)
+        self._session_lock = threading.Lock()
+        self._session_workers: list[Any] = []
+        self._session_fetched = -math.inf
+        self._session_turn = itertools.count()
+        self._session_calls = 0
+        self._coordinator = RemotePoolCoordinator.options(**coordinator_actor_options(options)).remote(
+            options.for_actors()
+        )
+        try:
+            self._joined(ray.get(self._coordinator.pool_options.remote()))
+            stats = self._resolve(self._coordinator.ready.remote(READY_TIMEOUT))
+        except BaseException:
+            self._log.error(f"pool {options.pool_name!r} failed to start; removing it")
+            self._abandon()
+            raise
+        self._last_stats = stats
+        self._log.log(f"pool {options.pool_name!r} ready: {stats.total_workers} worker(s), max {options.max_workers}")
+
+    def _joined(self, existing: PoolOptions) -> None:
+        if existing.model_dump() != self.options.model_dump():
+            changed = sorted(k for k, v in self.options.model_dump().items() if existing.model_dump()[k] != v)
+            self._log.warn(
+                f"pool {self.options.pool_name!r} already exists with different options ({', '.join(changed)}); "
+                "joining it as it is. Shut it down first, or use another pool_name, to apply new options"
+            )
+
+    # ---------------------------------------------------------------- calls
+
+    def submit(self, name: str, params: dict[str, Any]) -> Any:
+        """Validate request ``name(**params)`` and submit it to the pool; return its ``ray.ObjectRef``."""
+        return self._submit(name, params)[0]
+
+    def _submit(self, name: str, params: dict[str, Any]) -> tuple[Any, bool]:
+        """The request's ObjectRef, and whether it went straight to a worker (a session call)."""
+        if self._closed:
+            raise PoolShutdownError(endpoint=name)
+        validate_request(name, params)
+        if name in _SESSION:
+            worker = self._session_worker()
+            if worker is not None:
+                self._session_calls += 1
+                return getattr(worker, name).options(max_task_retries=_SESSION_TASK_RETRIES).remote(), True
+        return self._coordinator.call.remote(name, params), False
+
+    def _session_worker(self) -> Any | None:
+        """The next serving worker in turn, or None when the pool has none (the coordinator then queues)."""
+        with self._session_lock:
+            now = time.monotonic()
+            if now - self._session_fetched >= SESSION_REFRESH:
+                try:
+                    self._session_workers = ray.get(self._coordinator.session_workers.remote())
+                except RayActorError:
+                    self._session_workers = []
+                self._session_fetched = now
+            workers = self._session_workers
+        return workers[next(self._session_turn) % len(workers)] if workers else None
+
+    def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
+        ref, direct = self._submit(name, params)
+        try:
+            try:
+                return self._resolve(ref)
+            except NepseError as error:
+                if not direct or self._closed or not (error.retryable or isinstance(error, PoolShutdownError)):
+                    raise
+                # The worker went away or hit a retryable failure: let the coordinator run it with its retries.
+                with self._session_lock:
+                    self._session_fetched = -math.inf
+                return self._resolve(self._coordinator.call.remote(name, params))
+        except NepseError as error:
+            self._log.error(f"pool {self.options.pool_name!r}: {name} failed: {type(error).__name__}: {error}")
+            raise
+
+    def _resolve(self, ref: Any) -> Any:
+        try:
+            return ray.get(ref)
+        except RayTaskError as error:
+            cause = error.cause
+            if isinstance(cause, Exception):
+                raise cause from None
+            raise
+        except RayActorError:
+            raise PoolShutdownError(
+                f"the coordinator of pool {self.options.pool_name!r} is gone: the pool was shut down, or the driver "
+                "that created it exited (use detached=True to share a pool beyond its creator). "
+                "Create a new NepseWorkerAPI to continue."
+            ) from None
+
+    # ---------------------------------------------------------------- pool management
+
+    def get_stats(self) -> PoolStats:
+        """A snapshot of the pool; scale events since the previous snapshot are logged to the options' logger."""
+        stats: PoolStats = self._resolve(self._coordinator.stats.remote())
+        stats = stats.model_copy(update={"session_calls": self._session_calls})
+        previous = self._last_stats
+        if previous is not None:
+            ups = stats.scale_up_events - previous.scale_up_events
+            downs = stats.scale_down_events - previous.scale_down_events
+            if ups > 0 or downs > 0:
+                self._log.log(
+                    f"pool {self.options.pool_name!r} scaled up {max(ups, 0)}x and down {max(downs, 0)}x; "
+                    f"now {stats.total_workers} worker(s)"
+                )
+        self._last_stats = stats
+        return stats
+
+    def ping_workers(self) -> list[dict[str, Any]]:
+        """Ping every worker now: its worker id, Ray node id, pid and client counters."""
+        answers: list[dict[str, Any]] = self._resolve(self._coordinator.ping_workers.remote())
+        return answers
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def shutdown(self, drain: bool = True) -> None:
+        """Stop the pool: finish (``drain=True``) or fail the queued requests, then kill the coordinator and workers.
+
+        The pool is shared by name, so this stops it for every driver using it. Calling it twice is harmless.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            stats: PoolStats = self._resolve(self._coordinator.shutdown.remote(drain))
+            self._log.log(
+                f"pool {self.options.pool_name!r} shut down after {stats.total_tasks_completed} request(s), "
+                f"{stats.total_errors} error(s)"
+            )
+        except PoolShutdownError:
+            self._log.warn(f"pool {self.options.pool_name!r} was already gone at shutdown")
+        finally:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Kill the coordinator for good (its workers die with it) and wait until Ray reports it dead."""
+        self._closed = True
+        ray.kill(self._coordinator, no_restart=True)
+        deadline = time.monotonic() + _DEATH_CONFIRM_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                # Without retries: the actor is created with max_task_retries=-1.
+                probe = self._coordinator.stats.options(max_task_retries=0).remote()
+                ray.get(probe, timeout=_DEATH_CONFIRM_TIMEOUT)
+            except (RayActorError, ray.exceptions.GetTimeoutError):
+                break
+            time.sleep(0.05)
+        if self._owns_ray:
+            ray.shutdown()
+
+    def __enter__(self) -> NepseWorkerAPI:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.shutdown(drain=exc is None)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"NepseWorkerAPI(pool={self.options.pool_name!r}, namespace={self.options.namespace!r}, {state})"
+
+
+def _connect(options: PoolOptions, address: str | None) -> bool:
+    """Make sure this process is connected to Ray; True if this call made the connection."""
+    if ray.is_initialized():
+        return False
+    # With address=None, ray.init reads RAY_ADDRESS, and without it starts a local instance.
+    ray.init(address=address, namespace=options.namespace)
+    return True
+
+
+_default: NepseWorkerAPI | None = None
+_default_lock = threading.Lock()
+
+
+def default_api() -> NepseWorkerAPI:
+    """The shared pool with default options, created on first use (again after it was shut down)."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = NepseWorkerAPI()
+        return _default
+
+
+class _LazyDefaultAPI:
+    """Stands for :func:`default_api` until first touched, like the seed's module-level ``nepseWorkerAPI``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # introspection (inspect.unwrap, IPython's _repr_*_) must not start a pool
+            raise AttributeError(name)
+        return getattr(default_api(), name)
+
+    def __repr__(self) -> str:
+        return "<nepse_worker_api: the default NepseWorkerAPI, created on first use>"
+
+
+nepse_worker_api: NepseWorkerAPI = cast(NepseWorkerAPI, _LazyDefaultAPI())

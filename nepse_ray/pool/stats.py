@@ -1,0 +1,109 @@
+"""``PoolStats``: one snapshot of a worker pool, safe to print, log or show in a notebook.
+
+The coordinator builds it on every ``stats()`` call; the facade returns it from ``get_stats()``::
+
+    >>> stats = PoolStats(pool_name="demo", total_workers=2, busy_workers=1, idle_workers=1)
+    >>> stats.utilisation
+    0.5
+
+It carries counts, worker ids, node ids and timings only: never a token, a salt or a payload id.
+"""
+
+from __future__ import annotations
+
+import html
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WorkerStatus(BaseModel):
+    """One worker actor as the coordinator last saw it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    worker_id: str
+    node_id: str | None = Field(default=None, description="Ray node the worker runs on (hex), once it answered.")
+    pid: int | None = None
+    inflight: int = 0
+    healthy: bool = True
+    draining: bool = False
+    requests: int = Field(default=0, description="Requests this worker finished (successfully or not).")
+    restarts: int = Field(default=0, description="Times Ray restarted this worker's process.")
+
+
+class PoolStats(BaseModel):
+    """A snapshot of the pool: the seed's seven fields first, then what a Ray pool adds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pool_name: str = ""
+    total_workers: int = Field(default=0, description="Started workers: busy + idle + quarantined.")
+    busy_workers: int = Field(default=0, description="Healthy workers with a request in flight.")
+    idle_workers: int = Field(default=0, description="Healthy workers with nothing in flight.")
+    queue_length: int = Field(default=0, description="Requests waiting for a free worker slot.")
+    pending_tasks: int = Field(default=0, description="Requests accepted, not yet answered.")
+    total_tasks_completed: int = Field(default=0, description="Requests answered successfully.")
+    total_errors: int = Field(default=0, description="Requests answered with an error after their retries.")
+
+    retries: int = Field(default=0, description="Attempts repeated after a retryable error or a lost worker.")
+    timeouts: int = Field(default=0, description="Attempts abandoned after task_timeout.")
+    worker_restarts: int = Field(default=0, description="Worker processes Ray restarted in place.")
+    worker_replacements: int = Field(default=0, description="Dead workers replaced by new actors.")
+    quarantined_workers: int = Field(default=0, description="Workers that stopped answering and are being re-pinged.")
+    starting_workers: int = Field(default=0, description="Workers created but not yet answering.")
+    scale_up_events: int = 0
+    scale_down_events: int = 0
+    stale_cleaned: int = Field(default=0, description="Abandoned queue entries and wedged attempts cleaned up.")
+    session_calls: int = Field(
+        default=0, description="Seed session calls (token, salts, market id...) this driver sent straight to a worker."
+    )
+    requests_per_worker: dict[str, int] = Field(default_factory=dict)
+    latency_p50: float | None = Field(default=None, description="Median seconds from accept to answer (recent calls).")
+    latency_p95: float | None = Field(default=None, description="95th percentile of the same, in seconds.")
+    workers: tuple[WorkerStatus, ...] = ()
+
+    @property
+    def utilisation(self) -> float:
+        """Busy workers as a fraction of started workers (0.0 for an empty pool)."""
+        return self.busy_workers / self.total_workers if self.total_workers else 0.0
+
+    def _rows(self) -> list[tuple[str, str]]:
+        return [
+            ("workers", f"{self.total_workers} ({self.busy_workers} busy, {self.idle_workers} idle, "
+                        f"{self.quarantined_workers} quarantined, {self.starting_workers} starting)"),
+            ("queue / pending", f"{self.queue_length} / {self.pending_tasks}"),
+            ("completed / errors", f"{self.total_tasks_completed} / {self.total_errors}"),
+            ("direct session calls", f"{self.session_calls}"),
+            ("retries / timeouts", f"{self.retries} / {self.timeouts}"),
+            ("restarts / replacements", f"{self.worker_restarts} / {self.worker_replacements}"),
+            ("scale up / down", f"{self.scale_up_events} / {self.scale_down_events}"),
+            ("latency p50 / p95", f"{_seconds(self.latency_p50)} / {_seconds(self.latency_p95)}"),
+            ("requests per worker", ", ".join(f"{k}={v}" for k, v in sorted(self.requests_per_worker.items())) or "-"),
+        ]  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"PoolStats(pool={self.pool_name!r}, workers={self.total_workers}, busy={self.busy_workers}, "
+            f"idle={self.idle_workers}, queue={self.queue_length}, pending={self.pending_tasks}, "
+            f"completed={self.total_tasks_completed}, errors={self.total_errors}, retries={self.retries}, "
+            f"p50={_seconds(self.latency_p50)}, p95={_seconds(self.latency_p95)})"
+        )
+
+    def __str__(self) -> str:
+        rows = self._rows()
+        width = max(len(label) for label, _ in rows)
+        return "\n".join([f"NEPSE pool {self.pool_name!r}"] + [f"  {label:<{width}}  {value}" for label, value in rows])
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in self._rows()
+        )
+        caption = html.escape(f"NEPSE pool {self.pool_name!r}")
+        return f"<table class='nepse-pool-stats'><caption>{caption}</caption>{body}</table>"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"

@@ -1,0 +1,158 @@
+"""pytest fixtures for nepse-ray (registered through the ``pytest11`` entry point).
+
+* ``nepse_ray_cluster`` (session): one local Ray instance on 127.0.0.1 with its own short temp dir, no dashboard,
+  shared by every Ray test of the session and shut down at the end. Yields Ray's ``address_info`` dict.
+* ``nepse_sim`` (function): a NEPSE :class:`~nepse_ray.sim.Simulator` on loopback with default settings;
+  ``nepse_sim_factory`` builds simulators with custom settings (``nepse_sim_factory(trades=100_000)``).
+* ``nepse_pool_factory`` (function): ``nepse_pool_factory(sim, **options)`` creates a
+  :class:`~nepse_ray.pool.api.NepseWorkerAPI` with a unique pool name against the session cluster and ``sim``,
+  and shuts every pool it made down at teardown.
+
+:func:`live_actors` lists the actors Ray's GCS still holds alive, for "nothing is left behind" checks without the
+dashboard-backed state API; :func:`wait_until` polls a condition with a deadline instead of sleeping blindly;
+:func:`warm_up` makes a simulator build its lazily computed market before a test measures pacing.
+
+Loading the plugin is cheap: Ray and the simulator are imported only when a fixture runs. At configure time the
+plugin only fills in environment defaults that keep test clusters private: no usage stats, loopback addresses and
+no token auth (``RAY_USAGE_STATS_ENABLED=0``, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, ``RAY_AUTH_MODE=disabled``);
+variables already set are left alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+
+if TYPE_CHECKING:
+    from nepse_ray.pool.api import NepseWorkerAPI
+    from nepse_ray.sim import Simulator
+
+#: Environment defaults for test clusters; Ray reads some of them at import, hence pytest_configure.
+RAY_TEST_ENV = {
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # on Linux too: bind and advertise 127.0.0.1
+    "RAY_AUTH_MODE": "disabled",
+}
+
+TEST_NAMESPACE = "nepse_ray_tests"
+
+T = TypeVar("T")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, value in RAY_TEST_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+@pytest.fixture(scope="session")
+def nepse_ray_cluster() -> Iterator[dict[str, Any]]:
+    """A local Ray instance for the whole session (or the one this process is already connected to)."""
+    import ray
+
+    if ray.is_initialized():
+        yield {"gcs_address": ray.get_runtime_context().gcs_address}
+        return
+    # Ray puts unix sockets under the temp dir; their paths must stay short.
+    temp_dir = tempfile.mkdtemp(prefix="nr-", dir="/tmp")
+    try:
+        context: Any = ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            namespace=TEST_NAMESPACE,
+            _temp_dir=temp_dir,
+            log_to_driver=False,
+        )
+        yield dict(context.address_info)
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def nepse_sim_factory() -> Iterator[Callable[..., Simulator]]:
+    """Build simulators on loopback: ``nepse_sim_factory(trades=100_000, fault_5xx=0.1)``; all stop at teardown."""
+    from nepse_ray.sim import Simulator
+
+    started: list[Simulator] = []
+
+    def make(**config: Any) -> Simulator:
+        config.setdefault("seed", 1)
+        sim = Simulator(**config)
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in reversed(started):
+        sim.close()
+
+
+@pytest.fixture
+def nepse_sim(nepse_sim_factory: Callable[..., Simulator]) -> Simulator:
+    """A simulator with default settings (2 req/s per token, 50,000 trades)."""
+    return nepse_sim_factory()
+
+
+_pool_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def nepse_pool_factory(nepse_ray_cluster: dict[str, Any]) -> Iterator[Callable[..., NepseWorkerAPI]]:
+    """Create pools against the session cluster: ``nepse_pool_factory(sim, max_workers=3)``; all shut down after."""
+    from nepse_ray.pool.api import NepseWorkerAPI
+
+    pools: list[NepseWorkerAPI] = []
+
+    def make(sim: Simulator | None = None, **options: Any) -> NepseWorkerAPI:
+        options.setdefault("pool_name", f"test-pool-{next(_pool_numbers)}-{uuid.uuid4().hex[:6]}")
+        options.setdefault("namespace", TEST_NAMESPACE)
+        if sim is not None:
+            options.setdefault("base_url", sim.base_url)
+        api = NepseWorkerAPI(**options)
+        pools.append(api)
+        return api
+
+    yield make
+    for api in pools:
+        api.shutdown(drain=False)
+
+
+def live_actors(class_names: tuple[str, ...] = ("PoolCoordinator", "NepseWorker")) -> list[dict[str, Any]]:
+    """Actors of ``class_names`` that Ray's GCS does not list as DEAD (needs no dashboard)."""
+    from ray._private import state
+
+    return [
+        info for info in state.actors().values() if info["ActorClassName"] in class_names and info["State"] != "DEAD"
+    ]
+
+
+def wait_until(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: float, interval: float = 0.1) -> T:
+    """Call ``probe`` until ``done(value)`` holds and return that value; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not reached within {timeout:g} s; last value: {value!r}")
+        time.sleep(interval)
+
+
+def warm_up(sim: Simulator) -> None:
+    """Serve one floorsheet page, then reset the simulator's counters.
+
+    The simulator builds parts of its market on first use, blocking its event loop for about a second; requests
+    that queue behind that are stamped late and make on-time successors look early (spurious rate violations).
+    """
+    from nepse_ray.nepse.client import NepseClient
+
+    with NepseClient(sim.base_url) as client:
+        client.floorsheet(page=0)
+    sim.reset_stats()

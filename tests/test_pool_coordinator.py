@@ -1,0 +1,369 @@
+"""The coordinator's queue, retries, health handling and scaling loop, driven through fake worker handles.
+
+No Ray cluster: the coordinator runs on a plain asyncio loop with a fake launcher whose workers hand every call to
+the test as a future it answers by hand. Waits are bounded polls of the coordinator's state, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
+
+from nepse_ray.nepse.errors import NepseClientRequestError, NepseEmptyPageError, NepseServerError
+from nepse_ray.pool.coordinator import PoolCoordinator
+from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
+from nepse_ray.pool.options import PoolOptions
+from nepse_ray.pool.stats import PoolStats
+
+FAST = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01}
+
+
+@dataclass
+class FakeCall:
+    method: str
+    args: tuple[Any, ...]
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0]) if self.method == "call" else self.method
+
+    def answer(self, value: Any) -> None:
+        self.future.set_result(value)
+
+    def fail(self, error: BaseException) -> None:
+        self.future.set_exception(error)
+
+
+class FakeRef:
+    def __init__(self, future: concurrent.futures.Future[Any]) -> None:
+        self._future = future
+
+    def future(self) -> concurrent.futures.Future[Any]:
+        return self._future
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return asyncio.wrap_future(self._future).__await__()
+
+
+class FakeMethod:
+    def __init__(self, worker: FakeWorker, method: str) -> None:
+        self._worker = worker
+        self._method = method
+
+    def remote(self, *args: Any) -> FakeRef:
+        call = FakeCall(self._method, args)
+        if self._method == "ping":
+            if self._worker.ping_error is not None:
+                call.fail(self._worker.ping_error)
+            else:
+                call.answer({"node_id": "node-1", "pid": self._worker.pid})
+        elif self._worker.killed:
+            call.fail(ActorDiedError())
+        else:
+            self._worker.calls.append(call)
+        return FakeRef(call.future)
+
+
+class FakeWorker:
+    """A worker handle: ``handle.<method>.remote(...)`` records a call the test answers."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.calls: list[FakeCall] = []
+        self.ping_error: BaseException | None = None
+        self.killed = False
+
+    def __getattr__(self, method: str) -> FakeMethod:
+        return FakeMethod(self, method)
+
+    def open_calls(self) -> list[FakeCall]:
+        return [call for call in self.calls if not call.future.done()]
+
+
+class FakeLauncher:
+    def __init__(self) -> None:
+        self.workers: list[FakeWorker] = []
+        self._pids = itertools.count(1000)
+
+    def start(self, options: PoolOptions) -> FakeWorker:
+        worker = FakeWorker(next(self._pids))
+        self.workers.append(worker)
+        return worker
+
+    def kill(self, handle: FakeWorker) -> None:
+        handle.killed = True
+        handle.ping_error = ActorDiedError()
+        for call in handle.open_calls():
+            call.fail(ActorDiedError())
+
+    def alive(self) -> list[FakeWorker]:
+        return [worker for worker in self.workers if not worker.killed]
+
+    def open_calls(self) -> list[FakeCall]:
+        return [call for worker in self.workers for call in worker.open_calls()]
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], polls: int = 2000) -> None:
+    """Poll ``check`` every millisecond; fail after ``polls`` tries."""
+    for _ in range(polls):
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.001)
+    pytest.fail("the coordinator did not reach the expected state")
+
+
+async def stats_where(coordinator: PoolCoordinator, predicate: Callable[[PoolStats], bool]) -> PoolStats:
+    latest: list[PoolStats] = []
+
+    async def check() -> bool:
+        latest[:] = [await coordinator.stats()]
+        return predicate(latest[0])
+
+    await until(check)
+    return latest[0]
+
+
+async def started(retire_grace: float = 0.0, **options: Any) -> tuple[PoolCoordinator, FakeLauncher]:
+    launcher = FakeLauncher()
+    coordinator = PoolCoordinator(
+        PoolOptions(**{**FAST, **options}),
+        launcher=launcher,  # type: ignore[arg-type]
+        retire_grace=retire_grace,
+    )
+    await coordinator.ready(timeout=5)
+    return coordinator, launcher
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(scenario())  # type: ignore[arg-type]
+
+
+def test_retries_go_to_the_front_of_the_queue() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(min_workers=1, max_workers=1, inflight_per_worker=1, max_retries=1)
+        (worker,) = launcher.workers
+        first = asyncio.create_task(coordinator.call("market_open", {}))
+        await until(lambda: len(worker.calls) == 1)
+        second = asyncio.create_task(coordinator.call("market_summary", {}))
+        third = asyncio.create_task(coordinator.call("disclosures", {}))
+        await stats_where(coordinator, lambda s: s.queue_length == 2)
+
+        worker.calls[0].fail(NepseServerError("502", status=502))  # the slot goes to the next in line ...
+        await until(lambda: len(worker.calls) == 2)
+        await stats_where(coordinator, lambda s: s.queue_length == 2 and s.retries == 1)
+        worker.calls[1].answer("summary")  # ... but the retry overtakes the request queued before it failed
+        await until(lambda: len(worker.calls) == 3)
+
+        assert [call.name for call in worker.calls] == ["market_open", "market_summary", "market_open"]
+        worker.calls[2].answer("open")
+        await until(lambda: len(worker.calls) == 4)
+        worker.calls[3].answer("disclosures")
+        assert list(await asyncio.gather(first, second, third)) == ["open", "summary", "disclosures"]
+
+    run(scenario)
+
+
+def test_non_retryable_error_is_raised_at_once() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(max_retries=3)
+        task = asyncio.create_task(coordinator.call("market_depth", {"security_id": 1}))
+        await until(lambda: len(launcher.open_calls()) == 1)
+        launcher.open_calls()[0].fail(NepseClientRequestError("404", status=404))
+
+        with pytest.raises(NepseClientRequestError):
+            await task
+        stats = await coordinator.stats()
+        assert (stats.retries, stats.total_errors, stats.total_tasks_completed) == (0, 1, 0)
+
+    run(scenario)
+
+
+def test_retryable_error_is_raised_once_retries_are_spent() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(max_retries=2)
+        task = asyncio.create_task(coordinator.call("market_open", {}))
+        for attempt in range(3):
+            await until(lambda: len(launcher.open_calls()) == 1)
+            launcher.open_calls()[0].fail(NepseServerError(f"502 #{attempt}", status=502))
+
+        with pytest.raises(NepseServerError, match="502 #2"):
+            await task
+        assert (await coordinator.stats()).retries == 2
+
+    run(scenario)
+
+
+def test_worker_errors_arrive_as_the_original_exception() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(max_retries=0)
+        task = asyncio.create_task(coordinator.call("floorsheet", {"page": 3}))
+        await until(lambda: len(launcher.open_calls()) == 1)
+        cause = NepseEmptyPageError("empty", endpoint="floorsheet")
+        wrapped = RayTaskError("NepseWorker.call", "traceback", cause)  # type: ignore[no-untyped-call]
+        launcher.open_calls()[0].fail(wrapped.as_instanceof_cause())  # type: ignore[no-untyped-call]
+
+        with pytest.raises(NepseEmptyPageError) as caught:
+            await task
+        assert type(caught.value) is NepseEmptyPageError
+        assert launcher.workers[0].calls[0].args == ("floorsheet", {"page": 3})
+
+    run(scenario)
+
+
+def test_timed_out_attempt_keeps_its_slot_until_the_worker_answers() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(max_retries=0, task_timeout=0.01, inflight_per_worker=1)
+        with pytest.raises(TaskTimeoutError):
+            await coordinator.call("market_open", {})
+        stats = await coordinator.stats()
+        assert (stats.timeouts, stats.busy_workers) == (1, 1)
+
+        launcher.open_calls()[0].answer("late")
+        await stats_where(coordinator, lambda s: s.busy_workers == 0 and s.idle_workers == 1)
+
+    run(scenario)
+
+
+def test_unavailable_worker_is_quarantined_until_it_answers_again() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started()
+        (worker,) = launcher.workers
+        task = asyncio.create_task(coordinator.call("market_open", {}))
+        await until(lambda: len(worker.open_calls()) == 1)
+        worker.ping_error = ActorUnavailableError("restarting", None)
+        worker.open_calls()[0].fail(ActorUnavailableError("restarting", None))
+        await stats_where(coordinator, lambda s: s.quarantined_workers == 1 and s.queue_length == 1)
+
+        worker.pid += 1  # Ray restarted the process
+        worker.ping_error = None
+        await until(lambda: len(worker.open_calls()) == 1, polls=5000)
+        worker.open_calls()[0].answer("open")
+
+        assert await task == "open"
+        stats = await coordinator.stats()
+        assert (stats.worker_restarts, stats.quarantined_workers, stats.total_workers) == (1, 0, 1)
+        assert len(launcher.workers) == 1  # no stand-in was started for a worker that was only restarting
+
+    run(scenario)
+
+
+def test_dead_worker_is_replaced_and_its_task_rerun() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started()
+        first = launcher.workers[0]
+        task = asyncio.create_task(coordinator.call("market_open", {}))
+        await until(lambda: len(first.open_calls()) == 1)
+        first.open_calls()[0].fail(ActorDiedError())
+
+        await until(lambda: len(launcher.workers) == 2 and len(launcher.workers[1].open_calls()) == 1)
+        launcher.workers[1].open_calls()[0].answer("open")
+        assert await task == "open"
+        assert first.killed
+        stats = await coordinator.stats()
+        assert (stats.worker_replacements, stats.total_workers, stats.total_errors) == (1, 1, 0)
+
+    run(scenario)
+
+
+def test_backlog_scales_up_to_max_and_idle_workers_retire() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(min_workers=1, max_workers=3, inflight_per_worker=1, idle_timeout=0.05)
+        tasks = [asyncio.create_task(coordinator.call("market_open", {})) for _ in range(6)]
+        await until(lambda: len(launcher.open_calls()) == 3)
+        assert len(launcher.workers) == 3 and (await coordinator.stats()).scale_up_events == 1
+
+        while not all(task.done() for task in tasks):
+            for call in launcher.open_calls():
+                call.answer("open")
+            await asyncio.sleep(0.001)
+        stats = await stats_where(coordinator, lambda s: s.total_workers == 1)
+        await until(lambda: len(launcher.alive()) == 1)
+        assert stats.scale_down_events >= 1
+        assert sum(stats.requests_per_worker.values()) <= 6 and stats.total_tasks_completed == 6
+
+    run(scenario)
+
+
+def test_shutdown_without_drain_fails_queued_and_running_requests() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(inflight_per_worker=1, max_workers=1)
+        running = asyncio.create_task(coordinator.call("market_open", {}))
+        queued = asyncio.create_task(coordinator.call("market_summary", {}))
+        await stats_where(coordinator, lambda s: s.queue_length == 1)
+
+        stats = await coordinator.shutdown(drain=False)
+
+        for task in (running, queued):
+            with pytest.raises(PoolShutdownError):
+                await task
+        assert stats.total_workers == 0 and launcher.alive() == []
+        with pytest.raises(PoolShutdownError):
+            await coordinator.call("market_open", {})
+
+    run(scenario)
+
+
+def test_cancelled_callers_leave_no_queue_entries() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(inflight_per_worker=1, max_workers=1)
+        running = asyncio.create_task(coordinator.call("market_open", {}))
+        abandoned = asyncio.create_task(coordinator.call("market_summary", {}))
+        await stats_where(coordinator, lambda s: s.queue_length == 1)
+        abandoned.cancel()
+
+        stats = await stats_where(coordinator, lambda s: s.stale_cleaned == 1)
+        assert stats.queue_length == 0 and stats.pending_tasks == 1
+        launcher.open_calls()[0].answer("open")
+        assert await running == "open"
+
+    run(scenario)
+
+
+def test_pool_rate_cap_gates_dispatch() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(pool_rate_cap=5.0, inflight_per_worker=4)
+        (worker,) = launcher.workers
+        tasks = [asyncio.create_task(coordinator.call("market_open", {})) for _ in range(3)]
+        await until(lambda: len(worker.calls) == 1)
+        stats = await coordinator.stats()
+        assert stats.queue_length == 2  # free slots, but the pool's permit is spent
+
+        await until(lambda: len(worker.calls) == 3)  # one more every 1/5 s
+        for call in worker.open_calls():
+            call.answer("open")
+        assert list(await asyncio.gather(*tasks)) == ["open"] * 3
+
+    run(scenario)
+
+
+def test_a_retired_worker_serves_session_calls_until_its_grace_ends() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(
+            retire_grace=0.2, min_workers=1, max_workers=2, inflight_per_worker=1, idle_timeout=0.05
+        )
+        tasks = [asyncio.create_task(coordinator.call("market_open", {})) for _ in range(4)]
+        await until(lambda: len(launcher.workers) == 2)
+        while not all(task.done() for task in tasks):
+            for call in launcher.open_calls():
+                call.answer("open")
+            await asyncio.sleep(0.001)
+        await stats_where(coordinator, lambda s: s.total_workers == 1)
+
+        serving = await coordinator.session_workers()
+        retired = [worker for worker in launcher.workers if worker not in serving]
+        assert len(serving) == 1 and len(retired) == 1
+        assert not retired[0].killed  # still answering facades that listed it a moment ago
+        await until(lambda: retired[0].killed)
+
+    run(scenario)

@@ -1,0 +1,106 @@
+"""PoolStats: the seed's fields and the pool's additions, readable in a terminal and a notebook; request routing."""
+
+from __future__ import annotations
+
+import pytest
+
+from nepse_ray.nepse.errors import NepseInputError
+from nepse_ray.pool.stats import PoolStats, WorkerStatus
+from nepse_ray.pool.worker import SEED_METHODS, validate_request, worker_method
+
+SEED_FIELDS = (
+    "total_workers",
+    "busy_workers",
+    "idle_workers",
+    "queue_length",
+    "pending_tasks",
+    "total_tasks_completed",
+    "total_errors",
+)
+POOL_FIELDS = (
+    "retries",
+    "worker_restarts",
+    "worker_replacements",
+    "scale_up_events",
+    "scale_down_events",
+    "requests_per_worker",
+    "latency_p50",
+    "latency_p95",
+    "timeouts",
+    "quarantined_workers",
+)
+
+
+def sample() -> PoolStats:
+    return PoolStats(
+        pool_name="demo",
+        total_workers=3,
+        busy_workers=2,
+        idle_workers=1,
+        queue_length=5,
+        pending_tasks=8,
+        total_tasks_completed=247,
+        total_errors=2,
+        requests_per_worker={"w1": 120, "w2": 127},
+        latency_p50=0.0123,
+        latency_p95=1.5,
+        workers=(WorkerStatus(worker_id="w1", node_id="ab12", pid=4242, inflight=1),),
+    )
+
+
+def test_seed_and_pool_fields_are_present() -> None:
+    assert set(SEED_FIELDS + POOL_FIELDS) <= set(PoolStats.model_fields)
+    assert PoolStats().total_workers == 0 and PoolStats().latency_p50 is None
+
+
+def test_stats_are_frozen() -> None:
+    with pytest.raises(ValueError, match="frozen"):
+        sample().total_errors = 0
+
+
+def test_text_forms_are_readable() -> None:
+    stats = sample()
+    assert repr(stats).startswith("PoolStats(pool='demo', workers=3, busy=2, idle=1, queue=5, pending=8")
+    text = str(stats)
+    assert "3 (2 busy, 1 idle, 0 quarantined, 0 starting)" in text
+    assert "247 / 2" in text and "12.3 ms / 1.50 s" in text and "w1=120, w2=127" in text
+    assert stats.utilisation == pytest.approx(2 / 3)
+
+
+def test_html_form_is_a_table() -> None:
+    html = sample()._repr_html_()
+    assert html.startswith("<table") and html.endswith("</table>")
+    assert html.count("<tr>") == len(sample()._rows())
+    assert "&#x27;demo&#x27;" in html  # escaped
+
+
+def test_requests_route_to_the_worker_method_that_serves_them() -> None:
+    assert worker_method("floorsheet", {"page": 2}) == ("call", ("floorsheet", {"page": 2}))
+    for name in SEED_METHODS:
+        assert worker_method(name, {}) == (name, ())
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("floorsheet", {"page": -1}, "must not be negative"),
+        ("market_depth", {}, "missing required argument security_id"),
+        ("get_access_token", {"x": 1}, "takes no arguments"),
+        ("drop_tables", {}, "unknown request 'drop_tables'"),
+    ],
+)
+def test_bad_requests_are_refused(name: str, params: dict[str, object], message: str) -> None:
+    with pytest.raises(NepseInputError, match=message):
+        validate_request(name, params)
+
+
+def test_metric_names_are_accepted_by_ray() -> None:
+    from nepse_ray.pool.metrics import PoolMetrics
+
+    metrics = PoolMetrics("demo")
+    defined = [getattr(metrics, slot) for slot in PoolMetrics.__slots__ if hasattr(getattr(metrics, slot), "_name")]
+    assert len(defined) == 8
+    assert not [metric._name for metric in defined if metric._discard_metric]  # Ray drops bad names with a warning
+    metrics.completed(0.2)
+    metrics.retried()
+    metrics.snapshot(sample())  # hands the buffered figures over without error outside an actor too
