@@ -54,7 +54,7 @@ def run_demo(
         after = sim.stats()
 
     pool_rate = pull.pages / elapsed
-    console.print(stats)
+    console.print(str(stats), highlight=False)
     _print_summary(console, pull, truth["floorsheet_rows"], elapsed, pool_rate, single_rate, after)
     if output is not None:
         _write_csv(pull, output)

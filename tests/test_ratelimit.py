@@ -25,6 +25,26 @@ def test_first_acquire_is_free_then_paced_by_rate() -> None:
     assert clock.sleeps == pytest.approx([0.5, 0.5])
 
 
+def test_a_permit_used_late_pushes_the_next_one_back() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2.0, burst=1, clock=clock, sleep=clock.sleep)
+    bucket.acquire()
+    clock.advance(0.1)  # the sender was descheduled between the grant and the send
+    bucket.note_used()
+    used_at = clock()
+    bucket.acquire()
+    assert clock() - used_at == pytest.approx(0.5)  # a full interval after the late use, not after the grant
+
+
+def test_a_permit_used_on_time_costs_nothing_extra() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2.0, burst=1, clock=clock, sleep=clock.sleep)
+    for _ in range(4):
+        bucket.acquire()
+        bucket.note_used()
+    assert clock.sleeps == pytest.approx([0.5, 0.5, 0.5])
+
+
 def test_idle_time_refills_but_only_up_to_burst() -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate=4.0, burst=3, clock=clock, sleep=never_sleep)

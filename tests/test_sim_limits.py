@@ -9,7 +9,7 @@ import pytest
 import requests
 from sim_session import QUICK, proved
 
-from nepse_ray.sim import Simulator
+from nepse_ray.sim import SimConfig, Simulator
 from nepse_ray.sim.limits import KeyedRateLimiter, retry_after_header
 
 MARKET_OPEN = "/api/nots/nepse-data/market-open"
@@ -140,3 +140,13 @@ def test_per_address_limit_counts_every_api_request() -> None:
         response = session.get(MARKET_OPEN)
         assert response.status_code == 429
         assert sim.stats()["rate_limit_violations"] == 1
+
+
+def test_default_leeway_still_catches_any_sustained_excess() -> None:
+    leeway = SimConfig().rate_leeway
+    limiter = KeyedRateLimiter(rate=2.0, burst=1, leeway=leeway)
+    arrivals = [i / 2.1 for i in range(40)]  # 5% over the limit, evenly spaced
+    flagged = [now for now in arrivals if limiter.admit("t", now) is not None]
+    assert flagged, "a client 5% over the limit must be caught"
+    # Each request is 0.024 s early, so the 0.1 s leeway is used up by the fifth: caught within ~2.5 s.
+    assert flagged[0] < 3.0

@@ -316,6 +316,7 @@ class NepseClient(CatalogueMethods[Any]):
         headers = self._headers if token is None else {**self._headers, "Authorization": f"Salter {token}"}
         self._limiter.acquire()
         self._count("requests_sent")
+        self._limiter.note_used()
         try:
             raw = self._transport.send(
                 call.endpoint.method,

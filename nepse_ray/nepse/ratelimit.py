@@ -83,5 +83,18 @@ class TokenBucket:
             if wait == 0.0:
                 return now - start
 
+    def note_used(self) -> None:
+        """Record that the permit just granted is being used now, which may be later than it was granted.
+
+        A permit granted on time but used late (the sending thread was descheduled, the host was busy) would
+        leave less than one interval before the next, on-time request, and the server would see two requests
+        too close together. Measuring the next interval from the actual use keeps the pace at the server.
+        Waiting threads re-check when they wake, so they see the later slot.
+        """
+        with self._lock:
+            used_at = self._clock()
+            if used_at + self._interval > self._next_free:
+                self._next_free = used_at + self._interval
+
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self.rate:g}, burst={self.burst})"

@@ -58,7 +58,11 @@ class SimConfig(BaseModel):
     # Limits.
     rate_limit: float | None = Field(default=2.0, gt=0, description="requests/s per token; None turns it off")
     burst: int = Field(default=1, ge=1)
-    rate_leeway: float = Field(default=0.05, ge=0, description="seconds of arrival jitter forgiven")
+    rate_leeway: float = Field(
+        default=0.1,
+        ge=0,
+        description="seconds of arrival jitter forgiven (GCRA tolerance: one late arrival, never a higher rate)",
+    )
     address_rate_limit: float | None = Field(default=None, gt=0, description="requests/s per client address")
     address_burst: int = Field(default=1, ge=1)
     on_excess: OnExcess = "429"

@@ -13,6 +13,7 @@ clients hammer it::
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import threading
 from collections.abc import Callable
@@ -47,6 +48,10 @@ def serve(config: SimConfig) -> int:
 
 async def _serve(config: SimConfig) -> int:
     runner, base_url = await start(SimServer(config))
+    # The market is hundreds of thousands of long-lived objects; a full collection walking them pauses the loop
+    # for tens of milliseconds, which would skew arrival times and the per-token rate accounting. Freeze them.
+    gc.collect()
+    gc.freeze()
     print(f"listening on {base_url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
