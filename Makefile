@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/nepse-ray demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check nepse_ray tests benchmarks
-	$(BIN)/ruff format --check nepse_ray tests benchmarks
+	$(BIN)/ruff check nepse_ray tests benchmarks examples
+	$(BIN)/ruff format --check nepse_ray tests benchmarks examples
 	$(BIN)/mypy
 
 test: lint

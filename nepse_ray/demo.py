@@ -7,7 +7,6 @@ arrived exactly once and that no token broke the site's 2 requests/s limit, and 
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def run_demo(
     console.print(str(stats), highlight=False)
     _print_summary(console, pull, truth["floorsheet_rows"], elapsed, pool_rate, single_rate, after)
     if output is not None:
-        _write_csv(pull, output)
+        pull.to_csv(output)
         console.print(f"Wrote {len(pull.rows):,} rows to {output}.")
     ok = len(pull.rows) == truth["floorsheet_rows"] and after["rate_limit_violations"] == 0
     console.print("[bold green]OK[/]" if ok else "[bold red]FAILED[/]: trades missing or limits broken")
@@ -102,11 +101,3 @@ def _print_summary(
     table.add_row("tokens used", f"{sim_stats['tokens_issued']}")
     table.add_row("per-token rate-limit violations", f"{sim_stats['rate_limit_violations']}")
     console.print(table)
-
-
-def _write_csv(pull: FloorsheetPull, path: Path) -> None:
-    rows = [row.model_dump(by_alias=True, mode="json") for row in pull.rows]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)

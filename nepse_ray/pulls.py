@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ray
@@ -34,6 +36,15 @@ class FloorsheetPull:
     def complete(self) -> bool:
         """True when every trade the server announced arrived."""
         return len(self.rows) == self.total_elements
+
+    def to_csv(self, path: Path) -> None:
+        """Write the rows to ``path`` as CSV, with the site's camelCase column names."""
+        records = [row.model_dump(by_alias=True, mode="json") for row in self.rows]
+        columns = list(records[0]) if records else list(FloorsheetRow.model_fields)
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(records)
 
 
 def pull_floorsheet(
