@@ -42,7 +42,7 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--no-referer-check", dest="require_referer", action="store_false", help="accept requests without Referer")
     add("--rate", dest="rate_limit", type=float, metavar="R", help="requests/s per token (default 2)")
     add("--burst", type=int, help="back-to-back requests allowed per token (default 1)")
-    add("--leeway", dest="rate_leeway", type=float, metavar="S", help="arrival jitter forgiven (default 0.1)")
+    add("--leeway", dest="rate_leeway", type=float, metavar="S", help="arrival jitter forgiven (default 0.25)")
     add("--no-rate-limit", dest="rate_limit", action="store_const", const=None, help="no per-token limit")
     add("--address-rate", dest="address_rate_limit", type=float, metavar="R", help="requests/s per client address")
     add("--on-excess", dest="on_excess", choices=("429", "drop", "empty"), help="(default 429)")
