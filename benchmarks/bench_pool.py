@@ -24,8 +24,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,41 +37,13 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 import ray  # noqa: E402  (after the environment defaults, which Ray reads at import)
-import requests  # noqa: E402
 
-from nepse_ray.nepse.client import NepseClient  # noqa: E402
 from nepse_ray.pool.api import NepseWorkerAPI  # noqa: E402
+from nepse_ray.sim import SimulatorProcess  # noqa: E402
 
 RATE_PER_TOKEN = 2.0
 TRADES = 100_000
 PAGES = TRADES // 500
-
-
-class SimProcess:
-    """The simulator in its own process (``python -m nepse_ray.cli sim``), so its arrival stamps do not wait for
-    this driver's GIL; counters come from ``/_sim/stats``."""
-
-    def __init__(self, *args: str) -> None:
-        command = [sys.executable, "-m", "nepse_ray.cli", "sim", "--seed", "1", *args]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        self.base_url = self._process.stdout.readline().split()[-1]
-
-    def stats(self) -> dict[str, Any]:
-        answer: dict[str, Any] = requests.get(self.base_url + "/_sim/stats", timeout=10).json()
-        return answer
-
-    def reset_stats(self) -> None:
-        requests.post(self.base_url + "/_sim/reset-stats", timeout=10).raise_for_status()
-
-    def warm_up(self) -> None:
-        with NepseClient(self.base_url) as client:
-            client.floorsheet(page=0)  # the simulator builds its market on first use
-        self.reset_stats()
-
-    def close(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=10)
 
 
 def actor(cls: type, **options: Any) -> Any:
@@ -98,7 +68,7 @@ class RelayActor:
         return value
 
 
-def throughput(sim: SimProcess, workers: int, pages_per_worker: int) -> dict[str, float]:
+def throughput(sim: SimulatorProcess, workers: int, pages_per_worker: int) -> dict[str, float]:
     api = NepseWorkerAPI(
         base_url=sim.base_url, pool_name=f"bench-{workers}", min_workers=workers, max_workers=workers, max_retries=0
     )
@@ -149,7 +119,7 @@ def pipelined(submits: dict[str, Callable[[], Any]], calls: int, repeats: int = 
     return best
 
 
-def overhead(sim: SimProcess, calls: int) -> dict[str, dict[str, float]]:
+def overhead(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, float]]:
     bare = actor(BareActor)
     relay = actor(RelayActor)
     api = NepseWorkerAPI(base_url=sim.base_url, pool_name="bench-overhead", min_workers=5, max_workers=5)
@@ -184,9 +154,8 @@ def main() -> None:
 
     temp_dir = tempfile.mkdtemp(prefix="nrb-", dir="/tmp")
     ray.init(num_cpus=2, include_dashboard=False, namespace="nepse_ray_bench", _temp_dir=temp_dir, log_to_driver=False)
-    sim = SimProcess("--trades", str(TRADES), "--rate", str(RATE_PER_TOKEN), "--burst", "1")
+    sim = SimulatorProcess(seed=1, trades=TRADES, rate_limit=RATE_PER_TOKEN, burst=1)
     try:
-        sim.warm_up()
         rows = [throughput(sim, workers, args.pages_per_worker) for workers in range(1, args.max_workers + 1)]
         costs = overhead(sim, args.calls)
     finally:

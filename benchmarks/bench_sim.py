@@ -1,4 +1,4 @@
-"""Benchmark of the NEPSE simulator, run against `nepse-ray sim` subprocesses (server and client hold separate GILs).
+"""Benchmark of the NEPSE simulator, run in its own process (server and client hold separate GILs).
 
 1. Throughput: cheap authed GETs (market-open) from 32 concurrent aiohttp connections, limits off.
    Goal: >= 1,500 requests/s on a 2-core machine.
@@ -14,36 +14,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 
 from nepse_ray.nepse.payload import PayloadVariant, payload_id
 from nepse_ray.nepse.tokens import strip_junk
+from nepse_ray.pool.stats_math import percentile
+from nepse_ray.sim import SimulatorProcess
 
 BUSINESS_DATE = "2025-10-30"
 MARKET_OPEN = "/api/nots/nepse-data/market-open"
 FLOORSHEET = "/api/nots/nepse-data/floorsheet"
 
 
-@contextlib.contextmanager
-def simulator(*options: str) -> Iterator[str]:
-    """A `nepse-ray sim` subprocess; yields its base URL."""
-    command = [sys.executable, "-m", "nepse_ray.cli", "sim", "--port", "0", "--business-date", BUSINESS_DATE]
-    process = subprocess.Popen([*command, "--day-source", "asof", *options], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().split()[-1]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+def simulator(**config: Any) -> SimulatorProcess:
+    """A simulator in its own process (its own GIL), serving the fixed business day with the asof day term."""
+    return SimulatorProcess(business_date=BUSINESS_DATE, day_source="asof", **config)
 
 
 class Session:
@@ -128,27 +118,23 @@ async def paced(base_url: str, rates: dict[str, float], seconds: float) -> dict[
     return {"statuses": dict(zip(rates, results, strict=True)), "stats": stats}
 
 
-def _percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of the throughput run")
     args = parser.parse_args()
 
-    with simulator("--no-rate-limit") as base_url:
-        rate = asyncio.run(throughput(base_url, args.seconds))
-        cold, warm = asyncio.run(page_latency(base_url))
+    with simulator(rate_limit=None) as sim:
+        rate = asyncio.run(throughput(sim.base_url, args.seconds))
+        cold, warm = asyncio.run(page_latency(sim.base_url))
     print(f"throughput, cheap GET, 32 connections:  {rate:8.0f} requests/s   (goal >= 1500)")
     for label, values in (("first request", cold), ("cached repeat", warm)):
         print(
             f"floorsheet page (500 rows), {label}: median {statistics.median(values):5.2f} ms, "
-            f"p95 {_percentile(values, 95):5.2f} ms   (goal: median < 5 ms)"
+            f"p95 {percentile(values, 95) or 0:5.2f} ms   (goal: median < 5 ms)"
         )
 
-    with simulator() as base_url:
-        result = asyncio.run(paced(base_url, {"t0001 at 2/s": 2.0, "t0002 at 10/s": 10.0}, seconds=5.0))
+    with simulator() as sim:
+        result = asyncio.run(paced(sim.base_url, {"t0001 at 2/s": 2.0, "t0002 at 10/s": 10.0}, seconds=5.0))
     stats = result["stats"]
     for name, statuses in result["statuses"].items():
         label = name.split()[0]

@@ -9,8 +9,7 @@
   and shuts every pool it made down at teardown.
 
 :func:`live_actors` lists the actors Ray's GCS still holds alive, for "nothing is left behind" checks without the
-dashboard-backed state API; :func:`wait_until` polls a condition with a deadline instead of sleeping blindly;
-:func:`warm_up` makes a simulator build its lazily computed market before a test measures pacing.
+dashboard-backed state API; :func:`wait_until` polls a condition with a deadline instead of sleeping blindly.
 
 Loading the plugin is cheap: Ray and the simulator are imported only when a fixture runs. At configure time the
 plugin only fills in environment defaults that keep test clusters private: no usage stats, loopback addresses and
@@ -143,16 +142,3 @@ def wait_until(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: fl
         if time.monotonic() > deadline:
             pytest.fail(f"condition not reached within {timeout:g} s; last value: {value!r}")
         time.sleep(interval)
-
-
-def warm_up(sim: Simulator) -> None:
-    """Serve one floorsheet page, then reset the simulator's counters.
-
-    The simulator builds parts of its market on first use, blocking its event loop for about a second; requests
-    that queue behind that are stamped late and make on-time successors look early (spurious rate violations).
-    """
-    from nepse_ray.nepse.client import NepseClient
-
-    with NepseClient(sim.base_url) as client:
-        client.floorsheet(page=0)
-    sim.reset_stats()

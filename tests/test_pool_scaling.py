@@ -9,7 +9,7 @@ import ray
 
 from nepse_ray.pool.api import NepseWorkerAPI
 from nepse_ray.sim import Simulator
-from nepse_ray.testing import wait_until, warm_up
+from nepse_ray.testing import wait_until
 
 pytestmark = pytest.mark.ray
 
@@ -19,11 +19,7 @@ PAGES = 200
 def test_backlog_scales_up_to_max_and_back_to_min(
     nepse_pool_factory: Callable[..., NepseWorkerAPI], nepse_sim_factory: Callable[..., Simulator]
 ) -> None:
-    # Four worker processes booting on a 2-core machine delay some requests by up to ~100 ms, which makes the next
-    # on-time request look early; 150 ms of leeway forgives that jitter, yet a token paced even 10 % too fast
-    # would still be flagged within a few requests (GCRA leeway does not accumulate).
     sim = nepse_sim_factory(trades=PAGES * 500)
-    warm_up(sim)
     api = nepse_pool_factory(sim, min_workers=1, max_workers=5, idle_timeout=2.0)
     assert api.get_stats().total_workers == 1
 

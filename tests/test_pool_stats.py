@@ -77,7 +77,7 @@ def test_html_form_is_a_table() -> None:
 def test_requests_route_to_the_worker_method_that_serves_them() -> None:
     assert worker_method("floorsheet", {"page": 2}) == ("call", ("floorsheet", {"page": 2}))
     for name in SEED_METHODS:
-        assert worker_method(name, {}) == (name, ())
+        assert worker_method(name, {}) == ("session", (name,))
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,6 @@ lost worker or a retryable error sends the call through the coordinator instead,
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import time
@@ -127,7 +126,6 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         self._session_lock = threading.Lock()
         self._session_workers: list[Any] = []
         self._session_fetched = -math.inf
-        self._session_turn = itertools.count()
         self._session_calls = 0
         self._coordinator = RemotePoolCoordinator.options(**coordinator_actor_options(options)).remote(
             options.for_actors()
@@ -143,8 +141,9 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         self._log.log(f"pool {options.pool_name!r} ready: {stats.total_workers} worker(s), max {options.max_workers}")
 
     def _joined(self, existing: PoolOptions) -> None:
-        if existing.model_dump() != self.options.model_dump():
-            changed = sorted(k for k, v in self.options.model_dump().items() if existing.model_dump()[k] != v)
+        theirs, ours = existing.model_dump(), self.options.model_dump()
+        if theirs != ours:
+            changed = sorted(k for k, v in ours.items() if theirs[k] != v)
             self._log.warn(
                 f"pool {self.options.pool_name!r} already exists with different options ({', '.join(changed)}); "
                 "joining it as it is. Shut it down first, or use another pool_name, to apply new options"
@@ -164,8 +163,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         if name in _SESSION:
             worker = self._session_worker()
             if worker is not None:
-                self._session_calls += 1
-                return getattr(worker, name).options(max_task_retries=_SESSION_TASK_RETRIES).remote(), True
+                return worker.session.options(max_task_retries=_SESSION_TASK_RETRIES).remote(name), True
         return self._coordinator.call.remote(name, params), False
 
     def _session_worker(self) -> Any | None:
@@ -179,7 +177,10 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
                     self._session_workers = []
                 self._session_fetched = now
             workers = self._session_workers
-        return workers[next(self._session_turn) % len(workers)] if workers else None
+            if not workers:
+                return None
+            self._session_calls += 1  # also the turn: workers are taken in order
+            return workers[self._session_calls % len(workers)]
 
     def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
         ref, direct = self._submit(name, params)

@@ -15,8 +15,6 @@ from nepse_ray.pool.stats import PoolStats
 #: Latency buckets in seconds: a cached answer takes milliseconds, a rate-limited page up to a few seconds.
 LATENCY_BOUNDARIES = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]
 
-_WORKER_STATES = ("busy", "idle", "quarantined", "starting")
-
 
 class PoolMetrics:
     """Gauges of the pool's shape and counters of what happened to its requests.
@@ -106,6 +104,6 @@ class PoolMetrics:
             "quarantined": stats.quarantined_workers,
             "starting": stats.starting_workers,
         }
-        for state in _WORKER_STATES:
-            self._workers.set(counts[state], tags={"state": state})
+        for state, count in counts.items():
+            self._workers.set(count, tags={"state": state})
         self._queue.set(stats.queue_length)

@@ -9,7 +9,7 @@ The coordinator makes every retry decision, so Ray never retries a worker task (
 restarts a crashed worker process (``max_restarts``), which rebuilds the client with a fresh token.
 
 :func:`worker_method` is the single routing table from a request name to the worker method that serves it: a
-catalogue endpoint goes through ``call``, a seed method (``get_access_token`` ...) through its passthrough.
+catalogue endpoint goes through ``call``, a seed method (``get_access_token`` ...) through ``session``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def validate_request(name: str, params: Mapping[str, object]) -> None:
 def worker_method(name: str, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """The :class:`NepseWorker` method and arguments that serve request ``name`` (no validation)."""
     if name in _SEED:
-        return name, ()
+        return "session", (name,)
     return "call", (name, params)
 
 
@@ -102,36 +102,11 @@ class NepseWorker:
         }
 
     @request_method
-    def get_access_token(self) -> Any:
-        return self._client.get_access_token()
-
-    @request_method
-    def get_salts(self) -> Any:
-        return self._client.get_salts()
-
-    @request_method
-    def get_market_id(self) -> Any:
-        return self._client.get_market_id()
-
-    @request_method
-    def get_market_status(self) -> Any:
-        return self._client.get_market_status()
-
-    @request_method
-    def get_post_payload_id(self) -> Any:
-        return self._client.get_post_payload_id()
-
-    @request_method
-    def get_post_payload_id_for_floor_sheet(self) -> Any:
-        return self._client.get_post_payload_id_for_floor_sheet()
-
-    @request_method
-    def get_security_brief(self) -> Any:
-        return self._client.get_security_brief()
-
-    @request_method
-    def get_security_symbol_id_map(self) -> Any:
-        return self._client.get_security_symbol_id_map()
+    def session(self, name: str) -> Any:
+        """Serve seed method ``name`` (``get_access_token``, ``get_salts``, ...) from this worker's token state."""
+        if name not in _SEED:
+            raise NepseInputError(f"{name!r} is not a session method; known: {', '.join(SEED_METHODS)}")
+        return getattr(self._client, name)()
 
 
 def worker_actor_options(options: PoolOptions) -> dict[str, Any]:

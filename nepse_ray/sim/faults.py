@@ -32,21 +32,10 @@ FORBIDDEN_HTML = (
 MAINTENANCE_HTML = b"<!DOCTYPE html><html><head><title>NEPSE</title></head><body><app-root></app-root></body></html>"
 
 
-def _rate(config: SimConfig, kind: FaultKind) -> float:
-    return {
-        "drop": config.fault_drop,
-        "5xx": config.fault_5xx,
-        "403": config.fault_403,
-        "early_expiry": config.fault_early_expiry,
-        "non_json": config.fault_non_json,
-        "empty": config.fault_empty,
-    }[kind]
-
-
 def draw_fault(config: SimConfig, rng: random.Random, *, pageable: bool) -> FaultKind | None:
     """The fault for one authed request; ``empty`` only hits signed or paged endpoints."""
     for kind in FAULT_KINDS:
-        rate = _rate(config, kind)
+        rate: float = getattr(config, f"fault_{kind}")  # fault_drop, fault_5xx, ...
         if rate > 0 and (pageable or kind != "empty") and rng.random() < rate:
             return kind
     return None
