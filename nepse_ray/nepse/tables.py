@@ -1,0 +1,209 @@
+"""Arrow record batches of NEPSE's paged endpoints: one schema per row model, one conversion per page.
+
+A page of 500 floorsheet rows becomes one :class:`pyarrow.RecordBatch` with real dtypes instead of 500 pydantic
+objects: ids and counts ``int64``, prices and amounts ``float64``, dates ``date32``, times
+``timestamp[us, tz=Asia/Kathmandu]`` and symbols and names dictionary-encoded strings. Columns take the row
+model's Python names (``contract_id``, ``stock_symbol``), in the model's field order, so the schema of every
+paged endpoint is derived from :mod:`models` and never written out twice.
+
+The site sends times without a zone, in Nepal time. Nepal has kept UTC+05:45 without daylight saving since 1986,
+so the conversion subtracts that fixed offset; no time-zone database is needed to build a batch.
+
+>>> batch = page_batch("today_price", {"content": [{"businessDate": "2026-11-30", "securityId": 131,
+...     "symbol": "NABIL", "closePrice": 512.0, "lastUpdatedTime": "2026-11-30T14:59:59.5"}],
+...     "totalElements": 1, "totalPages": 1, "number": 0})
+>>> batch.rows.num_rows, batch.total_elements
+(1, 1)
+>>> batch.rows.column("last_updated_time")[0].as_py().isoformat()
+'2026-11-30T14:59:59.500000+05:45'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import types
+import typing
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+
+from .endpoints import CATALOGUE, Endpoint
+from .errors import NepseInputError, NepseInvalidResponseError
+
+#: The zone every NEPSE time is in.
+NEPAL_TZ = "Asia/Kathmandu"
+_NEPAL_OFFSET_US = (5 * 3600 + 45 * 60) * 1_000_000
+
+#: String fields that hold a time of day in Nepal: stored as zoned timestamps.
+TIMESTAMP_FIELDS = frozenset({"trade_time", "last_updated_time", "last_updated_date_time"})
+#: String fields with few distinct values: stored dictionary-encoded (one copy of each symbol per batch).
+DICTIONARY_FIELDS = frozenset(
+    {
+        "stock_symbol",
+        "symbol",
+        "security_name",
+        "buyer_member_id",
+        "seller_member_id",
+        "buyer_broker_name",
+        "seller_broker_name",
+    }
+)
+
+_SCALARS: Mapping[object, pa.DataType] = {
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+    str: pa.string(),
+    dt.date: pa.date32(),
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a paged endpoint's table: its Python name, the site's JSON key, type and whether required."""
+
+    name: str
+    wire: str
+    type: pa.DataType
+    required: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PageBatch:
+    """One page of a paged endpoint as Arrow: the rows and the paging facts the site sent with them.
+
+    ``extras`` holds the wrapper's other numbers (the floorsheet's ``totalAmount``, ``totalQty``, ``totalTrades``).
+    """
+
+    endpoint: str
+    rows: pa.RecordBatch
+    number: int
+    total_pages: int
+    total_elements: int
+    extras: Mapping[str, float | int | None] = dataclasses.field(default_factory=dict)
+
+
+def paged_endpoint(name: str) -> Endpoint:
+    """The catalogue entry of paged endpoint ``name``; :class:`NepseInputError` for any other name."""
+    endpoint = CATALOGUE.get(name)
+    if endpoint is None or not endpoint.paged:
+        paged = ", ".join(sorted(n for n, e in CATALOGUE.items() if e.paged))
+        raise NepseInputError(f"{name!r} is not a paged endpoint; paged endpoints: {paged}")
+    return endpoint
+
+
+@functools.cache
+def columns(endpoint: str) -> tuple[Column, ...]:
+    """The columns of paged endpoint ``endpoint``, derived from its row model."""
+    row_model = _row_model(paged_endpoint(endpoint))
+    out = []
+    for name, field in row_model.model_fields.items():
+        base, optional = _unwrap_optional(field.annotation)
+        if name in TIMESTAMP_FIELDS:
+            arrow_type: pa.DataType = pa.timestamp("us", tz=NEPAL_TZ)
+        elif name in DICTIONARY_FIELDS:
+            arrow_type = pa.dictionary(pa.int32(), pa.string())
+        elif base in _SCALARS:
+            arrow_type = _SCALARS[base]
+        else:
+            raise TypeError(f"{row_model.__name__}.{name}: no Arrow type for {field.annotation!r}")
+        wire = field.alias or name
+        out.append(Column(name, wire, arrow_type, required=field.is_required() and not optional))
+    return tuple(out)
+
+
+@functools.cache
+def schema(endpoint: str) -> pa.Schema:
+    """The Arrow schema of paged endpoint ``endpoint``'s rows."""
+    return pa.schema([pa.field(c.name, c.type, nullable=not c.required) for c in columns(endpoint)])
+
+
+def page_batch(endpoint: str, payload: object) -> PageBatch:
+    """Convert one decoded page of ``endpoint`` (the JSON the site sent) into a :class:`PageBatch`.
+
+    Raises :class:`NepseInvalidResponseError` (retryable) when the page lacks its paging fields, a required value
+    is missing, or a value does not fit its column.
+    """
+    spec = paged_endpoint(endpoint)
+    page = payload.get(spec.page_field) if spec.page_field and isinstance(payload, dict) else payload
+    if not isinstance(page, dict) or not isinstance(page.get("content"), list):
+        raise _invalid(endpoint, "the page has no content list")
+    rows: list[object] = page["content"]
+    if not all(isinstance(row, dict) for row in rows):
+        raise _invalid(endpoint, "a row is not a JSON object")
+    try:
+        total_elements = int(page["totalElements"])
+        total_pages = int(page["totalPages"])
+        number = int(page.get("number", 0))
+    except (KeyError, TypeError, ValueError):
+        raise _invalid(endpoint, "the page lacks totalElements, totalPages or number") from None
+    arrays = [_column_array(endpoint, column, rows) for column in columns(endpoint)]
+    extras: dict[str, float | int | None] = {}
+    if spec.page_field and isinstance(payload, dict):
+        extras = {k: v for k, v in payload.items() if k != spec.page_field and isinstance(v, (int, float, type(None)))}
+    return PageBatch(
+        endpoint=endpoint,
+        rows=pa.RecordBatch.from_arrays(arrays, schema=schema(endpoint)),
+        number=number,
+        total_pages=total_pages,
+        total_elements=total_elements,
+        extras=extras,
+    )
+
+
+def _column_array(endpoint: str, column: Column, rows: Sequence[object]) -> pa.Array:
+    values = [row.get(column.wire) for row in rows]  # type: ignore[attr-defined]
+    try:
+        if column.name in TIMESTAMP_FIELDS:
+            array = _nepal_timestamps(values)
+        elif pa.types.is_dictionary(column.type):
+            array = pa.array(values, type=pa.string()).dictionary_encode()
+        else:
+            array = _typed(values, column.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        raise _invalid(endpoint, f"column {column.wire} holds a value that is not {column.type}") from None
+    if column.required and array.null_count:
+        raise _invalid(endpoint, f"column {column.wire} is missing in {array.null_count} row(s)")
+    return array
+
+
+def _typed(values: list[object], arrow_type: pa.DataType) -> pa.Array:
+    """``values`` as ``arrow_type``; numbers the site sends as strings (``"2790"``) are converted too."""
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if pa.types.is_integer(arrow_type):
+            return pa.array([None if v is None else int(v) for v in values], type=arrow_type)  # type: ignore[call-overload]
+        if pa.types.is_floating(arrow_type):
+            return pa.array([None if v is None else float(v) for v in values], type=arrow_type)  # type: ignore[arg-type]
+        if pa.types.is_date(arrow_type):
+            return pa.array(values, type=pa.string()).cast(arrow_type)
+        raise
+
+
+def _nepal_timestamps(values: list[object]) -> pa.Array:
+    """Naive ISO strings in Nepal time -> UTC instants typed as ``timestamp[us, tz=Asia/Kathmandu]``."""
+    local = pa.array(values, type=pa.string()).cast(pa.timestamp("us"))
+    utc_micros = pa.compute.subtract(local.cast(pa.int64()), _NEPAL_OFFSET_US)
+    return utc_micros.cast(pa.timestamp("us", tz=NEPAL_TZ))
+
+
+def _row_model(endpoint: Endpoint) -> type[typing.Any]:
+    response = endpoint.response
+    page_type = response.model_fields[endpoint.page_field].annotation if endpoint.page_field else response
+    row: type[typing.Any] = page_type.model_fields["content"].annotation.__args__[0]
+    return row
+
+
+def _unwrap_optional(annotation: object) -> tuple[object, bool]:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return (rest[0] if len(rest) == 1 else annotation), True
+    return annotation, False
+
+
+def _invalid(endpoint: str, what: str) -> NepseInvalidResponseError:
+    return NepseInvalidResponseError(f"{endpoint}: {what}; the page cannot be read as a table", endpoint=endpoint)
