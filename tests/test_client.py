@@ -189,6 +189,7 @@ def test_stats_are_plain_counters(rig: Rig) -> None:
         "requests_sent": 0,
         "proves": 0,
         "reproves_on_401": 0,
+        "reproves_on_403": 0,
         "rate_limited": 0,
         "empty_page_fallbacks": 0,
         "empty_pages": 0,
@@ -273,6 +274,30 @@ def test_a_second_401_is_an_auth_error(rig: Rig) -> None:
     assert_leaks_nothing(error, rig.secrets())
 
 
+# -- 403 ----------------------------------------------------------------------------------------------
+
+
+def test_403_gets_one_fresh_token_and_one_retry(rig: Rig) -> None:
+    rig.fake.script(SUMMARY, html_response(403))
+    assert len(rig.client.market_summary()) == 2
+    first, second = rig.fake.requests_to(SUMMARY)
+    assert (first.token, second.token) == (rig.fake.issued[0].access_token, rig.fake.issued[1].access_token)
+    stats = rig.client.stats()
+    assert (stats["proves"], stats["reproves_on_403"], stats["reproves_on_401"]) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("path", [SUMMARY, FLOORSHEET])
+def test_a_second_403_surfaces_and_is_not_retryable(rig: Rig, path: str) -> None:
+    rig.fake.script(path, html_response(403), html_response(403), html_response(403))
+    name = "market_summary" if path == SUMMARY else "floorsheet"
+    with pytest.raises(NepseForbiddenError, match="403 again with a freshly proved token") as info:
+        rig.client.call(name)
+    error = info.value
+    assert (error.retryable, error.status, error.endpoint) == (False, 403, name)
+    assert len(rig.fake.requests_to(path)) == 2  # one retry, never a third request
+    assert_leaks_nothing(error, rig.secrets())
+
+
 # -- 429 ----------------------------------------------------------------------------------------------
 
 
@@ -297,14 +322,52 @@ def test_429_gives_up_after_max_retries(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "slept"),
-    [(None, 1.0), ("0", 0.0), ("2.5", 2.5), ("3600", 30.0), ("soon", 1.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+    ("header", "waits"),
+    [(None, [1.0]), ("0", []), ("2.5", [2.5]), ("60", [60.0]), ("soon", [1.0]), ("Wed, 21 Oct 2015 07:28:00 GMT", [])],
 )
-def test_retry_after_forms_and_cap(rig: Rig, header: str | None, slept: float) -> None:
+def test_retry_after_forms(rig: Rig, header: str | None, waits: list[float]) -> None:
     headers = {} if header is None else {"Retry-After": header}
     rig.fake.script(SUMMARY, json_response({}, 429, headers))
     rig.client.market_summary()
-    assert rig.clock.sleeps == [slept]
+    assert rig.clock.sleeps == pytest.approx(waits)
+
+
+@pytest.mark.parametrize("header", ["61", "3600", "86400"])
+def test_a_retry_after_beyond_the_cap_fails_at_once_and_says_how_long(rig: Rig, header: str) -> None:
+    rig.fake.script(SUMMARY, json_response({}, 429, {"Retry-After": header}))
+    with pytest.raises(NepseRateLimitedError, match=f"asked to wait {header} s.*max_retry_after=60 s") as info:
+        rig.client.market_summary()
+    error = info.value
+    assert (error.retryable, error.status, error.retry_after) == (False, 429, float(header))
+    assert rig.clock.sleeps == [] and len(rig.fake.requests_to(SUMMARY)) == 1
+    assert_leaks_nothing(error, rig.secrets())
+
+
+def test_max_retry_after_is_configurable() -> None:
+    rig = Rig(max_retry_after=5.0)
+    rig.fake.script(SUMMARY, json_response({}, 429, {"Retry-After": "6"}))
+    with pytest.raises(NepseRateLimitedError, match="max_retry_after=5 s"):
+        rig.client.market_summary()
+
+
+def test_a_429_pauses_the_whole_client_not_only_the_request_that_got_it() -> None:
+    rig = Rig(max_rate_limit_retries=0)
+    rig.client.market_summary()  # prove first
+    rig.fake.script(SUMMARY, json_response({}, 429, {"Retry-After": "4"}))
+    with pytest.raises(NepseRateLimitedError):
+        rig.client.market_summary()
+    refused_at = rig.clock()
+
+    threads = [threading.Thread(target=rig.client.floorsheet) for _ in range(3)]  # other callers, other endpoints
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    sent = [s for s in rig.fake.sent if s.path == FLOORSHEET]
+    assert len(sent) == 3
+    assert rig.clock() - refused_at >= 4.0 - 1e-9  # nobody sent anything before the pause was over
+    assert rig.clock.sleeps and rig.clock.sleeps[0] == pytest.approx(4.0, abs=0.02)
 
 
 def test_retry_after_http_date_in_the_future() -> None:
@@ -402,7 +465,6 @@ FAILURES: list[tuple[str, RawResponse | NepseError, type[NepseError], bool, int 
     ("text-200", RawResponse(200, {"Content-Type": "text/plain"}, b"error"), NepseInvalidResponseError, True, 200),
     ("binary-200", RawResponse(200, {}, b"\xff\xfe\x00"), NepseInvalidResponseError, True, 200),
     ("wrong-shape", json_response({"unexpected": True}), NepseInvalidResponseError, True, None),
-    ("403", html_response(403), NepseForbiddenError, True, 403),
     ("500", json_response({"message": "invalid jwe header"}, 500), NepseServerError, True, 500),
     ("502", html_response(502, "<html>Bad Gateway</html>"), NepseServerError, True, 502),
     ("503", RawResponse(503, {}, b""), NepseServerError, True, 503),

@@ -23,7 +23,7 @@ RETRYABLE = {
     "NepseRateLimitedError": True,
     "NepseEmptyPageError": True,
     "NepseInvalidResponseError": True,
-    "NepseForbiddenError": True,
+    "NepseForbiddenError": False,
     "NepseServerError": True,
     "NepseClientRequestError": False,
     "NepseConnectionError": True,

@@ -18,9 +18,11 @@ from nepse_ray.nepse.errors import (
     NepseError,
     NepseForbiddenError,
     NepseInputError,
+    NepseServerError,
 )
 from nepse_ray.nepse.models import FloorsheetResponse, MarketOpen
 from nepse_ray.pool.api import NepseWorkerAPI
+from nepse_ray.pool.errors import PoolConfigError
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.sim import Simulator
 from nepse_ray.testing import live_actors, wait_until
@@ -126,16 +128,34 @@ def test_bad_arguments_fail_before_anything_is_submitted(nepse_pool_factory: Poo
 def test_retryable_error_reaches_caller_after_retries(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
     api = nepse_pool_factory(quick_sim, max_retries=2, rate_per_token=50.0, **FAST_RETRIES)
     api.get_market_id()  # handshake before the fault is switched on
-    quick_sim.configure(fault_403=1.0)
+    quick_sim.configure(fault_5xx=1.0)
 
-    with pytest.raises(NepseForbiddenError) as caught:
+    with pytest.raises(NepseServerError) as caught:
         api.market_summary()
-    assert caught.value.status == 403
-    with pytest.raises(NepseForbiddenError):  # the ObjectRef form raises an instance of the same class
+    assert caught.value.status == 502
+    with pytest.raises(NepseServerError):  # the ObjectRef form raises an instance of the same class
         ray.get(api.remote.market_summary())
 
     stats = api.get_stats()
     assert stats.retries == 4 and stats.total_errors == 2
+
+
+def test_a_403_gets_one_fresh_token_in_the_worker_and_no_pool_retry(
+    nepse_pool_factory: PoolFactory, quick_sim: Simulator
+) -> None:
+    api = nepse_pool_factory(quick_sim, max_retries=3, rate_per_token=50.0, **FAST_RETRIES)
+    api.get_market_id()
+    quick_sim.configure(fault_403=1.0)
+    quick_sim.reset_stats()
+
+    with pytest.raises(NepseForbiddenError) as caught:
+        api.market_summary()
+
+    assert caught.value.status == 403 and not caught.value.retryable
+    assert api.get_stats().retries == 0
+    served = quick_sim.stats()
+    assert served["tokens_issued"] == 1  # the one re-prove
+    assert served["faults_injected"] == {"403": 2}  # the request, then market-open with the fresh token
 
 
 def test_non_retryable_error_is_not_retried(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
@@ -155,7 +175,7 @@ def test_stats_are_complete_and_free_of_secrets(nepse_pool_factory: PoolFactory,
     api = nepse_pool_factory(quick_sim, rate_per_token=50.0)
     token = api.get_access_token()
     salts = api.get_salts()
-    ray.get([api.remote.market_open() for _ in range(5)])
+    ray.get([api.remote.floorsheet(page=page, size=10) for page in range(5)])
 
     stats = api.get_stats()
     assert isinstance(stats, PoolStats)
@@ -189,13 +209,31 @@ def test_shutdown_leaves_no_actors(nepse_pool_factory: PoolFactory, quick_sim: S
 
 def test_pools_with_the_same_name_are_shared(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
     first = nepse_pool_factory(quick_sim, rate_per_token=50.0)
-    second = NepseWorkerAPI(pool_name=first.options.pool_name, namespace=first.options.namespace)
+    second = NepseWorkerAPI(
+        pool_name=first.options.pool_name, namespace=first.options.namespace, base_url=quick_sim.base_url
+    )
     second.market_open()
 
     assert first.get_stats().total_tasks_completed == 1
-    second.shutdown()
+    second.shutdown()  # shutdown() stops the pool for every driver that shares it
     with pytest.raises(NepseError, match="is gone"):
         first.market_open()
+
+
+@pytest.mark.parametrize(
+    "conflict", [{"base_url": "http://127.0.0.1:9"}, {"verify": False}, {"ca_bundle": __file__}], ids=str
+)
+def test_joining_with_another_site_or_tls_fails_and_leaves_the_pool_alone(
+    nepse_pool_factory: PoolFactory, quick_sim: Simulator, conflict: dict[str, Any]
+) -> None:
+    first = nepse_pool_factory(quick_sim, rate_per_token=50.0)
+    joining = {"pool_name": first.options.pool_name, "namespace": first.options.namespace}
+
+    with pytest.raises(PoolConfigError, match=f"already runs with other {next(iter(conflict))}"):
+        NepseWorkerAPI(**{"base_url": quick_sim.base_url, **joining, **conflict})
+
+    assert isinstance(first.market_open(), MarketOpen)  # the failed joiner did not kill the shared pool
+    assert len(live_actors()) == 2
 
 
 def test_default_api_is_created_once_on_first_use(nepse_ray_cluster: dict[str, Any]) -> None:

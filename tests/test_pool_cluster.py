@@ -1,4 +1,4 @@
-"""On a two-node cluster the SPREAD strategy puts the workers (and so their tokens' traffic) on both nodes.
+"""On a two-node cluster the supervisor places the workers (and so their tokens' traffic) evenly on both nodes.
 
 The cluster (``ray.cluster_utils.Cluster``: a head and one worker node, one CPU each) runs in a subprocess with its
 own ``RAY_TMPDIR``, so it never meets the session cluster of the other tests.
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_workers_spread_over_both_nodes(tmp_path: Path) -> None:
+def test_workers_spread_evenly_over_both_nodes(tmp_path: Path) -> None:
     temp_dir = tempfile.mkdtemp(prefix="nr2-", dir="/tmp")  # Ray's socket paths must stay short
     script = tmp_path / "two_nodes.py"
     script.write_text(SCRIPT)
@@ -74,3 +75,4 @@ def test_workers_spread_over_both_nodes(tmp_path: Path) -> None:
     assert len(result["nodes"]) == 2
     assert len(result["workers"]) == 4
     assert set(result["workers"]) == set(result["nodes"])
+    assert sorted(Counter(result["workers"]).values()) == [2, 2]  # placement is even, not best effort

@@ -17,13 +17,14 @@ import pytest
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
 
 from nepse_ray.nepse.errors import NepseClientRequestError, NepseEmptyPageError, NepseServerError
-from nepse_ray.pool.coordinator import PoolCoordinator
+from nepse_ray.pool.coordinator import Coordinator
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 
-FAST = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01}
+#: Fast retries and ticks; identical requests stay apart unless a test is about sharing them.
+FAST = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01, "coalesce": False}
 
 
 @dataclass
@@ -94,7 +95,10 @@ class FakeLauncher:
         self.workers: list[FakeWorker] = []
         self._pids = itertools.count(1000)
 
-    def start(self, options: PoolOptions) -> FakeWorker:
+    def alive_nodes(self) -> list[str]:
+        return ["node-1"]
+
+    def start(self, options: PoolOptions, node_id: str | None) -> FakeWorker:
         worker = FakeWorker(next(self._pids))
         self.workers.append(worker)
         return worker
@@ -128,24 +132,15 @@ async def until(check: Callable[[], Awaitable[bool] | bool], polls: int = 2000) 
     pytest.fail("the coordinator did not reach the expected state")
 
 
-async def stats_where(coordinator: PoolCoordinator, predicate: Callable[[PoolStats], bool]) -> PoolStats:
-    latest: list[PoolStats] = []
-
-    async def check() -> bool:
-        latest[:] = [await coordinator.stats()]
-        return predicate(latest[0])
-
-    await until(check)
-    return latest[0]
+async def stats_where(coordinator: Coordinator, predicate: Callable[[PoolStats], bool]) -> PoolStats:
+    await until(lambda: predicate(coordinator.stats()))
+    return coordinator.stats()
 
 
-async def started(retire_grace: float = 0.0, **options: Any) -> tuple[PoolCoordinator, FakeLauncher]:
+async def started(retire_grace: float = 0.0, **options: Any) -> tuple[Coordinator, FakeLauncher]:
     launcher = FakeLauncher()
-    coordinator = PoolCoordinator(
-        PoolOptions(**{**FAST, **options}),
-        launcher=launcher,  # type: ignore[arg-type]
-        retire_grace=retire_grace,
-    )
+    coordinator = Coordinator(PoolOptions(**{**FAST, **options}), launcher, retire_grace=retire_grace)
+    await coordinator.start()
     await coordinator.ready(timeout=5)
     return coordinator, launcher
 
@@ -188,7 +183,7 @@ def test_non_retryable_error_is_raised_at_once() -> None:
 
         with pytest.raises(NepseClientRequestError):
             await task
-        stats = await coordinator.stats()
+        stats = coordinator.stats()
         assert (stats.retries, stats.total_errors, stats.total_tasks_completed) == (0, 1, 0)
 
     run(scenario)
@@ -204,7 +199,7 @@ def test_retryable_error_is_raised_once_retries_are_spent() -> None:
 
         with pytest.raises(NepseServerError, match="502 #2"):
             await task
-        assert (await coordinator.stats()).retries == 2
+        assert (coordinator.stats()).retries == 2
 
     run(scenario)
 
@@ -231,7 +226,7 @@ def test_timed_out_attempt_keeps_its_slot_until_the_worker_answers() -> None:
         coordinator, launcher = await started(max_retries=0, task_timeout=0.01, inflight_per_worker=1)
         with pytest.raises(TaskTimeoutError):
             await coordinator.call(request("market_open", {}))
-        stats = await coordinator.stats()
+        stats = coordinator.stats()
         assert (stats.timeouts, stats.busy_workers) == (1, 1)
 
         launcher.open_calls()[0].answer("late")
@@ -256,7 +251,7 @@ def test_unavailable_worker_is_quarantined_until_it_answers_again() -> None:
         worker.open_calls()[0].answer("open")
 
         assert await task == "open"
-        stats = await coordinator.stats()
+        stats = coordinator.stats()
         assert (stats.worker_restarts, stats.quarantined_workers, stats.total_workers) == (1, 0, 1)
         assert len(launcher.workers) == 1  # no stand-in was started for a worker that was only restarting
 
@@ -275,7 +270,7 @@ def test_dead_worker_is_replaced_and_its_task_rerun() -> None:
         launcher.workers[1].open_calls()[0].answer("open")
         assert await task == "open"
         assert first.killed
-        stats = await coordinator.stats()
+        stats = coordinator.stats()
         assert (stats.worker_replacements, stats.total_workers, stats.total_errors) == (1, 1, 0)
 
     run(scenario)
@@ -286,7 +281,7 @@ def test_backlog_scales_up_to_max_and_idle_workers_retire() -> None:
         coordinator, launcher = await started(min_workers=1, max_workers=3, inflight_per_worker=1, idle_timeout=0.05)
         tasks = [asyncio.create_task(coordinator.call(request("market_open", {}))) for _ in range(6)]
         await until(lambda: len(launcher.open_calls()) == 3)
-        assert len(launcher.workers) == 3 and (await coordinator.stats()).scale_up_events == 1
+        assert len(launcher.workers) == 3 and (coordinator.stats()).scale_up_events == 1
 
         while not all(task.done() for task in tasks):
             for call in launcher.open_calls():
@@ -341,7 +336,7 @@ def test_pool_rate_cap_gates_dispatch() -> None:
         (worker,) = launcher.workers
         tasks = [asyncio.create_task(coordinator.call(request("market_open", {}))) for _ in range(3)]
         await until(lambda: len(worker.calls) == 1)
-        stats = await coordinator.stats()
+        stats = coordinator.stats()
         assert stats.queue_length == 2  # free slots, but the pool's permit is spent
 
         await until(lambda: len(worker.calls) == 3)  # one more every 1/5 s
@@ -365,7 +360,7 @@ def test_a_retired_worker_serves_session_calls_until_its_grace_ends() -> None:
             await asyncio.sleep(0.001)
         await stats_where(coordinator, lambda s: s.total_workers == 1)
 
-        serving = await coordinator.session_workers()
+        serving = coordinator.session_workers()
         retired = [worker for worker in launcher.workers if worker not in serving]
         assert len(serving) == 1 and len(retired) == 1
         assert not retired[0].killed  # still answering facades that listed it a moment ago

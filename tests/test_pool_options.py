@@ -118,6 +118,7 @@ def test_client_kwargs_match_nepse_client() -> None:
         "user_agent": "ua",
         "connect_timeout": 5.0,
         "read_timeout": 30.0,
+        "max_retry_after": 60.0,
         "verify": False,
         "ca_bundle": "/ca.pem",
     }

@@ -57,3 +57,16 @@ def test_requests_pickle() -> None:
 def test_bad_requests_are_refused(name: str, params: dict[str, object], options: dict[str, str], message: str) -> None:
     with pytest.raises(NepseInputError, match=message):
         PoolRequest.checked(name, params, **options)
+
+
+def test_keys_identify_the_call_as_sent() -> None:
+    import datetime as dt
+
+    default = PoolRequest.checked("floorsheet", {"business_date": dt.date(2026, 11, 30)})
+    explicit = PoolRequest.checked("floorsheet", {"page": 0, "size": 500, "business_date": "2026-11-30"}, caller="b")
+    assert default.key() == explicit.key()
+    key = default.key()
+    assert key is not None and ("businessDate", "2026-11-30") in key.query
+    assert PoolRequest.checked("floorsheet", {"page": 1}).key() != default.key()
+    assert PoolRequest.checked("floorsheet", {}, form="raw").key() != PoolRequest.checked("floorsheet", {}).key()
+    assert PoolRequest.checked("get_access_token", {}).key() is None

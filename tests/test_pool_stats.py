@@ -70,15 +70,3 @@ def test_html_form_is_a_table() -> None:
     assert html.startswith("<table") and html.endswith("</table>")
     assert html.count("<tr>") == len(sample()._rows())
     assert "&#x27;demo&#x27;" in html  # escaped
-
-
-def test_metric_names_are_accepted_by_ray() -> None:
-    from nepse_ray.pool.metrics import PoolMetrics
-
-    metrics = PoolMetrics("demo")
-    defined = [getattr(metrics, slot) for slot in PoolMetrics.__slots__ if hasattr(getattr(metrics, slot), "_name")]
-    assert len(defined) == 8
-    assert not [metric._name for metric in defined if metric._discard_metric]  # Ray drops bad names with a warning
-    metrics.completed(0.2)
-    metrics.retried()
-    metrics.snapshot(sample())  # hands the buffered figures over without error outside an actor too

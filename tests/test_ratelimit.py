@@ -135,3 +135,38 @@ def test_slots_and_repr() -> None:
     bucket = TokenBucket(rate=2.5, burst=3)
     assert not hasattr(bucket, "__dict__")
     assert repr(bucket) == "TokenBucket(rate=2.5, burst=3)"
+
+
+def test_next_permit_at_names_the_moment_try_acquire_succeeds() -> None:
+    clock = FakeClock(start=100.0)
+    bucket = TokenBucket(rate=4.0, burst=1, clock=clock, sleep=never_sleep)
+    assert bucket.next_permit_at() <= 100.0 and bucket.try_acquire()
+    assert bucket.next_permit_at() == pytest.approx(100.25)
+    clock.advance(0.2499)
+    assert not bucket.try_acquire()
+    clock.now = bucket.next_permit_at()
+    assert bucket.try_acquire()
+
+
+def test_next_permit_at_counts_the_burst() -> None:
+    clock = FakeClock(start=0.0)
+    bucket = TokenBucket(rate=2.0, burst=3, clock=clock, sleep=never_sleep)
+    assert [bucket.try_acquire() for _ in range(3)] == [True, True, True]
+    assert bucket.next_permit_at() == pytest.approx(0.5)
+
+
+def test_pause_holds_every_caller_then_resumes_at_the_rate() -> None:
+    clock = FakeClock(start=0.0)
+    bucket = TokenBucket(rate=2.0, burst=3, clock=clock, sleep=clock.sleep)
+    bucket.pause(5.0)
+    assert not bucket.try_acquire() and bucket.next_permit_at() == pytest.approx(5.0)
+    assert bucket.acquire() == pytest.approx(5.0)
+    assert bucket.acquire() == pytest.approx(0.5)  # no burst banked during the pause
+
+
+def test_a_shorter_pause_never_shortens_a_longer_one() -> None:
+    clock = FakeClock(start=0.0)
+    bucket = TokenBucket(rate=2.0, burst=1, clock=clock, sleep=never_sleep)
+    bucket.pause(5.0)
+    bucket.pause(1.0)
+    assert bucket.next_permit_at() == pytest.approx(5.0)

@@ -8,7 +8,7 @@ single-flight: however many threads find the token stale at once, one prove is s
 
 A request signs its body from :meth:`TokenManager.session`, one immutable :class:`TokenState`, so the payload
 id always uses the salts of the token it is sent with. :meth:`TokenManager.authorised` runs a request with a
-fresh token and, on a 401, drops that token, proves once more and retries once.
+fresh token and, on a 401 or 403, drops that token, proves once more and retries once.
 
 The manager does no I/O of its own: the client passes a :data:`Fetch` that sends one request through its
 rate limiter, headers and error mapping. A request then looks like::
@@ -29,7 +29,13 @@ from typing import TypeVar
 
 from . import models as m
 from .endpoints import Endpoint, PreparedCall, prepare
-from .errors import NepseAuthError, NepseHandshakeError, NepseInputError, NepseInvalidResponseError
+from .errors import (
+    NepseAuthError,
+    NepseForbiddenError,
+    NepseHandshakeError,
+    NepseInputError,
+    NepseInvalidResponseError,
+)
 from .payload import PayloadVariant, nepal_today, payload_id, validate_market_id
 from .tokens import strip_access_token, strip_refresh_token, validate_salt
 
@@ -105,6 +111,7 @@ class TokenManager:
         self._state: TokenState | None = None
         self._proves = 0
         self._reproves = 0
+        self._reproves_403 = 0
         self._brief_lock = threading.Lock()  # taken before self._lock, never after
         self._brief: _SecurityBrief | None = None
 
@@ -127,26 +134,37 @@ class TokenManager:
                 self._state = None
 
     def authorised(self, attempt: Callable[[TokenState], T]) -> T:
-        """Run ``attempt`` with the current session; on a 401 re-prove once and run it again with the new one.
+        """Run ``attempt`` with the current session; on a 401 or 403 re-prove once and run it again.
 
-        A second 401 raises :class:`NepseAuthError`: the server refuses even a fresh token, and more proving
-        will not help.
+        A second 401 raises :class:`NepseAuthError` (the server refuses even a fresh token, and more proving will
+        not help); a second 403 raises a non-retryable :class:`NepseForbiddenError` (the site is refusing this
+        client, and hammering it makes that worse).
         """
         state = None
         try:
             state = self.session()
             return attempt(state)
-        except NepseAuthError:  # from attempt(), or from market-open inside session() (which dropped the token)
+        except (NepseAuthError, NepseForbiddenError) as exc:  # from attempt(), or from inside session()
             if state is not None:
                 self.invalidate(state.access_token)
             with self._lock:
-                self._reproves += 1
+                if isinstance(exc, NepseAuthError):
+                    self._reproves += 1
+                else:
+                    self._reproves_403 += 1
         try:
             return attempt(self.session())
         except NepseAuthError as exc:
             raise NepseAuthError(
                 f"{exc.endpoint}: HTTP 401 again with a freshly proved token; the server refuses this client's "
                 "tokens (check base_url and the User-Agent/Referer headers)",
+                endpoint=exc.endpoint,
+                status=exc.status,
+            ) from None
+        except NepseForbiddenError as exc:
+            raise NepseForbiddenError(
+                f"{exc.endpoint}: HTTP 403 again with a freshly proved token; the site is refusing this client. "
+                "Slow down (rate_per_token), check the User-Agent/Referer headers, and try again later",
                 endpoint=exc.endpoint,
                 status=exc.status,
             ) from None
@@ -164,6 +182,11 @@ class TokenManager:
     def reproves_on_401(self) -> int:
         """How many 401 answers made a request drop its token and retry with a new one."""
         return self._reproves
+
+    @property
+    def reproves_on_403(self) -> int:
+        """How many 403 answers made a request drop its token and retry once with a new one."""
+        return self._reproves_403
 
     def _prove(self) -> TokenState:
         self._state = None  # if anything below fails, the next caller starts over with a new prove

@@ -4,8 +4,12 @@ Each request takes a permit from the token bucket, goes only to an allowlisted p
 headers, and has its answer mapped to a parsed model or to one named :mod:`errors` exception. The client
 handles three things itself and leaves every other retry to its caller (the pool's coordinator):
 
-* HTTP 401: drop the token, prove once more and retry once (:meth:`TokenManager.authorised`);
-* HTTP 429: sleep ``Retry-After`` (capped) and retry up to ``max_rate_limit_retries`` times;
+* HTTP 401 and 403: drop the token, prove once more and retry once (:meth:`TokenManager.authorised`); a second
+  403 surfaces as a non-retryable :class:`NepseForbiddenError` (the site is refusing us; hammering makes it worse);
+* HTTP 429: pause the whole token bucket for ``Retry-After`` (every thread sharing this client waits, not only the
+  one that got the 429) and retry up to ``max_rate_limit_retries`` times; a ``Retry-After`` longer than
+  ``max_retry_after`` fails at once with a non-retryable :class:`NepseRateLimitedError` that says how long the
+  site asked to wait;
 * ``200 []`` from a signed endpoint that never answers with a list: retry once with the endpoint's fallback
   payload variant, then raise :class:`NepseEmptyPageError`.
 
@@ -258,7 +262,7 @@ class NepseClient(CatalogueMethods[Any]):
         verify: bool = True,
         ca_bundle: str | None = None,
         max_rate_limit_retries: int = 2,
-        max_retry_after: float = 30.0,
+        max_retry_after: float = 60.0,
         day: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -278,7 +282,6 @@ class NepseClient(CatalogueMethods[Any]):
             if not os.path.exists(ca_bundle):
                 raise NepseInputError(f"ca_bundle {ca_bundle!r} does not exist; pass the path of a PEM file")
         self._limiter = TokenBucket(rate, burst, clock=clock, sleep=sleep)
-        self._sleep = sleep
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_retry_after = float(max_retry_after)
         self._timeout = (float(connect_timeout), float(read_timeout))
@@ -351,18 +354,20 @@ class NepseClient(CatalogueMethods[Any]):
         return self._retrying_rate_limits(lambda: self._tokens.authorised(attempt))
 
     def _retrying_rate_limits(self, request: Callable[[], T]) -> T:
-        """Run ``request``; after a 429 sleep the server's ``Retry-After`` (capped) and run it again."""
+        """Run ``request``; after a 429 pause the token bucket for ``Retry-After`` and run it again."""
         retries = 0
         while True:
             try:
                 return request()
             except NepseRateLimitedError as exc:
                 self._count("rate_limited")
+                delay = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+                if delay > self._max_retry_after:
+                    raise NepseRateLimitedError.beyond_cap(exc.endpoint, delay, self._max_retry_after) from None
+                self._limiter.pause(delay)  # every thread of this client waits, not only this one
                 if retries >= self._max_rate_limit_retries:
                     raise
                 retries += 1
-                delay = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
-                self._sleep(min(delay, self._max_retry_after))
 
     def _exchange(self, call: PreparedCall, token: str | None, body: object | None = None) -> object:
         """One rate-limited request to an allowlisted path; the decoded JSON or a named exception."""
@@ -401,6 +406,7 @@ class NepseClient(CatalogueMethods[Any]):
             "requests_sent": counts["requests_sent"],
             "proves": self._tokens.proves,
             "reproves_on_401": self._tokens.reproves_on_401,
+            "reproves_on_403": self._tokens.reproves_on_403,
             "rate_limited": counts["rate_limited"],
             "empty_page_fallbacks": counts["empty_page_fallbacks"],
             "empty_pages": counts["empty_pages"],

@@ -73,6 +73,20 @@ class NepseRateLimitedError(NepseError):
 
     retryable = True
 
+    @classmethod
+    def beyond_cap(
+        cls, endpoint: str | None, retry_after: float, max_retry_after: float, status: int | None = 429
+    ) -> NepseRateLimitedError:
+        """The error for a server that asks to wait longer than ``max_retry_after`` seconds: not retried."""
+        return cls(
+            f"{endpoint}: the site asked to wait {retry_after:g} s before the next request, more than "
+            f"max_retry_after={max_retry_after:g} s; try again later, or raise max_retry_after to wait that long",
+            endpoint=endpoint,
+            status=status,
+            retry_after=retry_after,
+            retryable=False,
+        )
+
 
 class NepseEmptyPageError(NepseError):
     """A signed request answered ``200 []`` with every candidate payload variant.
@@ -90,9 +104,11 @@ class NepseInvalidResponseError(NepseError):
 
 
 class NepseForbiddenError(NepseError):
-    """HTTP 403, typically an HTML page served to clients the site considers abusive."""
+    """HTTP 403, typically an HTML page served to clients the site considers abusive.
 
-    retryable = True
+    The client answers the first 403 with one fresh token and one retry; a 403 that reaches its caller came back
+    even so, and repeating the request soon only makes the site's judgement worse, so it is not retryable.
+    """
 
 
 class NepseServerError(NepseError):

@@ -83,6 +83,25 @@ class TokenBucket:
             if wait == 0.0:
                 return now - start
 
+    def next_permit_at(self) -> float:
+        """The clock time from which :meth:`try_acquire` will succeed (now or earlier if a permit is free).
+
+        A pure query: it takes nothing and never waits, so an event loop can set one timer for exactly that moment
+        instead of polling.
+        """
+        with self._lock:
+            return self._next_free - self._tolerance
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for ``seconds`` from now, to every thread sharing the bucket (the server sent a 429).
+
+        After the pause one request may go at once and the rest follow at ``rate``: a pause never banks a burst.
+        """
+        with self._lock:
+            resume = self._clock() + max(0.0, seconds)
+            if resume + self._tolerance > self._next_free:
+                self._next_free = resume + self._tolerance
+
     def note_used(self) -> None:
         """Record that the permit just granted is being used now, which may be later than it was granted.
 

@@ -29,11 +29,12 @@ from ray.exceptions import RayActorError, RayTaskError
 
 from nepse_ray.nepse.endpoints import CatalogueMethods
 from nepse_ray.nepse.errors import NepseError
-from nepse_ray.pool.coordinator import SESSION_REFRESH, RemotePoolCoordinator, coordinator_actor_options
-from nepse_ray.pool.errors import PoolShutdownError
+from nepse_ray.pool.actor import RemotePoolCoordinator, coordinator_actor_options
+from nepse_ray.pool.errors import PoolConfigError, PoolShutdownError, original_error
 from nepse_ray.pool.options import PoolOptions, pool_logger
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
+from nepse_ray.pool.supervisor import SESSION_REFRESH
 
 R = TypeVar("R")
 
@@ -42,6 +43,8 @@ READY_TIMEOUT = 120.0
 _DEATH_CONFIRM_TIMEOUT = 10.0
 #: Times Ray resubmits a direct session call whose worker process is being restarted.
 _SESSION_TASK_RETRIES = 3
+#: Options a joining driver must share with the pool: where its workers fetch from, and which certificates they trust.
+_MUST_MATCH = frozenset({"base_url", "verify", "ca_bundle"})
 
 
 class SeedMethods(Generic[R]):
@@ -130,24 +133,39 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         self._session_workers: list[Any] = []
         self._session_fetched = -math.inf
         self._session_calls = 0
-        self._caller = uuid.uuid4().hex  # this facade, for the pool's round-robin between callers
+        self._caller = uuid.uuid4().hex  # this facade: the pool's round-robin unit, and the creator id
+        self._created = False
         self._coordinator = RemotePoolCoordinator.options(**coordinator_actor_options(options)).remote(
-            options.for_actors()
+            options.for_actors(), self._caller
         )
         try:
+            self._created = ray.get(self._coordinator.creator.remote()) == self._caller
             self._joined(ray.get(self._coordinator.pool_options.remote()))
             stats = self._resolve(self._coordinator.ready.remote(READY_TIMEOUT))
         except BaseException:
-            self._log.error(f"pool {options.pool_name!r} failed to start; removing it")
-            self._abandon()
+            self._closed = True
+            if self._created:  # never remove a pool that other drivers may be using
+                self._log.error(f"pool {options.pool_name!r} failed to start; removing it")
+                self._end_coordinator(kill=True)
+            elif self._owns_ray:
+                ray.shutdown()
             raise
         self._last_stats = stats
         self._log.log(f"pool {options.pool_name!r} ready: {stats.total_workers} worker(s), max {options.max_workers}")
 
     def _joined(self, existing: PoolOptions) -> None:
+        """Refuse to join a pool that talks to another site or with other TLS settings; warn about other options."""
         theirs, ours = existing.model_dump(), self.options.model_dump()
-        if theirs != ours:
-            changed = sorted(k for k, v in ours.items() if theirs[k] != v)
+        changed = sorted(k for k, v in ours.items() if theirs[k] != v)
+        conflicting = [k for k in changed if k in _MUST_MATCH]
+        if conflicting:
+            raise PoolConfigError(
+                f"pool {self.options.pool_name!r} already runs with other {', '.join(conflicting)} "
+                f"({'; '.join(f'{k}={theirs[k]!r}, asked for {ours[k]!r}' for k in conflicting)}); its workers "
+                "would fetch from the wrong place or trust other certificates. Use another pool_name, or shut that "
+                "pool down first"
+            )
+        if changed:
             self._log.warn(
                 f"pool {self.options.pool_name!r} already exists with different options ({', '.join(changed)}); "
                 "joining it as it is. Shut it down first, or use another pool_name, to apply new options"
@@ -185,7 +203,13 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             worker = self._session_worker()
             if worker is not None:
                 return worker.session.options(max_task_retries=_SESSION_TASK_RETRIES).remote(request.name), True
-        return self._coordinator.call.remote(request), False
+        return self._to_coordinator(request), False
+
+    def _to_coordinator(self, request: PoolRequest) -> Any:
+        """Submit ``request`` to the coordinator method of its lane (each lane has its own concurrency group)."""
+        if request.lane == "interactive":
+            return self._coordinator.call_interactive.remote(request)
+        return self._coordinator.call.remote(request)
 
     def _session_worker(self) -> Any | None:
         """The next serving worker in turn, or None when the pool has none (the coordinator then queues)."""
@@ -215,7 +239,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
                 # The worker went away or hit a retryable failure: let the coordinator run it with its retries.
                 with self._session_lock:
                     self._session_fetched = -math.inf
-                return self._resolve(self._coordinator.call.remote(request))
+                return self._resolve(self._to_coordinator(request))
         except NepseError as error:
             self._log.error(f"pool {self.options.pool_name!r}: {name} failed: {type(error).__name__}: {error}")
             raise
@@ -223,17 +247,14 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
     def _resolve(self, ref: Any) -> Any:
         try:
             return ray.get(ref)
-        except RayTaskError as error:
-            cause = error.cause
-            if isinstance(cause, Exception):
-                raise cause from None
-            raise
         except RayActorError:
             raise PoolShutdownError(
                 f"the coordinator of pool {self.options.pool_name!r} is gone: the pool was shut down, or the driver "
                 "that created it exited (use detached=True to share a pool beyond its creator). "
                 "Create a new NepseWorkerAPI to continue."
             ) from None
+        except RayTaskError as error:
+            raise original_error(error) from None
 
     # ---------------------------------------------------------------- pool management
 
@@ -262,16 +283,19 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
     def closed(self) -> bool:
         return self._closed
 
-    def shutdown(self, drain: bool = True) -> None:
-        """Stop the pool: finish (``drain=True``) or fail the queued requests, then kill the coordinator and workers.
+    def shutdown(self, drain: bool = True, drain_timeout: float | None = None) -> None:
+        """Stop the pool: finish (``drain=True``) or fail its accepted requests, then end the coordinator and workers.
 
-        The pool is shared by name, so this stops it for every driver using it. Calling it twice is harmless.
+        With ``drain`` every accepted request is finished, retries included, for up to ``drain_timeout`` seconds
+        (default ``PoolOptions.drain_timeout``); what is left then fails with ``PoolShutdownError``. Without it,
+        queued requests, running ones and those sleeping before a retry fail at once. The pool is shared by name,
+        so this stops it for every driver using it. Calling it twice is harmless.
         """
         if self._closed:
             return
         self._closed = True
         try:
-            stats: PoolStats = self._resolve(self._coordinator.shutdown.remote(drain))
+            stats: PoolStats = self._resolve(self._coordinator.shutdown.remote(drain, drain_timeout))
             self._log.log(
                 f"pool {self.options.pool_name!r} shut down after {stats.total_tasks_completed} request(s), "
                 f"{stats.total_errors} error(s)"
@@ -279,17 +303,23 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         except PoolShutdownError:
             self._log.warn(f"pool {self.options.pool_name!r} was already gone at shutdown")
         finally:
-            self._abandon()
+            self._end_coordinator(kill=False)
 
-    def _abandon(self) -> None:
-        """Kill the coordinator for good (its workers die with it) and wait until Ray reports it dead."""
-        self._closed = True
-        ray.kill(self._coordinator, no_restart=True)
+    def _end_coordinator(self, kill: bool) -> None:
+        """End the coordinator actor (its workers die with it) and wait until Ray reports it dead.
+
+        After a shutdown the coordinator is asked to exit, which any facade may do; ``kill`` is only for the facade
+        that created it and failed to start it.
+        """
+        if kill:
+            ray.kill(self._coordinator, no_restart=True)
+        else:
+            self._coordinator.exit.options(max_task_retries=0).remote()
         deadline = time.monotonic() + _DEATH_CONFIRM_TIMEOUT
         while time.monotonic() < deadline:
             try:
                 # Without retries: the actor is created with max_task_retries=-1.
-                probe = self._coordinator.stats.options(max_task_retries=0).remote()
+                probe = self._coordinator.creator.options(max_task_retries=0).remote()
                 ray.get(probe, timeout=_DEATH_CONFIRM_TIMEOUT)
             except (RayActorError, ray.exceptions.GetTimeoutError):
                 break

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ray.exceptions import RayTaskError
+
 from nepse_ray.nepse.errors import NepseError
 
 
@@ -58,3 +60,33 @@ class PoolShutdownError(PoolError):
         "The NEPSE worker pool is shut down (or shutting down) and accepts no more requests. "
         "Create a new NepseWorkerAPI to make further calls."
     )
+
+
+class PoolBusyError(PoolError):
+    """The pool already holds ``max_queued`` bulk requests; this one was refused, not queued."""
+
+    retryable = True
+    default_message = (
+        "The pool already holds max_queued bulk requests and refused this one. Submit in a bounded window "
+        "(the pulls do), retry it later, or raise PoolOptions.max_queued if the coordinator has the memory."
+    )
+
+
+class PoolConfigError(PoolError):
+    """A pool with this name already runs with a different site or TLS settings; joining it would be wrong."""
+
+    default_message = (
+        "A pool with this name already runs against another base_url or with other TLS settings. Use another "
+        "pool_name, or shut that pool down first."
+    )
+
+
+def original_error(error: BaseException) -> BaseException:
+    """The exception a Ray task or actor method raised, unwrapped from Ray's ``RayTaskError`` (others as they are).
+
+    The coordinator uses it on worker failures and the facade on coordinator failures, so a caller always meets the
+    original :class:`~nepse_ray.nepse.errors.NepseError` subclass.
+    """
+    if isinstance(error, RayTaskError) and isinstance(error.cause, Exception):
+        return error.cause
+    return error

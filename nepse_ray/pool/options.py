@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from nepse_ray.nepse.endpoints import CATALOGUE
 
 LogLevel = Literal["log", "warn", "error"]
 
@@ -47,6 +49,28 @@ class PoolOptions(BaseModel):
     max_retries: int = Field(default=3, ge=0, description="Retries after the first attempt of a retryable failure.")
     backoff_base: float = Field(default=0.5, gt=0, description="First retry's maximum delay in seconds.")
     backoff_cap: float = Field(default=10.0, gt=0, description="Ceiling of any retry delay in seconds.")
+    max_retry_after: float = Field(
+        default=60.0, ge=0, description="Longest Retry-After honoured; a longer one fails the request at once."
+    )
+
+    # Queues, shared results and shutdown.
+    max_queued: int = Field(
+        default=2_000,
+        ge=1,
+        le=100_000,
+        description="Bulk requests the pool holds at once (waiting, running or retrying); more get PoolBusyError.",
+    )
+    coalesce: bool = Field(default=True, description="Identical requests in flight share one HTTP call.")
+    cache_max_bytes: int = Field(
+        default=128 * 2**20, ge=0, description="Bytes of answers the result cache keeps (0 turns the cache off)."
+    )
+    cache_ttl: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=True)]] = Field(
+        default_factory=dict,
+        description="Seconds to reuse answers, by endpoint, replacing the default rules (0: never, inf: for good).",
+    )
+    drain_timeout: float = Field(
+        default=60.0, ge=0, description="Seconds shutdown(drain=True) waits for accepted requests to finish."
+    )
 
     # Workers.
     base_url: str = Field(default="https://www.nepalstock.com", description="NEPSE site root (http or https).")
@@ -80,6 +104,14 @@ class PoolOptions(BaseModel):
                 f"base_url must be an http:// or https:// URL such as https://www.nepalstock.com, got {value!r}"
             )
         return value.strip().rstrip("/")
+
+    @field_validator("cache_ttl")
+    @classmethod
+    def _check_cache_ttl(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CATALOGUE))
+        if unknown:
+            raise ValueError(f"cache_ttl names unknown endpoint(s) {', '.join(unknown)}; use catalogue endpoint names")
+        return value
 
     @field_validator("pool_name")
     @classmethod
@@ -124,6 +156,7 @@ class PoolOptions(BaseModel):
             "user_agent": self.user_agent,
             "connect_timeout": self.connect_timeout,
             "read_timeout": self.read_timeout,
+            "max_retry_after": self.max_retry_after,
             "verify": self.verify,
             "ca_bundle": self.ca_bundle,
         }

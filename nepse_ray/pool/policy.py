@@ -36,7 +36,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from nepse_ray.nepse.errors import NepseError
+from nepse_ray.nepse.errors import NepseError, NepseRateLimitedError
 from nepse_ray.pool.options import PoolOptions
 
 # Elapsed-time comparisons tolerate float rounding: 0.1 + 0.2 - 0.3 is not 0, and a hand-driven clock (or a monotonic
@@ -244,20 +244,39 @@ def is_retryable(error: BaseException) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Whether to retry a failed request, and after how long."""
+    """Whether to retry a failed request, and after how long.
+
+    A server hint longer than ``max_retry_after`` is not waited for: the request fails at once with a
+    non-retryable :class:`~nepse_ray.nepse.errors.NepseRateLimitedError` that says how long the site asked to wait
+    (:meth:`refusal`), instead of parking it (an ``86400`` would hold it for a day).
+    """
 
     max_retries: int
     backoff: Backoff
+    max_retry_after: float = 60.0
 
     @classmethod
     def from_options(cls, options: PoolOptions) -> RetryPolicy:
-        return cls(max_retries=options.max_retries, backoff=Backoff(base=options.backoff_base, cap=options.backoff_cap))
+        return cls(
+            max_retries=options.max_retries,
+            backoff=Backoff(base=options.backoff_base, cap=options.backoff_cap),
+            max_retry_after=options.max_retry_after,
+        )
 
     def should_retry(self, error: BaseException, retries_done: int) -> bool:
-        """True for a retryable error while fewer than ``max_retries`` retries have been made."""
-        return retries_done < self.max_retries and is_retryable(error)
+        """True for a retryable error while fewer than ``max_retries`` retries have been made, unless the server
+        asked for a wait longer than ``max_retry_after``."""
+        return retries_done < self.max_retries and is_retryable(error) and self.refusal(error) is None
 
     def next_delay(self, error: BaseException, retries_done: int, rng: random.Random) -> float:
         """Seconds to wait before retry number ``retries_done + 1``, honouring the error's ``retry_after``."""
         retry_after = error.retry_after if isinstance(error, NepseError) else None
         return self.backoff.delay(retries_done, rng, retry_after=retry_after)
+
+    def refusal(self, error: BaseException) -> NepseRateLimitedError | None:
+        """The error to raise instead of ``error`` when its ``retry_after`` exceeds ``max_retry_after``."""
+        if not isinstance(error, NepseError) or error.retry_after is None or error.retry_after <= self.max_retry_after:
+            return None
+        if isinstance(error, NepseRateLimitedError) and not error.retryable:
+            return error  # the client refused it already, with the same message
+        return NepseRateLimitedError.beyond_cap(error.endpoint, error.retry_after, self.max_retry_after, error.status)

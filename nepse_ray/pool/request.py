@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from nepse_ray.nepse.endpoints import CATALOGUE, prepare
 from nepse_ray.nepse.errors import NepseInputError
@@ -43,6 +43,15 @@ SEED_METHODS: tuple[str, ...] = (
     "get_security_symbol_id_map",
 )
 _SEED = frozenset(SEED_METHODS)
+
+
+class RequestKey(NamedTuple):
+    """The identity of a catalogue request's answer: endpoint, form, and path and query as sent."""
+
+    name: str
+    form: Form
+    path: str
+    query: tuple[tuple[str, str], ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,6 +85,17 @@ class PoolRequest:
     def is_session(self) -> bool:
         """A seed method, answered from a worker's token state (no HTTP when the token is fresh)."""
         return self.name in _SEED
+
+    def key(self) -> RequestKey | None:
+        """What makes two requests the same answer (None for session requests, which answer per token).
+
+        The call as the site would receive it, so ``floorsheet(page=0)`` and ``floorsheet()`` are one request, and
+        ``business_date=date(2026, 11, 30)`` and ``"2026-11-30"`` too.
+        """
+        if self.is_session:
+            return None
+        call = prepare(self.name, self.params)
+        return RequestKey(self.name, self.form, call.path, call.query)
 
     def worker_call(self) -> tuple[str, tuple[Any, ...]]:
         """The :class:`~nepse_ray.pool.worker.NepseWorker` method and arguments that serve this request."""

@@ -22,6 +22,7 @@ class WorkerStatus(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     worker_id: str
+    state: str = Field(default="serving", description="starting, serving, quarantined, draining or retiring.")
     node_id: str | None = Field(default=None, description="Ray node the worker runs on (hex), once it answered.")
     pid: int | None = None
     inflight: int = 0
@@ -40,11 +41,13 @@ class PoolStats(BaseModel):
     total_workers: int = Field(default=0, description="Started workers: busy + idle + quarantined.")
     busy_workers: int = Field(default=0, description="Healthy workers with a request in flight.")
     idle_workers: int = Field(default=0, description="Healthy workers with nothing in flight.")
-    queue_length: int = Field(default=0, description="Requests waiting for a free worker slot.")
+    queue_length: int = Field(default=0, description="Requests waiting for a free worker slot, both lanes.")
     pending_tasks: int = Field(default=0, description="Requests accepted, not yet answered.")
     total_tasks_completed: int = Field(default=0, description="Requests answered successfully.")
     total_errors: int = Field(default=0, description="Requests answered with an error after their retries.")
 
+    queue_by_lane: dict[str, int] = Field(default_factory=dict, description="Requests waiting, by lane.")
+    refused: int = Field(default=0, description="Bulk requests refused with PoolBusyError (max_queued reached).")
     retries: int = Field(default=0, description="Attempts repeated after a retryable error or a lost worker.")
     timeouts: int = Field(default=0, description="Attempts abandoned after task_timeout.")
     worker_restarts: int = Field(default=0, description="Worker processes Ray restarted in place.")
@@ -54,6 +57,10 @@ class PoolStats(BaseModel):
     scale_up_events: int = 0
     scale_down_events: int = 0
     stale_cleaned: int = Field(default=0, description="Abandoned queue entries and wedged attempts cleaned up.")
+    cache_hits: int = Field(default=0, description="Requests answered from the result cache.")
+    coalesced: int = Field(default=0, description="Requests that shared the answer of an identical one in flight.")
+    cached_answers: int = Field(default=0, description="Answers held in the result cache now.")
+    cache_bytes: int = Field(default=0, description="Bytes those answers take.")
     result_bytes: int = Field(
         default=0, description="Bytes of results the coordinator passed on unopened (rows never become objects there)."
     )
@@ -74,8 +81,10 @@ class PoolStats(BaseModel):
         return [
             ("workers", f"{self.total_workers} ({self.busy_workers} busy, {self.idle_workers} idle, "
                         f"{self.quarantined_workers} quarantined, {self.starting_workers} starting)"),
-            ("queue / pending", f"{self.queue_length} / {self.pending_tasks}"),
-            ("completed / errors", f"{self.total_tasks_completed} / {self.total_errors}"),
+            ("queue / pending", f"{self.queue_length} / {self.pending_tasks}" + _lanes(self.queue_by_lane)),
+            ("completed / errors / refused", f"{self.total_tasks_completed} / {self.total_errors} / {self.refused}"),
+            ("cache hits / coalesced", f"{self.cache_hits} / {self.coalesced} "
+                                       f"({self.cached_answers} cached, {self.cache_bytes / 2**20:.1f} MiB)"),
             ("direct session calls", f"{self.session_calls}"),
             ("retries / timeouts", f"{self.retries} / {self.timeouts}"),
             ("restarts / replacements", f"{self.worker_restarts} / {self.worker_replacements}"),
@@ -104,6 +113,10 @@ class PoolStats(BaseModel):
         )
         caption = html.escape(f"NEPSE pool {self.pool_name!r}")
         return f"<table class='nepse-pool-stats'><caption>{caption}</caption>{body}</table>"
+
+
+def _lanes(queued: dict[str, int]) -> str:
+    return f" ({', '.join(f'{lane} {count}' for lane, count in queued.items())})" if queued else ""
 
 
 def _seconds(value: float | None) -> str:

@@ -2,8 +2,8 @@
 
 Each worker has its own token and its own rate limiter, so ``W`` workers may send ``W * rate_per_token`` requests
 per second without any token exceeding its limit. Workers are threaded actors (``inflight_per_worker`` threads
-share the client, which is thread-safe) placed with the ``SPREAD`` strategy, so on a cluster each token's traffic
-leaves from a different node where possible.
+share the client, which is thread-safe); the supervisor places each new one on the node that holds the fewest of
+the pool's workers, so on a cluster the tokens' traffic is spread evenly over the nodes.
 
 The coordinator makes every retry decision, so Ray never retries a worker task (``max_task_retries=0``); Ray only
 restarts a crashed worker process (``max_restarts``), which rebuilds the client with a fresh token.
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nepse_ray.nepse.client import NepseClient
 from nepse_ray.nepse.errors import NepseError, NepseInputError
@@ -78,28 +79,36 @@ class NepseWorker:
         return getattr(self._client, name)()
 
 
-def worker_actor_options(options: PoolOptions) -> dict[str, Any]:
-    """The ``ray.remote`` options of a pool's workers."""
+def worker_actor_options(options: PoolOptions, node_id: str | None = None) -> dict[str, Any]:
+    """The ``ray.remote`` options of a pool's workers; ``node_id`` pins a worker to a node (softly: if that node is
+    gone by then, Ray places it elsewhere)."""
+    placement: Any = "SPREAD" if node_id is None else NodeAffinitySchedulingStrategy(node_id, soft=True)
     return {
         "num_cpus": 0,
         "max_concurrency": options.inflight_per_worker,
         "max_restarts": options.max_restarts,
         "max_task_retries": 0,
-        "scheduling_strategy": "SPREAD",
+        "scheduling_strategy": placement,
     }
 
 
 RemoteNepseWorker: Any = ray.remote(NepseWorker)
+#: Ray's stubs leave it untyped.
+_ray_nodes: Callable[[], list[dict[str, Any]]] = ray.nodes
 
 
 class RayWorkerLauncher:
-    """Starts and kills worker actors: the coordinator's only contact with worker lifecycles (tests swap it)."""
+    """Starts and kills worker actors on the Ray cluster: the supervisor's only contact with Ray's scheduler."""
 
     __slots__ = ()
 
-    def start(self, options: PoolOptions) -> Any:
-        """A new worker actor's handle; it answers ``ping`` once its client is built."""
-        return RemoteNepseWorker.options(**worker_actor_options(options)).remote(options)
+    def alive_nodes(self) -> list[str]:
+        """Ids of the cluster's alive nodes, in a stable order."""
+        return sorted(node["NodeID"] for node in _ray_nodes() if node["Alive"])
+
+    def start(self, options: PoolOptions, node_id: str | None) -> Any:
+        """A new worker actor's handle, placed on ``node_id``; it answers ``ping`` once its client is built."""
+        return RemoteNepseWorker.options(**worker_actor_options(options, node_id)).remote(options)
 
     def kill(self, handle: Any) -> None:
         """Kill a worker for good: Ray will not restart it."""

@@ -1,0 +1,137 @@
+"""One call per event: the counters behind :class:`~nepse_ray.pool.stats.PoolStats` and the Ray metrics, together.
+
+The coordinator reports what happened (``recorder.answered(lane, latency, nbytes)``, ``recorder.retried()`` ...)
+and never touches a counter or a metric itself, so the two can never disagree. Counters change at once (a
+``stats()`` call sees every event before it); Ray metrics are buffered and handed over by :meth:`Recorder.flush`
+on every scaling tick, because recording a Ray metric costs tens of microseconds, too much for the request path.
+
+Adding a figure: a field in :class:`Counts` (and in ``PoolStats``), a row in ``metrics.COUNTERS``, and one event
+method here that updates both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, deque
+from collections.abc import Mapping
+
+from nepse_ray.pool.metrics import PoolMetrics, Tags
+from nepse_ray.pool.request import Lane
+from nepse_ray.pool.stats_math import percentile
+
+#: Recent latencies kept for the percentiles in PoolStats.
+LATENCY_WINDOW = 2048
+
+
+@dataclasses.dataclass(slots=True)
+class Counts:
+    """The cumulative counters of a pool; the names are ``PoolStats`` fields."""
+
+    total_tasks_completed: int = 0
+    total_errors: int = 0
+    refused: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    cache_hits: int = 0
+    coalesced: int = 0
+    result_bytes: int = 0
+    worker_restarts: int = 0
+    worker_replacements: int = 0
+    scale_up_events: int = 0
+    scale_down_events: int = 0
+    stale_cleaned: int = 0
+
+
+class Recorder:
+    """Counts events for ``PoolStats`` and feeds the same events to the Ray metrics (when ``metrics`` is given)."""
+
+    __slots__ = ("_latencies", "_metrics", "_pending", "_pending_latencies", "counts")
+
+    def __init__(self, metrics: PoolMetrics | None = None) -> None:
+        self.counts = Counts()
+        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._metrics = metrics
+        self._pending: Counter[tuple[str, Tags]] = Counter()
+        self._pending_latencies: list[float] = []
+
+    # ---------------------------------------------------------------- requests
+
+    def answered(self, lane: Lane, latency: float, nbytes: int) -> None:
+        """A request was answered successfully after ``latency`` seconds with ``nbytes`` of result bytes."""
+        self.counts.total_tasks_completed += 1
+        self.counts.result_bytes += nbytes
+        self._latencies.append(latency)
+        self._pending_latencies.append(latency)
+        self._metric("completed", lane=lane)
+        if nbytes:
+            self._metric("result_bytes", nbytes)
+
+    def failed(self, error: BaseException) -> None:
+        """A request was answered with ``error`` (after its retries)."""
+        self.counts.total_errors += 1
+        self._metric("errors", error=type(error).__name__)
+
+    def refused(self) -> None:
+        """A bulk request was refused because ``max_queued`` requests were pending."""
+        self.counts.refused += 1
+        self._metric("refused")
+
+    def retried(self) -> None:
+        self.counts.retries += 1
+        self._metric("retries")
+
+    def timed_out(self) -> None:
+        self.counts.timeouts += 1
+
+    def cache_hit(self) -> None:
+        self.counts.cache_hits += 1
+        self._metric("cache_hits")
+
+    def coalesced(self) -> None:
+        self.counts.coalesced += 1
+        self._metric("coalesced")
+
+    # ---------------------------------------------------------------- workers
+
+    def worker_restarted(self) -> None:
+        self.counts.worker_restarts += 1
+        self._metric("worker_events", event="restart")
+
+    def worker_replaced(self) -> None:
+        self.counts.worker_replacements += 1
+        self._metric("worker_events", event="replacement")
+
+    def worker_quarantined(self) -> None:
+        self._metric("worker_events", event="quarantine")
+
+    def scaled(self, direction: str, workers: int) -> None:
+        """A scaling decision was carried out: ``workers`` added (``up``) or retired (``down``)."""
+        if direction == "up":
+            self.counts.scale_up_events += 1
+        else:
+            self.counts.scale_down_events += 1
+        self._metric("scale_events", workers, direction=direction)
+
+    def stale_cleaned(self, count: int) -> None:
+        self.counts.stale_cleaned += count
+
+    # ---------------------------------------------------------------- read-outs
+
+    def latency_percentiles(self) -> tuple[float | None, float | None]:
+        """The p50 and p95 of recent request latencies, in seconds."""
+        latencies = list(self._latencies)
+        return percentile(latencies, 50), percentile(latencies, 95)
+
+    def flush(self, workers: Mapping[str, int], queued: Mapping[str, int]) -> None:
+        """Hand buffered counts and latencies to Ray and set the gauges: workers by state, waiting by lane."""
+        if self._metrics is None:
+            return
+        self._metrics.add(self._pending, self._pending_latencies)
+        self._pending.clear()
+        self._pending_latencies.clear()
+        self._metrics.set("workers", workers)
+        self._metrics.set("queue_length", queued)
+
+    def _metric(self, key: str, count: int = 1, **tags: str) -> None:
+        if self._metrics is not None:
+            self._pending[(key, tuple(tags.items()))] += count
