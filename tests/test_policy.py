@@ -422,3 +422,23 @@ def test_next_delay_uses_the_attempt_and_honours_retry_after() -> None:
     assert all(0.0 <= POLICY.next_delay(NepseServerError("503"), 1, rng) <= 1.0 for _ in range(500))
     assert all(POLICY.next_delay(NepseRateLimitedError("429", retry_after=7.0), 0, rng) >= 7.0 for _ in range(100))
     assert all(POLICY.next_delay(TimeoutError(), 10, rng) <= 10.0 for _ in range(100))
+
+
+def test_a_server_hint_beyond_max_retry_after_is_refused_not_retried() -> None:
+    policy = RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), max_retry_after=60.0)
+    within = NepseRateLimitedError("429", endpoint="floorsheet", status=429, retry_after=60.0)
+    beyond = NepseServerError("503", endpoint="floorsheet", status=503, retry_after=86_400.0)
+
+    assert policy.refusal(within) is None and policy.should_retry(within, 0)
+    assert not policy.should_retry(beyond, 0)
+    refusal = policy.refusal(beyond)
+    assert isinstance(refusal, NepseRateLimitedError) and not refusal.retryable
+    assert (refusal.endpoint, refusal.status, refusal.retry_after) == ("floorsheet", 503, 86_400.0)
+    assert "asked to wait 86400 s" in str(refusal) and "max_retry_after=60 s" in str(refusal)
+
+
+def test_a_refusal_made_by_the_client_passes_through_unchanged() -> None:
+    policy = RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), max_retry_after=60.0)
+    from_client = NepseRateLimitedError.beyond_cap("floorsheet", 3600.0, 60.0)
+    assert policy.refusal(from_client) is from_client
+    assert policy.refusal(ValueError("not ours")) is None

@@ -1,152 +1,23 @@
 """The coordinator's queue, retries, health handling and scaling loop, driven through fake worker handles.
 
-No Ray cluster: the coordinator runs on a plain asyncio loop with a fake launcher whose workers hand every call to
-the test as a future it answers by hand. Waits are bounded polls of the coordinator's state, never fixed sleeps.
+No Ray cluster: the coordinator runs on a plain asyncio loop with a fake launcher (``pool_fakes.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import itertools
-from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
+from pool_fakes import request, run, started, stats_where, until
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
 
-from nepse_ray.nepse.errors import NepseClientRequestError, NepseEmptyPageError, NepseServerError
-from nepse_ray.pool.coordinator import Coordinator
+from nepse_ray.nepse.errors import (
+    NepseClientRequestError,
+    NepseEmptyPageError,
+    NepseRateLimitedError,
+    NepseServerError,
+)
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
-from nepse_ray.pool.options import PoolOptions
-from nepse_ray.pool.request import PoolRequest
-from nepse_ray.pool.stats import PoolStats
-
-#: Fast retries and ticks; identical requests stay apart unless a test is about sharing them.
-FAST = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01, "coalesce": False}
-
-
-@dataclass
-class FakeCall:
-    method: str
-    args: tuple[Any, ...]
-    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
-
-    @property
-    def name(self) -> str:
-        return str(self.args[0]) if self.method == "call" else self.method
-
-    def answer(self, value: Any) -> None:
-        self.future.set_result(value)
-
-    def fail(self, error: BaseException) -> None:
-        self.future.set_exception(error)
-
-
-class FakeRef:
-    def __init__(self, future: concurrent.futures.Future[Any]) -> None:
-        self._future = future
-
-    def future(self) -> concurrent.futures.Future[Any]:
-        return self._future
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return asyncio.wrap_future(self._future).__await__()
-
-
-class FakeMethod:
-    def __init__(self, worker: FakeWorker, method: str) -> None:
-        self._worker = worker
-        self._method = method
-
-    def remote(self, *args: Any) -> FakeRef:
-        call = FakeCall(self._method, args)
-        if self._method == "ping":
-            if self._worker.ping_error is not None:
-                call.fail(self._worker.ping_error)
-            else:
-                call.answer({"node_id": "node-1", "pid": self._worker.pid})
-        elif self._worker.killed:
-            call.fail(ActorDiedError())
-        else:
-            self._worker.calls.append(call)
-        return FakeRef(call.future)
-
-
-class FakeWorker:
-    """A worker handle: ``handle.<method>.remote(...)`` records a call the test answers."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.calls: list[FakeCall] = []
-        self.ping_error: BaseException | None = None
-        self.killed = False
-
-    def __getattr__(self, method: str) -> FakeMethod:
-        return FakeMethod(self, method)
-
-    def open_calls(self) -> list[FakeCall]:
-        return [call for call in self.calls if not call.future.done()]
-
-
-class FakeLauncher:
-    def __init__(self) -> None:
-        self.workers: list[FakeWorker] = []
-        self._pids = itertools.count(1000)
-
-    def alive_nodes(self) -> list[str]:
-        return ["node-1"]
-
-    def start(self, options: PoolOptions, node_id: str | None) -> FakeWorker:
-        worker = FakeWorker(next(self._pids))
-        self.workers.append(worker)
-        return worker
-
-    def kill(self, handle: FakeWorker) -> None:
-        handle.killed = True
-        handle.ping_error = ActorDiedError()
-        for call in handle.open_calls():
-            call.fail(ActorDiedError())
-
-    def alive(self) -> list[FakeWorker]:
-        return [worker for worker in self.workers if not worker.killed]
-
-    def open_calls(self) -> list[FakeCall]:
-        return [call for worker in self.workers for call in worker.open_calls()]
-
-
-def request(name: str, params: dict[str, Any]) -> PoolRequest:
-    return PoolRequest.checked(name, params)
-
-
-async def until(check: Callable[[], Awaitable[bool] | bool], polls: int = 2000) -> None:
-    """Poll ``check`` every millisecond; fail after ``polls`` tries."""
-    for _ in range(polls):
-        result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.001)
-    pytest.fail("the coordinator did not reach the expected state")
-
-
-async def stats_where(coordinator: Coordinator, predicate: Callable[[PoolStats], bool]) -> PoolStats:
-    await until(lambda: predicate(coordinator.stats()))
-    return coordinator.stats()
-
-
-async def started(retire_grace: float = 0.0, **options: Any) -> tuple[Coordinator, FakeLauncher]:
-    launcher = FakeLauncher()
-    coordinator = Coordinator(PoolOptions(**{**FAST, **options}), launcher, retire_grace=retire_grace)
-    await coordinator.start()
-    await coordinator.ready(timeout=5)
-    return coordinator, launcher
-
-
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())  # type: ignore[arg-type]
 
 
 def test_retries_go_to_the_front_of_the_queue() -> None:
@@ -365,5 +236,21 @@ def test_a_retired_worker_serves_session_calls_until_its_grace_ends() -> None:
         assert len(serving) == 1 and len(retired) == 1
         assert not retired[0].killed  # still answering facades that listed it a moment ago
         await until(lambda: retired[0].killed)
+
+    run(scenario)
+
+
+def test_a_retry_after_beyond_max_retry_after_fails_at_once() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(max_retries=3, max_retry_after=60.0)
+        task = asyncio.create_task(coordinator.call(request("market_summary", {})))
+        await until(lambda: len(launcher.open_calls()) == 1)
+        launcher.open_calls()[0].fail(NepseServerError("503", endpoint="market_summary", status=503, retry_after=120))
+
+        with pytest.raises(NepseRateLimitedError, match=r"asked to wait 120 s .*max_retry_after=60 s") as caught:
+            await task
+        assert (caught.value.retryable, caught.value.retry_after, caught.value.status) == (False, 120.0, 503)
+        stats = coordinator.stats()
+        assert (stats.retries, stats.total_errors) == (0, 1)
 
     run(scenario)

@@ -389,6 +389,7 @@ class Coordinator:
             busy_workers=busy,
             idle_workers=len(started) - busy - quarantined,
             queue_length=self._dispatcher.waiting(),
+            closing=self._closing,
             queue_by_lane={lane: self._dispatcher.waiting(lane) for lane in LANES},
             pending_tasks=sum(self._pending.values()),
             **dataclasses.asdict(self._recorder.counts),

@@ -46,6 +46,7 @@ class PoolStats(BaseModel):
     total_tasks_completed: int = Field(default=0, description="Requests answered successfully.")
     total_errors: int = Field(default=0, description="Requests answered with an error after their retries.")
 
+    closing: bool = Field(default=False, description="Shutting down: accepted requests finish, new ones are refused.")
     queue_by_lane: dict[str, int] = Field(default_factory=dict, description="Requests waiting, by lane.")
     refused: int = Field(default=0, description="Bulk requests refused with PoolBusyError (max_queued reached).")
     retries: int = Field(default=0, description="Attempts repeated after a retryable error or a lost worker.")
