@@ -31,7 +31,14 @@ from .nepse.errors import (
 
 if TYPE_CHECKING:
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
-    from .pool.errors import PoolError, PoolShutdownError, TaskTimeoutError, WorkerLostError
+    from .pool.errors import (
+        PoolBusyError,
+        PoolConfigError,
+        PoolError,
+        PoolShutdownError,
+        TaskTimeoutError,
+        WorkerLostError,
+    )
     from .pool.options import PoolOptions
     from .pool.stats import PoolStats
     from .pulls import FloorsheetPull, pull_floorsheet
@@ -42,6 +49,8 @@ _LAZY = {
     "nepse_worker_api": "nepse_ray.pool.api",
     "PoolOptions": "nepse_ray.pool.options",
     "PoolStats": "nepse_ray.pool.stats",
+    "PoolBusyError": "nepse_ray.pool.errors",
+    "PoolConfigError": "nepse_ray.pool.errors",
     "PoolError": "nepse_ray.pool.errors",
     "PoolShutdownError": "nepse_ray.pool.errors",
     "TaskTimeoutError": "nepse_ray.pool.errors",
@@ -67,6 +76,8 @@ __all__ = [
     "NepseServerError",
     "NepseTimeoutError",
     "NepseWorkerAPI",
+    "PoolBusyError",
+    "PoolConfigError",
     "PoolError",
     "PoolOptions",
     "PoolShutdownError",

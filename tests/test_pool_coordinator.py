@@ -17,6 +17,7 @@ from nepse_ray.nepse.errors import (
     NepseRateLimitedError,
     NepseServerError,
 )
+from nepse_ray.pool.coordinator import DRAINED_BACKLOG
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
 
 
@@ -252,5 +253,27 @@ def test_a_retry_after_beyond_max_retry_after_fails_at_once() -> None:
         assert (caught.value.retryable, caught.value.retry_after, caught.value.status) == (False, 120.0, 503)
         stats = coordinator.stats()
         assert (stats.retries, stats.total_errors) == (0, 1)
+
+    run(scenario)
+
+
+def test_memory_is_handed_back_once_a_large_backlog_has_drained() -> None:
+    async def scenario() -> None:
+        drained: list[int] = []
+        coordinator, launcher = await started(core={"on_drained": lambda: drained.append(1)}, inflight_per_worker=16)
+
+        async def backlog(size: int) -> None:
+            tasks = [asyncio.create_task(coordinator.call(request("floorsheet", {"page": p}))) for p in range(size)]
+            while not all(task.done() for task in tasks):
+                for call in launcher.open_calls():
+                    call.answer("page")
+                await asyncio.sleep(0.001)
+
+        await backlog(50)
+        await stats_where(coordinator, lambda s: s.pending_tasks == 0)
+        await asyncio.sleep(0.05)  # a few scaling ticks
+        assert drained == []  # a small backlog: nothing worth handing back
+        await backlog(DRAINED_BACKLOG)
+        await until(lambda: drained == [1])
 
     run(scenario)

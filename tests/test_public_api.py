@@ -19,7 +19,7 @@ def test_public_names_are_pinned() -> None:
             "FloorsheetPull", "NepseAuthError", "NepseClient", "NepseClientRequestError", "NepseConnectionError",
             "NepseEmptyPageError", "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseInputError",
             "NepseInvalidResponseError", "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseServerError",
-            "NepseTimeoutError", "NepseWorkerAPI", "PoolError", "PoolOptions", "PoolShutdownError", "PoolStats",
+            "NepseTimeoutError", "NepseWorkerAPI", "PoolBusyError", "PoolConfigError", "PoolError", "PoolOptions", "PoolShutdownError", "PoolStats",
             "TaskTimeoutError", "WorkerLostError", "default_api", "nepse_worker_api", "pull_floorsheet",
         ]
     )  # fmt: skip

@@ -62,6 +62,8 @@ from nepse_ray.pool.wire import Wire
 log = logging.getLogger("nepse_ray.pool.coordinator")
 
 _READY_POLL = 0.02
+#: Requests pending at once from which a drained backlog is worth handing memory back for.
+DRAINED_BACKLOG = 1_000
 
 
 class _WorkerLost(Exception):
@@ -89,6 +91,7 @@ class Coordinator:
         launcher: Launcher,
         *,
         metrics: PoolMetrics | None = None,
+        on_drained: Callable[[], None] | None = None,
         retire_grace: float = SESSION_GRACE,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(NEPAL_TZ),
@@ -116,6 +119,8 @@ class Coordinator:
         self._shared: dict[RequestKey, _Execution] = {}
         self._executions: set[asyncio.Task[Any]] = set()
         self._pending: dict[Lane, int] = dict.fromkeys(LANES, 0)
+        self._pending_peak = 0
+        self._on_drained = on_drained
         self._attempt_numbers = 0
         self._grant_timer: asyncio.TimerHandle | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -176,6 +181,7 @@ class Coordinator:
             raise PoolBusyError(endpoint=request.name)
         accepted = self._clock()
         self._pending[lane] += 1
+        self._pending_peak = max(self._pending_peak, self._pending[lane])
         try:
             result = await self._answer(request)
         except asyncio.CancelledError:
@@ -360,6 +366,7 @@ class Coordinator:
             try:
                 self._supervisor.tick(self._dispatcher.waiting())
                 self._cache.purge()
+                self._after_backlog()
                 self._recorder.flush(
                     {state.value: self._fleet.count(state) for state in WorkerState},
                     {lane: self._dispatcher.waiting(lane) for lane in LANES},
@@ -367,6 +374,13 @@ class Coordinator:
             except Exception:
                 log.exception("pool %s: scaling tick failed", self._options.pool_name)
             await asyncio.sleep(self._options.scale_interval)
+
+    def _after_backlog(self) -> None:
+        """Once a large backlog has drained, let the process hand the memory it took back (``on_drained``)."""
+        if self._pending_peak >= DRAINED_BACKLOG and not any(self._pending.values()):
+            self._pending_peak = 0
+            if self._on_drained is not None:
+                self._on_drained()
 
     # ---------------------------------------------------------------- read-outs
 
