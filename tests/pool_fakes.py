@@ -92,12 +92,15 @@ class FakeLauncher:
     def __init__(self) -> None:
         self.workers: list[FakeWorker] = []
         self._pids = itertools.count(1000)
+        self.next_ping_error: BaseException | None = None
+        """A ping error for the next worker started (say, its node died before it was placed)."""
 
     def alive_nodes(self) -> list[str]:
         return ["node-1"]
 
     def start(self, options: PoolOptions, node_id: str | None) -> FakeWorker:
         worker = FakeWorker(next(self._pids))
+        worker.ping_error, self.next_ping_error = self.next_ping_error, None
         self.workers.append(worker)
         return worker
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pool_fakes import request, run, started, stats_where, until
-from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
+from pool_fakes import FAST, FakeLauncher, request, run, started, stats_where, until
+from ray.exceptions import ActorDiedError, ActorUnavailableError, ActorUnschedulableError, RayTaskError
 
 from nepse_ray.nepse.errors import (
     NepseClientRequestError,
@@ -17,8 +17,9 @@ from nepse_ray.nepse.errors import (
     NepseRateLimitedError,
     NepseServerError,
 )
-from nepse_ray.pool.coordinator import DRAINED_BACKLOG
+from nepse_ray.pool.coordinator import DRAINED_BACKLOG, Coordinator
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
+from nepse_ray.pool.options import PoolOptions
 
 
 def test_retries_go_to_the_front_of_the_queue() -> None:
@@ -275,5 +276,23 @@ def test_memory_is_handed_back_once_a_large_backlog_has_drained() -> None:
         assert drained == []  # a small backlog: nothing worth handing back
         await backlog(DRAINED_BACKLOG)
         await until(lambda: drained == [1])
+
+    run(scenario)
+
+
+def test_a_worker_whose_node_died_before_placement_is_placed_again_without_an_error() -> None:
+    async def scenario() -> None:
+        launcher = FakeLauncher()
+        launcher.next_ping_error = ActorUnschedulableError("the node specified via NodeAffinity doesn't exist")
+        coordinator = Coordinator(PoolOptions(**FAST), launcher)
+        await coordinator.start()
+
+        await coordinator.ready(timeout=5)  # no start error: a second worker was placed and serves
+
+        assert len(launcher.workers) == 2 and coordinator.stats().total_workers == 1
+        task = asyncio.create_task(coordinator.call(request("market_open", {})))
+        await until(lambda: len(launcher.open_calls()) == 1)
+        launcher.open_calls()[0].answer("open")
+        assert await task == "open"
 
     run(scenario)

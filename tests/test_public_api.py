@@ -19,8 +19,9 @@ def test_public_names_are_pinned() -> None:
             "FloorsheetPull", "NepseAuthError", "NepseClient", "NepseClientRequestError", "NepseConnectionError",
             "NepseEmptyPageError", "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseInputError",
             "NepseInvalidResponseError", "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseServerError",
-            "NepseTimeoutError", "NepseWorkerAPI", "PoolBusyError", "PoolConfigError", "PoolError", "PoolOptions", "PoolShutdownError", "PoolStats",
-            "TaskTimeoutError", "WorkerLostError", "default_api", "nepse_worker_api", "pull_floorsheet",
+            "NepseTimeoutError", "NepseWorkerAPI", "PoolBusyError", "PoolConfigError", "PoolError", "PoolOptions",
+            "PoolShutdownError", "PoolStats", "TaskTimeoutError", "WorkerLostError", "default_api", "nepse_worker_api",
+            "pull_floorsheet",
         ]
     )  # fmt: skip
 

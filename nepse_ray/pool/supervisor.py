@@ -4,10 +4,10 @@ The decisions are pure and live elsewhere: which state a worker may move to (``f
 backlog wants (``policy.decide_scaling``), which node a new worker goes to (``Fleet.choose_node``). The supervisor
 carries them out on the coordinator's home event loop, through a launcher (Ray in production, a fake in tests):
 
-* **start**: each new worker goes to the alive node holding the fewest of the pool's workers (soft node affinity,
-  so placement is deterministic rather than Ray's best-effort SPREAD), then must answer a ping within
+* **start**: each new worker goes to the alive node holding the fewest of the pool's workers (node affinity, so
+  placement is deterministic rather than Ray's best-effort SPREAD), then must answer a ping within
   :data:`START_TIMEOUT`; a worker that cannot start is removed, its reason kept for ``ready()``, and further starts
-  back off;
+  back off (a worker whose node died before it was placed is simply placed again);
 * **quarantine**: a worker whose attempt met ``ActorUnavailableError`` (Ray is restarting its process) takes nothing
   until a ping answers again; after :data:`QUARANTINE_LIMIT` it is replaced;
 * **replace**: a worker that died for good is removed and a new one started;
@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+from ray.exceptions import ActorUnavailableError, ActorUnschedulableError, RayActorError, RayError
 
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.errors import PoolError, original_error
@@ -108,12 +108,19 @@ class Supervisor:
         for _ in range(count):
             node = self._fleet.choose_node(nodes)
             worker = self._fleet.add(self._launcher.start(self._options, node), node, self._clock())
+            log.info("pool %s: starting worker %s on node %s", self._options.pool_name, worker.worker_id, node)
             self._spawn(self._await_ready(worker))
 
     async def _await_ready(self, worker: Worker) -> None:
         try:
             info = await asyncio.wait_for(_awaited(worker.handle.ping.remote()), START_TIMEOUT)
-        except (RayActorError, RayTaskError, asyncio.TimeoutError) as error:
+        except ActorUnschedulableError:  # its node died before it was placed: the next tick places another
+            self._fleet.remove(worker)
+            log.warning(
+                "pool %s: the node of worker %s is gone; placing another", self._options.pool_name, worker.worker_id
+            )
+            return
+        except (RayError, asyncio.TimeoutError) as error:
             self._failed_to_start(worker, error)
             await self._kill(worker)
             return
