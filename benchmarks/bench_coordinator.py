@@ -139,6 +139,8 @@ def interactive_during_pull(sim: SimulatorProcess, pages: int) -> dict[str, Any]
     samples = []
     try:
         ray.get([api.remote.get_market_id() for _ in range(10)])  # every worker has proved its token
+        time.sleep(1.0 / RATE_PER_TOKEN)
+        sim.reset_stats()
         start = time.perf_counter()
         refs = [api.remote.floorsheet(page=page) for page in range(pages)]
         time.sleep(2.0)

@@ -89,7 +89,7 @@ def test_worker_errors_arrive_as_the_original_exception() -> None:
         with pytest.raises(NepseEmptyPageError) as caught:
             await task
         assert type(caught.value) is NepseEmptyPageError
-        assert launcher.workers[0].calls[0].args == ("floorsheet", {"page": 3}, "model")
+        assert launcher.workers[0].calls[0].args == ("floorsheet", {"page": 3}, "model", False)
 
     run(scenario)
 

@@ -12,7 +12,7 @@ from nepse_ray.pool.request import FORMS, LANES, SEED_METHODS, PoolRequest
 
 def test_catalogue_requests_go_to_call_with_their_form() -> None:
     request = PoolRequest.checked("floorsheet", {"page": 2}, lane="interactive", form="raw", caller="c1")
-    assert request.worker_call() == ("call", ("floorsheet", {"page": 2}, "raw"))
+    assert request.worker_call() == ("call", ("floorsheet", {"page": 2}, "raw", True))  # urgent: interactive
     assert (request.lane, request.form, request.caller, request.is_session) == ("interactive", "raw", "c1", False)
 
 

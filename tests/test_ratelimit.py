@@ -170,3 +170,37 @@ def test_a_shorter_pause_never_shortens_a_longer_one() -> None:
     bucket.pause(5.0)
     bucket.pause(1.0)
     assert bucket.next_permit_at() == pytest.approx(5.0)
+
+
+def test_an_urgent_caller_takes_the_next_permit_before_waiting_bulk_callers() -> None:
+    clock = FakeClock(start=0.0)
+    bucket = TokenBucket(rate=2.0, burst=1, clock=clock, sleep=never_sleep)
+    assert bucket.try_acquire()
+    bucket._urgent = 1  # an urgent caller is asleep until the next permit (at 0.5 s)
+    clock.now = 0.5
+
+    assert not bucket.try_acquire()  # a bulk caller waking at the same moment leaves it alone
+    bucket._urgent = 0
+    assert bucket.try_acquire()
+
+
+def test_urgent_and_bulk_threads_share_the_rate_and_the_urgent_one_goes_first() -> None:
+    bucket = TokenBucket(rate=20.0, burst=1)
+    order: list[str] = []
+    bucket.acquire()  # the next permit is 50 ms away
+
+    def take(kind: str, urgent: bool) -> None:
+        bucket.acquire(urgent=urgent)
+        order.append(kind)
+
+    urgent = threading.Thread(target=take, args=("urgent", True))
+    urgent.start()
+    while not bucket._urgent and urgent.is_alive():  # it is asleep, waiting for the next permit
+        pass
+    bulk = [threading.Thread(target=take, args=("bulk", False)) for _ in range(3)]
+    for thread in bulk:
+        thread.start()
+    for thread in [urgent, *bulk]:
+        thread.join()
+
+    assert order == ["urgent", "bulk", "bulk", "bulk"]

@@ -315,22 +315,25 @@ class NepseClient(CatalogueMethods[Any]):
     def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
         return self.fetch(name, params, read_model)
 
-    def fetch(self, name: str, params: Mapping[str, Any], read: Callable[[Endpoint, RawResponse], T]) -> T:
+    def fetch(
+        self, name: str, params: Mapping[str, Any], read: Callable[[Endpoint, RawResponse], T], *, urgent: bool = False
+    ) -> T:
         """Call catalogue endpoint ``name`` and turn its 2xx answer into a result with ``read``.
 
         ``read(endpoint, raw)`` must raise :class:`NepseInvalidResponseError` for a body that is not what the
         endpoint promises (:func:`read_model`, :func:`read_checked_body`); it runs once per answer, after the
-        client's own handling of 401, 429 and signed endpoints' ``200 []``.
+        client's own handling of 401, 403, 429 and signed endpoints' ``200 []``. An ``urgent`` request (someone
+        waits for it) takes the rate limiter's next permit before requests that are not.
         """
         call = prepare(name, params)
         endpoint = call.endpoint
-        raw = self._fetch_signed_as(call, endpoint.variant)
+        raw = self._fetch_signed_as(call, endpoint.variant, urgent)
         if not (endpoint.signed and endpoint.rejects_as_empty_list and _is_empty_list(raw.body)):
             return read(endpoint, raw)
         fallback = FALLBACK_VARIANT.get(endpoint.name)
         if fallback is not None:
             self._count("empty_page_fallbacks")
-            raw = self._fetch_signed_as(call, fallback)
+            raw = self._fetch_signed_as(call, fallback, urgent)
             if not _is_empty_list(raw.body):
                 return read(endpoint, raw)
         self._count("empty_pages")
@@ -342,12 +345,12 @@ class NepseClient(CatalogueMethods[Any]):
             status=200,
         )
 
-    def _fetch_signed_as(self, call: PreparedCall, variant: PayloadVariant | None) -> RawResponse:
+    def _fetch_signed_as(self, call: PreparedCall, variant: PayloadVariant | None, urgent: bool) -> RawResponse:
         """Send ``call`` with a fresh token, its body (if signed) computed from that token's salts."""
 
         def attempt(state: TokenState) -> RawResponse:
             body = None if variant is None else {"id": self._tokens.payload_id(variant, state)}
-            raw = self._send(call, state.access_token, body)
+            raw = self._send(call, state.access_token, body, urgent)
             check_status(raw, call.endpoint.name)
             return raw
 
@@ -373,11 +376,11 @@ class NepseClient(CatalogueMethods[Any]):
         """One rate-limited request to an allowlisted path; the decoded JSON or a named exception."""
         return decode_response(self._send(call, token, body), call.endpoint.name)
 
-    def _send(self, call: PreparedCall, token: str | None, body: object | None) -> RawResponse:
+    def _send(self, call: PreparedCall, token: str | None, body: object | None, urgent: bool = False) -> RawResponse:
         """One rate-limited request to an allowlisted path; its raw answer, whatever the status."""
         require_allowed_path(call.path)
         headers = self._headers if token is None else {**self._headers, "Authorization": f"Salter {token}"}
-        self._limiter.acquire()
+        self._limiter.acquire(urgent=urgent)
         self._count("requests_sent")
         self._limiter.note_used()
         try:

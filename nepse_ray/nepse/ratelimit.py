@@ -27,7 +27,7 @@ _SLACK = 1e-6
 class TokenBucket:
     """Grants permits at ``rate`` per second with bursts of up to ``burst``; safe to share between threads."""
 
-    __slots__ = ("_clock", "_interval", "_lock", "_next_free", "_sleep", "_tolerance", "burst", "rate")
+    __slots__ = ("_clock", "_interval", "_lock", "_next_free", "_sleep", "_tolerance", "_urgent", "burst", "rate")
 
     def __init__(
         self,
@@ -49,6 +49,7 @@ class TokenBucket:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next_free = clock()
+        self._urgent = 0  # urgent callers waiting for a permit
 
     def _reserve(self, now: float) -> float:
         """Take a permit if one is free at ``now`` and return 0.0, else return how long until one is."""
@@ -60,28 +61,43 @@ class TokenBucket:
         return 0.0
 
     def try_acquire(self) -> bool:
-        """Take a permit if one is free right now; never waits."""
+        """Take a permit if one is free right now (and no urgent caller waits for it); never waits."""
         with self._lock:
-            return self._reserve(self._clock()) == 0.0
+            return self._take(self._clock(), urgent=False) == 0.0
 
-    def acquire(self) -> float:
+    def acquire(self, *, urgent: bool = False) -> float:
         """Block until a permit is granted and return the seconds spent waiting (0.0 when none was needed).
 
-        The lock is never held while sleeping; a sleeper re-checks on waking, so waiters that lose a race
-        simply wait for the next slot.
+        An ``urgent`` caller (a person waiting for an answer) gets the next free permit before callers that are
+        not urgent (bulk pages), however long those have waited: it waits for at most one interval, not for every
+        thread sharing the bucket. The lock is never held while sleeping; a sleeper re-checks on waking, so waiters
+        that lose a race simply wait for the next slot.
         """
         with self._lock:
             start = self._clock()
-            wait = self._reserve(start)
+            wait = self._take(start, urgent)
+            if wait and urgent:
+                self._urgent += 1
         if wait == 0.0:
             return 0.0
-        while True:
-            self._sleep(wait)
-            with self._lock:
-                now = self._clock()
-                wait = self._reserve(now)
-            if wait == 0.0:
-                return now - start
+        try:
+            while True:
+                self._sleep(wait)
+                with self._lock:
+                    now = self._clock()
+                    wait = self._take(now, urgent)
+                if wait == 0.0:
+                    return now - start
+        finally:
+            if urgent:
+                with self._lock:
+                    self._urgent -= 1
+
+    def _take(self, now: float, urgent: bool) -> float:
+        """:meth:`_reserve`, except that a caller who is not urgent leaves the next permit to a waiting urgent one."""
+        if urgent or not self._urgent:
+            return self._reserve(now)
+        return max(0.0, self._next_free - self._tolerance - now) + self._interval
 
     def next_permit_at(self) -> float:
         """The clock time from which :meth:`try_acquire` will succeed (now or earlier if a permit is free).

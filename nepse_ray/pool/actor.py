@@ -136,11 +136,6 @@ class PoolCoordinator:
     async def shutdown(self, drain: bool = True, drain_timeout: float | None = None) -> PoolStats:
         return await self._at_home(self._core.shutdown(drain, drain_timeout))
 
-    @ray.method(concurrency_group="control")
-    async def exit(self) -> None:
-        """End this actor for good after :meth:`shutdown` (Ray does not restart an actor that exits itself)."""
-        _exit_actor()
-
 
 async def _now(read: Callable[[], T]) -> T:
     """A synchronous read of the coordinator's state, as a coroutine to run on the home loop."""
@@ -168,8 +163,7 @@ def _glibc() -> Any:
 
 
 _LIBC = _glibc()
-#: Ray's stubs leave these untyped.
-_exit_actor: Callable[[], None] = ray.actor.exit_actor
+#: Ray's stubs leave it untyped.
 _remote: Any = ray.remote
 RemotePoolCoordinator: Any = _remote(
     concurrency_groups={"interactive": INTERACTIVE_CONCURRENCY, "control": CONTROL_CONCURRENCY}

@@ -146,7 +146,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             self._closed = True
             if self._created:  # never remove a pool that other drivers may be using
                 self._log.error(f"pool {options.pool_name!r} failed to start; removing it")
-                self._end_coordinator(kill=True)
+                self._end_coordinator()
             elif self._owns_ray:
                 ray.shutdown()
             raise
@@ -303,29 +303,35 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         except PoolShutdownError:
             self._log.warn(f"pool {self.options.pool_name!r} was already gone at shutdown")
         finally:
-            self._end_coordinator(kill=False)
+            self._end_coordinator()
 
-    def _end_coordinator(self, kill: bool) -> None:
-        """End the coordinator actor (its workers die with it) and wait until Ray reports it dead.
+    def _end_coordinator(self) -> None:
+        """Kill the coordinator actor (its workers die with it) and wait until it is dead and its name is free.
 
-        After a shutdown the coordinator is asked to exit, which any facade may do; ``kill`` is only for the facade
-        that created it and failed to start it.
+        Only after ``shutdown()`` (which stops the pool for every driver) or a failed start of a pool this facade
+        created: a facade never removes a running pool it did not create. ``ray.kill`` rather than letting the actor
+        exit: Ray 2.60 keeps the name of an actor that exits itself registered, and a new pool of that name would
+        find the dead one.
         """
-        if kill:
-            ray.kill(self._coordinator, no_restart=True)
-        else:
-            self._coordinator.exit.options(max_task_retries=0).remote()
+        ray.kill(self._coordinator, no_restart=True)
         deadline = time.monotonic() + _DEATH_CONFIRM_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                # Without retries: the actor is created with max_task_retries=-1.
-                probe = self._coordinator.creator.options(max_task_retries=0).remote()
-                ray.get(probe, timeout=_DEATH_CONFIRM_TIMEOUT)
-            except (RayActorError, ray.exceptions.GetTimeoutError):
-                break
+        while time.monotonic() < deadline and not self._coordinator_gone():
             time.sleep(0.05)
         if self._owns_ray:
             ray.shutdown()
+
+    def _coordinator_gone(self) -> bool:
+        """Whether the coordinator is dead and its name free, so a new pool of the same name can start at once."""
+        try:
+            # Without retries: the actor is created with max_task_retries=-1.
+            ray.get(self._coordinator.creator.options(max_task_retries=0).remote(), timeout=_DEATH_CONFIRM_TIMEOUT)
+            return False
+        except (RayActorError, ray.exceptions.GetTimeoutError):
+            pass
+        try:
+            return bool(ray.get_actor(self.options.pool_name, namespace=self.options.namespace) != self._coordinator)
+        except ValueError:  # no actor of that name any more
+            return True
 
     def __enter__(self) -> NepseWorkerAPI:
         return self

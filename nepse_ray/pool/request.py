@@ -6,7 +6,7 @@ one small picklable value::
 
     >>> request = PoolRequest.checked("floorsheet", {"page": 3}, lane="bulk", form="arrow", caller="c1")
     >>> request.worker_call()
-    ('call', ('floorsheet', {'page': 3}, 'arrow'))
+    ('call', ('floorsheet', {'page': 3}, 'arrow', False))
 
 Names are catalogue endpoints (``floorsheet``, ``market_open`` ...) or the seed design's session methods
 (``get_access_token`` ...), which a worker answers from its token state; :meth:`PoolRequest.worker_call` is the one
@@ -101,7 +101,7 @@ class PoolRequest:
         """The :class:`~nepse_ray.pool.worker.NepseWorker` method and arguments that serve this request."""
         if self.is_session:
             return "session", (self.name,)
-        return "call", (self.name, dict(self.params), self.form)
+        return "call", (self.name, dict(self.params), self.form, self.lane == "interactive")
 
 
 def validate_request(name: str, params: Mapping[str, object]) -> None:

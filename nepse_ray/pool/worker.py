@@ -56,9 +56,12 @@ class NepseWorker:
         self._node_id = context.get_node_id()
 
     @request_method
-    def call(self, name: str, params: dict[str, Any], form: Form = "model") -> Wire:
-        """Serve catalogue endpoint ``name`` as a :class:`Wire` in ``form``; a failure raises its ``NepseError``."""
-        return self._client.fetch(name, params, packer(form))
+    def call(self, name: str, params: dict[str, Any], form: Form = "model", urgent: bool = False) -> Wire:
+        """Serve catalogue endpoint ``name`` as a :class:`Wire` in ``form``; a failure raises its ``NepseError``.
+
+        ``urgent`` (an interactive request) takes this worker's next rate-limit permit before its bulk requests.
+        """
+        return self._client.fetch(name, params, packer(form), urgent=urgent)
 
     def ping(self) -> dict[str, Any]:
         """Where this worker runs and what its client has done (counters only, no secrets)."""
