@@ -10,7 +10,8 @@ local Ray instance on 127.0.0.1 (no dashboard) and the simulator in a subprocess
    ``--pull-pages`` floorsheet pull runs on 5 workers at 2 req/s per token. Goal: <= 1.5 s.
 3. **Shared results against a bare actor.** p50 of sequential calls and best pipelined calls/s of a cached call
    (``market_open`` with a long TTL), coalesced calls (cache off, 1,000 identical requests at once) and a direct
-   session call, against a trivial method of one bare Ray actor. Goals: p50 <= 2.5x bare, pipelined >= 0.35x bare.
+   session call, against a trivial method of one bare Ray actor, and of a bare async actor (the floor of any answer
+   an async coordinator gives itself). Goals: p50 <= 2.5x bare, pipelined >= 0.35x bare.
 4. **Throughput at W = 5** (2 req/s per token, burst 1), as in ``bench_pool.py``, with the simulator's per-token
    violations. Goal: >= 0.95 of the limit, 0 violations.
 5. **Coordinator CPU per 500-row page** (issue #11: <= 2 ms): CPU seconds of the coordinator's process (user +
@@ -171,9 +172,16 @@ class BareActor:
         return 80
 
 
-def bare_actor() -> Any:
+class AsyncBareActor:
+    """The floor of any answer served by an async actor (the coordinator is one): a trivial async method."""
+
+    async def market_open(self) -> int:
+        return 80
+
+
+def bare_actor(cls: type = BareActor) -> Any:
     remote: Any = ray.remote
-    return remote(num_cpus=0)(BareActor).remote()
+    return remote(num_cpus=0)(cls).remote()
 
 
 def latency_p50s(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
@@ -200,7 +208,7 @@ def pipelined(submits: dict[str, Callable[[], Any]], calls: int, repeats: int = 
 
 def shared_results(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, float]]:
     sim.configure(rate_limit=None, latency_ms=0.0)
-    bare = bare_actor()
+    bare, async_bare = bare_actor(), bare_actor(AsyncBareActor)
     cached = NepseWorkerAPI(
         base_url=sim.base_url, pool_name="bench-cached", min_workers=5, max_workers=5,
         cache_ttl={"market_open": 3600.0},
@@ -212,10 +220,11 @@ def shared_results(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, flo
     try:
         for api in (cached, coalesced):
             ray.get([api.remote.market_open() for _ in range(20)] + [api.remote.get_market_id() for _ in range(20)])
-        ray.get([bare.market_open.remote() for _ in range(20)])
+        ray.get([handle.market_open.remote() for handle in (bare, async_bare) for _ in range(20)])
         p50 = latency_p50s(
             {
                 "bare": lambda: ray.get(bare.market_open.remote()),
+                "async bare": lambda: ray.get(async_bare.market_open.remote()),
                 "cached": cached.market_open,
                 "session": cached.get_market_id,
             },
@@ -224,6 +233,7 @@ def shared_results(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, flo
         rates = pipelined(
             {
                 "bare": bare.market_open.remote,
+                "async bare": async_bare.market_open.remote,
                 "cached": cached.remote.market_open,
                 "coalesced": coalesced.remote.market_open,
                 "session": cached.remote.get_market_id,
@@ -234,7 +244,8 @@ def shared_results(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, flo
     finally:
         for api in (cached, coalesced):
             api.shutdown(drain=False)
-        ray.kill(bare)
+        for handle in (bare, async_bare):
+            ray.kill(handle)
     return {"p50": p50, "calls_per_s": rates, "coalesced": {"http": shared.total_tasks_completed - shared.coalesced}}
 
 
@@ -355,12 +366,13 @@ def report(args: Any, control: Any, interactive: Any, shared: Any, flow: Any, co
     print(f"\n3. Shared results ({args.calls} calls) against a bare actor     goals: p50 <= 2.5x, pipelined >= 0.35x")
     bare_p50, bare_rate = shared["p50"]["bare"], shared["calls_per_s"]["bare"]
     print(f"   bare actor: p50 {bare_p50 * 1e3:.2f} ms, {bare_rate:,.0f} calls/s pipelined")
-    for name in ("cached", "session"):
+    for name in ("async bare", "cached", "session"):
         p50 = shared["p50"][name]
-        print(f"   {name:<9} p50 {p50 * 1e3:.2f} ms ({p50 / bare_p50:.2f}x bare)")
-    for name in ("cached", "coalesced", "session"):
+        print(f"   {name:<10} p50 {p50 * 1e3:.2f} ms ({p50 / bare_p50:.2f}x bare)")
+    for name in ("async bare", "cached", "coalesced", "session"):
         rate = shared["calls_per_s"][name]
-        print(f"   {name:<9} {rate:,.0f} calls/s pipelined ({rate / bare_rate:.2f}x bare)")
+        print(f"   {name:<10} {rate:,.0f} calls/s pipelined ({rate / bare_rate:.2f}x bare)")
+    print("   (async bare: a trivial async actor method, the floor of anything a coordinator answers itself)")
     print(f"   coalesced: {args.calls * 3 + 20} identical calls cost {shared['coalesced']['http']} worker requests")
     print("\n4. Throughput at W = 5 (2 req/s per token)                        goal: >= 0.95, 0 violations")
     print(

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import gc
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -53,6 +54,8 @@ INTERACTIVE_CONCURRENCY = 256
 CONTROL_CONCURRENCY = 16
 #: Bulk calls beyond ``max_queued`` that may run at once only to be refused with PoolBusyError.
 REFUSAL_HEADROOM = 64
+#: Seconds between the end of a shutdown and the end of the actor.
+END_GRACE = 0.5
 
 
 class PoolCoordinator:
@@ -134,7 +137,15 @@ class PoolCoordinator:
 
     @ray.method(concurrency_group="control")
     async def shutdown(self, drain: bool = True, drain_timeout: float | None = None) -> PoolStats:
-        return await self._at_home(self._core.shutdown(drain, drain_timeout))
+        """Shut the pool down (``Coordinator.shutdown``), then end this actor :data:`END_GRACE` seconds later.
+
+        The grace lets Ray deliver the last answers (``PoolShutdownError`` included) before the process goes. The
+        actor ends with ``ray.kill`` rather than by exiting: Ray 2.60 keeps the name of an actor that exits itself
+        registered, and a new pool of that name would find the dead one.
+        """
+        stats = await self._at_home(self._core.shutdown(drain, drain_timeout))
+        asyncio.get_running_loop().call_later(END_GRACE, functools.partial(ray.kill, self._myself, no_restart=True))
+        return stats
 
 
 async def _now(read: Callable[[], T]) -> T:

@@ -146,7 +146,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             self._closed = True
             if self._created:  # never remove a pool that other drivers may be using
                 self._log.error(f"pool {options.pool_name!r} failed to start; removing it")
-                self._end_coordinator()
+                self._end_coordinator(kill=True)
             elif self._owns_ray:
                 ray.shutdown()
             raise
@@ -302,18 +302,16 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             )
         except PoolShutdownError:
             self._log.warn(f"pool {self.options.pool_name!r} was already gone at shutdown")
-        finally:
-            self._end_coordinator()
+        self._end_coordinator(kill=False)
 
-    def _end_coordinator(self) -> None:
-        """Kill the coordinator actor (its workers die with it) and wait until it is dead and its name is free.
+    def _end_coordinator(self, kill: bool) -> None:
+        """Wait until the coordinator (and with it its workers) is dead and its name free; ``kill`` it first.
 
-        Only after ``shutdown()`` (which stops the pool for every driver) or a failed start of a pool this facade
-        created: a facade never removes a running pool it did not create. ``ray.kill`` rather than letting the actor
-        exit: Ray 2.60 keeps the name of an actor that exits itself registered, and a new pool of that name would
-        find the dead one.
+        After ``shutdown()`` (which stops the pool for every driver) the coordinator ends itself. ``kill`` is only
+        for a failed start of a pool this facade created: a facade never removes a pool it did not create.
         """
-        ray.kill(self._coordinator, no_restart=True)
+        if kill:
+            ray.kill(self._coordinator, no_restart=True)
         deadline = time.monotonic() + _DEATH_CONFIRM_TIMEOUT
         while time.monotonic() < deadline and not self._coordinator_gone():
             time.sleep(0.05)
