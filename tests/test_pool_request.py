@@ -64,9 +64,9 @@ def test_keys_identify_the_call_as_sent() -> None:
 
     default = PoolRequest.checked("floorsheet", {"business_date": dt.date(2026, 11, 30)})
     explicit = PoolRequest.checked("floorsheet", {"page": 0, "size": 500, "business_date": "2026-11-30"}, caller="b")
-    assert default.key() == explicit.key()
-    key = default.key()
+    assert default.key == explicit.key
+    key = default.key
     assert key is not None and ("businessDate", "2026-11-30") in key.query
-    assert PoolRequest.checked("floorsheet", {"page": 1}).key() != default.key()
-    assert PoolRequest.checked("floorsheet", {}, form="raw").key() != PoolRequest.checked("floorsheet", {}).key()
-    assert PoolRequest.checked("get_access_token", {}).key() is None
+    assert PoolRequest.checked("floorsheet", {"page": 1}).key != default.key
+    assert PoolRequest.checked("floorsheet", {}, form="raw").key != PoolRequest.checked("floorsheet", {}).key
+    assert PoolRequest.checked("get_access_token", {}).key is None

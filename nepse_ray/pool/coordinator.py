@@ -195,7 +195,7 @@ class Coordinator:
         return result
 
     async def _answer(self, request: PoolRequest) -> Any:
-        key = request.key()
+        key = request.key
         if key is not None:
             cached = self._cache.get(key)
             if cached is not None:

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, get_args
 
-from nepse_ray.nepse.endpoints import CATALOGUE, prepare
+from nepse_ray.nepse.endpoints import CATALOGUE, PreparedCall, prepare
 from nepse_ray.nepse.errors import NepseInputError
 
 #: ``interactive`` requests wait only for the next free worker slot; ``bulk`` requests queue behind each other.
@@ -63,6 +63,10 @@ class PoolRequest:
     form: Form = "model"
     lane: Lane = "bulk"
     caller: str = ""
+    key: RequestKey | None = None
+    """What makes two requests the same answer: the call as the site would receive it, so ``floorsheet(page=0)``
+    and ``floorsheet()`` are one request, and ``business_date=date(2026, 11, 30)`` and ``"2026-11-30"`` too. None
+    for session requests, which answer per token. Worked out once, on the driver."""
 
     @classmethod
     def checked(
@@ -73,29 +77,19 @@ class PoolRequest:
             raise NepseInputError(f"priority must be one of {', '.join(LANES)}, got {lane!r}")
         if form not in FORMS:
             raise NepseInputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-        validate_request(name, params)
+        call = validate_request(name, params)
         if form != "model" and name in _SEED:
             raise NepseInputError(f"{name} is a session method; it answers in form='model' only, not {form!r}")
         if form == "arrow" and not CATALOGUE[name].paged:
             paged = ", ".join(sorted(n for n, e in CATALOGUE.items() if e.paged))
             raise NepseInputError(f"form='arrow' needs a paged endpoint ({paged}); {name!r} is not one")
-        return cls(name, dict(params), form, lane, caller)
+        key = None if call is None else RequestKey(name, form, call.path, call.query)
+        return cls(name, dict(params), form, lane, caller, key)
 
     @property
     def is_session(self) -> bool:
         """A seed method, answered from a worker's token state (no HTTP when the token is fresh)."""
         return self.name in _SEED
-
-    def key(self) -> RequestKey | None:
-        """What makes two requests the same answer (None for session requests, which answer per token).
-
-        The call as the site would receive it, so ``floorsheet(page=0)`` and ``floorsheet()`` are one request, and
-        ``business_date=date(2026, 11, 30)`` and ``"2026-11-30"`` too.
-        """
-        if self.is_session:
-            return None
-        call = prepare(self.name, self.params)
-        return RequestKey(self.name, self.form, call.path, call.query)
 
     def worker_call(self) -> tuple[str, tuple[Any, ...]]:
         """The :class:`~nepse_ray.pool.worker.NepseWorker` method and arguments that serve this request."""
@@ -104,13 +98,14 @@ class PoolRequest:
         return "call", (self.name, dict(self.params), self.form, self.lane == "interactive")
 
 
-def validate_request(name: str, params: Mapping[str, object]) -> None:
-    """Raise :class:`NepseInputError` unless ``name(**params)`` is a request a worker can serve."""
+def validate_request(name: str, params: Mapping[str, object]) -> PreparedCall | None:
+    """The prepared call of ``name(**params)`` (None for a session method); :class:`NepseInputError` if a worker
+    cannot serve it."""
     if name in _SEED:
         if params:
             raise NepseInputError(f"{name} takes no arguments, got {', '.join(sorted(params))}")
-        return
+        return None
     if name not in CATALOGUE:
         known = ", ".join(sorted([*CATALOGUE, *SEED_METHODS]))
         raise NepseInputError(f"unknown request {name!r}; known: {known}")
-    prepare(name, params)
+    return prepare(name, params)
