@@ -42,7 +42,8 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 import psutil  # noqa: E402
-import ray  # noqa: E402
+import ray  # noqa: E402  (after the environment defaults, which Ray reads at import)
+from bench_pool import RATE_PER_TOKEN, actor, latency_p50s, pipelined  # noqa: E402
 from ray import cloudpickle  # noqa: E402
 
 from nepse_ray.nepse.client import NepseClient, read_model  # noqa: E402
@@ -53,8 +54,12 @@ from nepse_ray.pool.wire import Wire  # noqa: E402
 from nepse_ray.sim import SimulatorProcess  # noqa: E402
 from nepse_ray.testing import live_actors  # noqa: E402
 
-RATE_PER_TOKEN = 2.0
 PAGE_ROWS = 500
+
+
+def pool(sim: SimulatorProcess, name: str, **options: Any) -> NepseWorkerAPI:
+    """A pool named ``name`` against ``sim``."""
+    return NepseWorkerAPI(base_url=sim.base_url, pool_name=name, **options)
 
 
 def coordinator_process(api: NepseWorkerAPI) -> psutil.Process:
@@ -85,9 +90,9 @@ def control_plane(sim: SimulatorProcess, backlog: int) -> dict[str, Any]:
     speed within a few seconds of the simulator answering at once again.
     """
     sim.configure(rate_limit=None, latency_ms=0.0)
-    api = NepseWorkerAPI(
-        base_url=sim.base_url,
-        pool_name="bench-control",
+    api = pool(
+        sim,
+        "bench-control",
         min_workers=5,
         max_workers=5,
         rate_per_token=1000.0,
@@ -131,9 +136,9 @@ def _accepted(stats: PoolStats) -> int:
 
 def interactive_during_pull(sim: SimulatorProcess, pages: int) -> dict[str, Any]:
     sim.configure(rate_limit=RATE_PER_TOKEN, latency_ms=0.0)
-    api = NepseWorkerAPI(
-        base_url=sim.base_url,
-        pool_name="bench-interactive",
+    api = pool(
+        sim,
+        "bench-interactive",
         min_workers=5,
         max_workers=5,
         cache_ttl={"market_open": 0.0},  # every market_open() goes to the site through the interactive lane
@@ -180,44 +185,13 @@ class AsyncBareActor:
         return 80
 
 
-def bare_actor(cls: type = BareActor) -> Any:
-    remote: Any = ray.remote
-    return remote(num_cpus=0)(cls).remote()
-
-
-def latency_p50s(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
-    """Median seconds per call of each contender, interleaved so that all see the same machine load."""
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def pipelined(submits: dict[str, Callable[[], Any]], calls: int, repeats: int = 3) -> dict[str, float]:
-    """Best calls/s of each contender with ``calls`` submitted at once, over interleaved repeats."""
-    best = dict.fromkeys(submits, 0.0)
-    for _ in range(repeats):
-        for name, submit in submits.items():
-            start = time.perf_counter()
-            ray.get([submit() for _ in range(calls)])
-            best[name] = max(best[name], calls / (time.perf_counter() - start))
-    return best
-
-
 def shared_results(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, float]]:
     sim.configure(rate_limit=None, latency_ms=0.0)
-    bare, async_bare = bare_actor(), bare_actor(AsyncBareActor)
-    cached = NepseWorkerAPI(
-        base_url=sim.base_url, pool_name="bench-cached", min_workers=5, max_workers=5,
-        cache_ttl={"market_open": 3600.0},
-    )  # fmt: skip
-    coalesced = NepseWorkerAPI(
-        base_url=sim.base_url, pool_name="bench-coalesced", min_workers=5, max_workers=5, rate_per_token=1000.0,
-        cache_ttl={"market_open": 0.0},
-    )  # fmt: skip
+    bare, async_bare = actor(BareActor), actor(AsyncBareActor)
+    cached = pool(sim, "bench-cached", min_workers=5, max_workers=5, cache_ttl={"market_open": 3600.0})
+    coalesced = pool(
+        sim, "bench-coalesced", min_workers=5, max_workers=5, rate_per_token=1000.0, cache_ttl={"market_open": 0.0}
+    )
     try:
         for api in (cached, coalesced):
             ray.get([api.remote.market_open() for _ in range(20)] + [api.remote.get_market_id() for _ in range(20)])
@@ -252,9 +226,7 @@ def shared_results(sim: SimulatorProcess, calls: int) -> dict[str, dict[str, flo
 
 def throughput_and_cpu(sim: SimulatorProcess, workers: int, pages_per_worker: int) -> dict[str, Any]:
     sim.configure(rate_limit=RATE_PER_TOKEN, latency_ms=0.0)
-    api = NepseWorkerAPI(
-        base_url=sim.base_url, pool_name="bench-throughput", min_workers=workers, max_workers=workers, max_retries=0
-    )
+    api = pool(sim, "bench-throughput", min_workers=workers, max_workers=workers, max_retries=0)
     try:
         process = coordinator_process(api)
         total_pages = sim.config.trades // PAGE_ROWS
@@ -290,9 +262,7 @@ def throughput_and_cpu(sim: SimulatorProcess, workers: int, pages_per_worker: in
 def cpu_at_full_speed(sim: SimulatorProcess, rounds: int = 2) -> float:
     """Coordinator CPU ms per 500-row page with the rate limits off (W = 5): its cost when it is busy."""
     sim.configure(rate_limit=None, latency_ms=0.0)
-    api = NepseWorkerAPI(
-        base_url=sim.base_url, pool_name="bench-cpu", min_workers=5, max_workers=5, rate_per_token=1000.0
-    )
+    api = pool(sim, "bench-cpu", min_workers=5, max_workers=5, rate_per_token=1000.0)
     try:
         process = coordinator_process(api)
         pages = sim.config.trades // PAGE_ROWS

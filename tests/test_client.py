@@ -243,13 +243,14 @@ def test_context_manager_closes_the_transport_and_repr_is_clean(rig: Rig) -> Non
 # -- 401 ----------------------------------------------------------------------------------------------
 
 
-def test_401_reproves_once_and_retries_with_the_new_token(rig: Rig) -> None:
-    rig.fake.script(SUMMARY, html_response(401))
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_or_403_reproves_once_and_retries_with_the_new_token(rig: Rig, status: int) -> None:
+    rig.fake.script(SUMMARY, html_response(status))
     assert len(rig.client.market_summary()) == 2
     first, second = rig.fake.requests_to(SUMMARY)
     assert (first.token, second.token) == (rig.fake.issued[0].access_token, rig.fake.issued[1].access_token)
     stats = rig.client.stats()
-    assert (stats["proves"], stats["reproves_on_401"]) == (2, 1)
+    assert (stats["proves"], stats["reproves_on_401"], stats["reproves_on_403"]) == (2, status == 401, status == 403)
 
 
 def test_signed_body_is_recomputed_with_the_salts_of_the_new_token(rig: Rig) -> None:
@@ -275,15 +276,6 @@ def test_a_second_401_is_an_auth_error(rig: Rig) -> None:
 
 
 # -- 403 ----------------------------------------------------------------------------------------------
-
-
-def test_403_gets_one_fresh_token_and_one_retry(rig: Rig) -> None:
-    rig.fake.script(SUMMARY, html_response(403))
-    assert len(rig.client.market_summary()) == 2
-    first, second = rig.fake.requests_to(SUMMARY)
-    assert (first.token, second.token) == (rig.fake.issued[0].access_token, rig.fake.issued[1].access_token)
-    stats = rig.client.stats()
-    assert (stats["proves"], stats["reproves_on_403"], stats["reproves_on_401"]) == (2, 1, 0)
 
 
 @pytest.mark.parametrize("path", [SUMMARY, FLOORSHEET])

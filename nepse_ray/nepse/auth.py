@@ -31,6 +31,7 @@ from . import models as m
 from .endpoints import Endpoint, PreparedCall, prepare
 from .errors import (
     NepseAuthError,
+    NepseError,
     NepseForbiddenError,
     NepseHandshakeError,
     NepseInputError,
@@ -154,20 +155,8 @@ class TokenManager:
                     self._reproves_403 += 1
         try:
             return attempt(self.session())
-        except NepseAuthError as exc:
-            raise NepseAuthError(
-                f"{exc.endpoint}: HTTP 401 again with a freshly proved token; the server refuses this client's "
-                "tokens (check base_url and the User-Agent/Referer headers)",
-                endpoint=exc.endpoint,
-                status=exc.status,
-            ) from None
-        except NepseForbiddenError as exc:
-            raise NepseForbiddenError(
-                f"{exc.endpoint}: HTTP 403 again with a freshly proved token; the site is refusing this client. "
-                "Slow down (rate_per_token), check the User-Agent/Referer headers, and try again later",
-                endpoint=exc.endpoint,
-                status=exc.status,
-            ) from None
+        except (NepseAuthError, NepseForbiddenError) as exc:
+            raise _refused_again(exc) from None
 
     def payload_id(self, variant: PayloadVariant, state: TokenState) -> int:
         """The body id for ``variant`` signed with the salts of ``state`` (the token the request will carry)."""
@@ -273,3 +262,20 @@ class TokenManager:
         state = self._state  # no lock: a repr must not wait for a prove in flight
         age = "none" if state is None else f"{self._clock() - state.issued_at:.1f}s old"
         return f"TokenManager(token={age}, proves={self._proves})"
+
+
+def _refused_again(exc: NepseAuthError | NepseForbiddenError) -> NepseError:
+    """The error for a 401 or 403 that came back even with a freshly proved token (neither is retried again)."""
+    if isinstance(exc, NepseAuthError):
+        return NepseAuthError(
+            f"{exc.endpoint}: HTTP 401 again with a freshly proved token; the server refuses this client's "
+            "tokens (check base_url and the User-Agent/Referer headers)",
+            endpoint=exc.endpoint,
+            status=exc.status,
+        )
+    return NepseForbiddenError(
+        f"{exc.endpoint}: HTTP 403 again with a freshly proved token; the site is refusing this client. "
+        "Slow down (rate_per_token), check the User-Agent/Referer headers, and try again later",
+        endpoint=exc.endpoint,
+        status=exc.status,
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, deque
 from collections.abc import Mapping
+from typing import Literal
 
 from nepse_ray.pool.metrics import PoolMetrics, Tags
 from nepse_ray.pool.request import Lane
@@ -58,62 +59,49 @@ class Recorder:
 
     def answered(self, lane: Lane, latency: float, nbytes: int) -> None:
         """A request was answered successfully after ``latency`` seconds with ``nbytes`` of result bytes."""
-        self.counts.total_tasks_completed += 1
-        self.counts.result_bytes += nbytes
         self._latencies.append(latency)
         self._pending_latencies.append(latency)
-        self._metric("completed", lane=lane)
-        if nbytes:
-            self._metric("result_bytes", nbytes)
+        self._event("total_tasks_completed", "completed", lane=lane)
+        self._event("result_bytes", "result_bytes", nbytes)
 
     def failed(self, error: BaseException) -> None:
         """A request was answered with ``error`` (after its retries)."""
-        self.counts.total_errors += 1
-        self._metric("errors", error=type(error).__name__)
+        self._event("total_errors", "errors", error=type(error).__name__)
 
     def refused(self) -> None:
         """A bulk request was refused because ``max_queued`` requests were pending."""
-        self.counts.refused += 1
-        self._metric("refused")
+        self._event("refused", "refused")
 
     def retried(self) -> None:
-        self.counts.retries += 1
-        self._metric("retries")
+        self._event("retries", "retries")
 
     def timed_out(self) -> None:
-        self.counts.timeouts += 1
+        self._event("timeouts")
 
     def cache_hit(self) -> None:
-        self.counts.cache_hits += 1
-        self._metric("cache_hits")
+        self._event("cache_hits", "cache_hits")
 
     def coalesced(self) -> None:
-        self.counts.coalesced += 1
-        self._metric("coalesced")
+        self._event("coalesced", "coalesced")
 
     # ---------------------------------------------------------------- workers
 
     def worker_restarted(self) -> None:
-        self.counts.worker_restarts += 1
-        self._metric("worker_events", event="restart")
+        self._event("worker_restarts", "worker_events", event="restart")
 
     def worker_replaced(self) -> None:
-        self.counts.worker_replacements += 1
-        self._metric("worker_events", event="replacement")
+        self._event("worker_replacements", "worker_events", event="replacement")
 
     def worker_quarantined(self) -> None:
-        self._metric("worker_events", event="quarantine")
+        self._event(None, "worker_events", event="quarantine")
 
-    def scaled(self, direction: str, workers: int) -> None:
+    def scaled(self, direction: Literal["up", "down"], workers: int) -> None:
         """A scaling decision was carried out: ``workers`` added (``up``) or retired (``down``)."""
-        if direction == "up":
-            self.counts.scale_up_events += 1
-        else:
-            self.counts.scale_down_events += 1
-        self._metric("scale_events", workers, direction=direction)
+        self._event(f"scale_{direction}_events", None)
+        self._event(None, "scale_events", workers, direction=direction)
 
     def stale_cleaned(self, count: int) -> None:
-        self.counts.stale_cleaned += count
+        self._event("stale_cleaned", None, count)
 
     # ---------------------------------------------------------------- read-outs
 
@@ -132,6 +120,9 @@ class Recorder:
         self._metrics.set("workers", workers)
         self._metrics.set("queue_length", queued)
 
-    def _metric(self, key: str, count: int = 1, **tags: str) -> None:
-        if self._metrics is not None:
-            self._pending[(key, tuple(tags.items()))] += count
+    def _event(self, counter: str | None, metric: str | None = None, count: int = 1, **tags: str) -> None:
+        """Add ``count`` to the ``PoolStats`` counter ``counter`` and to the Ray metric ``metric`` (with ``tags``)."""
+        if counter is not None:
+            setattr(self.counts, counter, getattr(self.counts, counter) + count)
+        if metric is not None and self._metrics is not None and count:
+            self._pending[(metric, tuple(tags.items()))] += count
