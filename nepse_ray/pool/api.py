@@ -2,8 +2,11 @@
 
 It connects to Ray (or starts a local instance), gets or creates the pool's named coordinator, and offers every
 catalogue endpoint and the seed design's single-token methods, each in two forms: resolved values on the facade
-itself, ObjectRefs on ``api.remote``. Arguments are checked on the driver, so bad input raises
-:class:`~nepse_ray.nepse.errors.NepseInputError` before anything is submitted.
+itself (the interactive lane), ObjectRefs on ``api.remote`` (the bulk lane); ``api.submit(name, params, priority=,
+form=)`` is the general form behind both. Arguments are checked on the driver, so bad input raises
+:class:`~nepse_ray.nepse.errors.NepseInputError` before anything is submitted. Each facade is one caller of the
+pool (its caller id): the unit of the pool's round-robin, and the proof of who created the coordinator, since only
+that facade may remove a pool that failed to start.
 
 The seed's session calls (``get_access_token``, ``get_salts``, ``get_market_id`` ...) read one worker's token
 state, which the worker answers from its cache; they need no queue, so the facade sends them straight to a worker
@@ -98,16 +101,21 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
     ``NepseWorkerAPI(options=None, *, address=None, **option_kwargs)`` takes a :class:`PoolOptions` or its fields
     as keywords. It uses the Ray connection already made in this process, else connects to ``address`` (or
     ``RAY_ADDRESS``), else starts a local Ray instance. Pools are named: another driver, or another
-    ``NepseWorkerAPI`` with the same ``pool_name`` and ``namespace``, joins the existing pool.
+    ``NepseWorkerAPI`` with the same ``pool_name`` and ``namespace``, joins the existing pool; joining one that runs
+    against another ``base_url`` or with other ``verify``/``ca_bundle`` raises
+    :class:`~nepse_ray.pool.errors.PoolConfigError`, other differences only warn.
 
     Two forms of every method:
 
-    * ``api.floorsheet(page=3)`` blocks and returns the parsed model. A failure raises the original
+    * ``api.floorsheet(page=3)`` blocks and returns the parsed model; it takes the interactive lane, so it waits
+      for the next free worker slot, not for bulk work. A failure raises the original
       :class:`~nepse_ray.nepse.errors.NepseError` subclass after the pool's retries (``except NepseEmptyPageError``
       works), or :class:`~nepse_ray.pool.errors.PoolShutdownError` once the pool is gone.
-    * ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef`` at once. Use it with ``ray.get(ref)``,
-      ``ray.wait(refs)``, ``await ref`` in async code, or pass it to another Ray task or actor, which receives the
-      resolved value. ``ray.get`` raises a ``RayTaskError`` that is also an instance of the NepseError subclass.
+    * ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef`` at once, in the bulk lane (which holds at most
+      ``max_queued`` requests: beyond, ``ray.get`` raises :class:`~nepse_ray.pool.errors.PoolBusyError`). Use it
+      with ``ray.get(ref)``, ``ray.wait(refs)``, ``await ref`` in async code, or pass it to another Ray task or
+      actor, which receives the resolved value. ``ray.get`` raises a ``RayTaskError`` that is also an instance of
+      the NepseError subclass. :meth:`submit` picks the lane and the form (model, Arrow page or raw bytes).
 
     Bad arguments raise :class:`~nepse_ray.nepse.errors.NepseInputError` in both forms before anything is
     submitted. ``get_stats()`` returns :class:`PoolStats`; ``shutdown(drain=True)`` stops the pool (for every
