@@ -9,17 +9,24 @@ one ``bytes`` payload (the response body for ``model`` and ``raw``, the pickled 
 * anywhere else (the driver's ``ray.get``/``await``, a task or actor the ObjectRef is passed to), ``restore``
   materialises the result: the pydantic model (validated from the bytes in one pass), the ``PageBatch`` or the bytes.
 
-Why this design, measured on the 2-core development machine for a 500-row floorsheet page (``/tmp/measure.py`` and
-``benchmarks/bench_coordinator.py``): as a pydantic model the page costs 3.5 ms to pickle and 2.1 ms to unpickle, and
-the coordinator did both once per page (~20 ms of its CPU per page with the framing around it, which capped a pool
-at ~50 pages/s whatever the number of nodes). As bytes it costs ~0.01 ms each way; an Arrow batch ~0.2 + 0.3 ms. The
-alternative of handing the caller a worker and letting it receive the result directly (Ray Serve's router) also
-keeps rows out of the coordinator, but it needs a grant round trip before every call, moves retries and the
-ObjectRef form onto a driver-side loop, and cannot coalesce or cache across drivers; with the coordinator's share
-already below its 2 ms goal (see the benchmark), the pass-through keeps one request = one ObjectRef = one hop.
+Why this design, measured on the shared 2-core development machine for a 500-row floorsheet page (208 KiB body;
+``benchmarks/bench_coordinator.py``, one run): pickling and unpickling the page as a pydantic model costs 8 ms
+(3.5 + 2.1 ms on a quiet machine, ``/tmp/measure.py``), and the old coordinator did both once per page, ~20 ms of
+its CPU with the framing around it; as a passing ``Wire`` it costs 0.03 ms. What is left is Ray's own cost of
+moving a page through an actor: a bare async actor relaying a worker's page spends 2.2 ms of CPU per page, one that
+only grants a worker 0.5 ms; the coordinator itself spends 3.1 ms per page at full speed.
 
-Ray never flattens an ObjectRef returned from a task, so the coordinator cannot hand back the worker's own ref; it
-returns the ``Wire`` it holds, which Ray pickles again in ~0.01 ms.
+The alternative, handing the caller a worker and letting it receive the result directly (Ray Serve's router),
+would cut the coordinator's share towards the grant floor (a grant and a release per request), but Ray never
+flattens an ObjectRef returned from a task and an ObjectRef cannot be fulfilled later by another process, so that
+design cannot give ``api.submit`` an ObjectRef at once with the pool's retries behind it: it needs a driver-side
+router and futures that are not ObjectRefs, and it cannot coalesce or cache across drivers. The pass-through keeps
+one request = one ObjectRef = one hop through the coordinator, which retries, coalesces and caches. (Raising Ray's
+``max_direct_call_object_size`` to 1 MiB when the cluster starts keeps pages out of the object store and brought
+the relay floor from 2.6 to 1.6 ms per page in one run; a cluster-level choice, not the pool's.)
+
+The coordinator cannot hand back the worker's own ref; it returns the ``Wire`` it holds, which Ray pickles again
+in ~0.01 ms.
 """
 
 from __future__ import annotations
