@@ -190,3 +190,42 @@ def test_pool_errors_pickle_and_explain(error_type: type[PoolError]) -> None:
 def test_pool_error_takes_a_specific_message() -> None:
     assert str(TaskTimeoutError("floorsheet page 3 took longer than 60 s")) == "floorsheet page 3 took longer than 60 s"
     assert "new NepseWorkerAPI" in PoolShutdownError.default_message
+
+
+def test_the_coordinators_bulk_group_holds_max_queued_and_room_to_refuse() -> None:
+    from nepse_ray.pool.actor import REFUSAL_HEADROOM, coordinator_actor_options
+
+    options = coordinator_actor_options(PoolOptions(max_queued=500, pool_name="p", namespace="ns"))
+    assert options["max_concurrency"] == 500 + REFUSAL_HEADROOM
+    assert (options["name"], options["namespace"], options["get_if_exists"]) == ("p", "ns", True)
+    assert (options["max_restarts"], options["max_task_retries"], options["lifetime"]) == (-1, -1, None)
+    assert coordinator_actor_options(PoolOptions(detached=True))["lifetime"] == "detached"
+
+
+def test_workers_are_pinned_to_their_node() -> None:
+    from nepse_ray.pool.worker import worker_actor_options
+
+    pinned = worker_actor_options(PoolOptions(inflight_per_worker=3, max_restarts=2), node_id="ab" * 28)
+    assert (pinned["max_concurrency"], pinned["max_restarts"], pinned["max_task_retries"]) == (3, 2, 0)
+    strategy = pinned["scheduling_strategy"]
+    assert (strategy.node_id, strategy.soft) == ("ab" * 28, False)
+    assert worker_actor_options(PoolOptions())["scheduling_strategy"] == "SPREAD"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("max_queued", 0, "max_queued"),
+        ("cache_ttl", {"no_such_endpoint": 1.0}, "unknown endpoint"),
+        ("cache_ttl", {"market_open": -1.0}, "cache_ttl"),
+        ("drain_timeout", -1.0, "drain_timeout"),
+        ("max_retry_after", -5.0, "max_retry_after"),
+    ],
+)
+def test_new_options_are_validated(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PoolOptions(**{field: value})
+
+
+def test_cache_ttl_may_keep_answers_for_good() -> None:
+    assert PoolOptions(cache_ttl={"market_summary": float("inf")}).cache_ttl == {"market_summary": float("inf")}
