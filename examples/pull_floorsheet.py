@@ -1,7 +1,11 @@
-"""A batch job: pull one day's floorsheet through the pool and write it to CSV.
+r"""A batch job: pull one day's floorsheet through the pool and write it to CSV.
 
-    ray job submit --address http://HEAD:8265 --working-dir . -- python examples/pull_floorsheet.py --out fs.csv
     ray submit cluster.yaml examples/pull_floorsheet.py -- --out fs.csv
+
+or through the Jobs API, with ``ray dashboard cluster.yaml`` (the SSH tunnel to the head) running in another shell::
+
+    RAY_AUTH_MODE=token ray job submit --address http://127.0.0.1:8265 --working-dir . \
+        -- python examples/pull_floorsheet.py --out fs.csv
 
 Inside a job ``NepseWorkerAPI()`` joins the job's Ray cluster; workers spread over its nodes.
 """

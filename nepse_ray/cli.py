@@ -5,6 +5,7 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
 
     nepse-ray demo --trades 50000 --output floorsheet.csv
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
+    nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
 """
 
 from __future__ import annotations
@@ -83,6 +84,25 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_demo(trades=args.trades, max_workers=args.max_workers, seed=args.seed, output=args.output)
 
 
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--address", default=None, metavar="ADDR", help="GCS HOST:PORT (default: RAY_ADDRESS, else this machine's)")
+    add("--pool", dest="pool_name", default=None, metavar="NAME", help="the pool's name (default nepse-ray)")
+    add("--namespace", default=None, metavar="NS", help="the pool's Ray namespace (default nepse_ray)")
+    add("--watch", type=float, default=None, metavar="SECONDS", help="print again every SECONDS until Ctrl-C")
+    add("--json", dest="as_json", action="store_true", default=False, help="JSON instead of tables (one line each)")
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    from .stats_command import run_stats
+
+    if args.watch is not None and not args.watch > 0:
+        print("nepse-ray stats: --watch must be a positive number of seconds", file=sys.stderr)
+        return 2
+    chosen = {name: getattr(args, name) for name in ("pool_name", "namespace") if getattr(args, name) is not None}
+    return run_stats(address=args.address, watch=args.watch, as_json=args.as_json, **chosen)
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
@@ -90,6 +110,7 @@ COMMANDS: dict[str, Command] = {
             "demo", "pull a full floorsheet day through the pool from an embedded simulator", _demo_arguments, _run_demo
         ),
         Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
+        Command("stats", "print a running pool's stats (table or JSON)", _stats_arguments, _run_stats),
     )
 }
 
