@@ -108,3 +108,10 @@ def test_every_node_exports_metrics_on_one_fixed_port(config: dict[str, Any]) ->
     assert len(ports) == 1 and None not in ports, ports
     port = int(next(iter(ports)) or 0)
     assert 1024 < port < 65536 and port not in RAY_WORKER_PORTS
+
+
+def test_no_command_stops_ray(config: dict[str, Any]) -> None:
+    # `ray stop` kills every Ray process of the host; a repeated `ray up` must leave a running cluster alone.
+    sections = (*SETUP_COMMANDS, *START_COMMANDS)
+    stops = [words for words in shell_steps(config, sections) if words[:2] == ["ray", "stop"]]
+    assert stops == []
