@@ -37,6 +37,8 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--market-id", dest="market_id", type=int, metavar="ID", help="the market-open id (default 80)")
     add("--business-date", dest="business_date", metavar="DATE", help="YYYY-MM-DD (default: latest Sun-Thu in NPT)")
     add("--market-open", dest="market_open", action="store_true", help="serve the day as in session")
+    add("--live-trades-per-s", dest="live_trades_per_s", type=float, metavar="R", help="new trades/s (--market-open)")
+    add("--past-days", dest="past_days", type=int, metavar="N", help="earlier trading days also served (default 0)")
     add("--max-page-size", dest="max_page_size", type=int, metavar="N", help="cap of the size query (default 500)")
     add("--token-ttl", dest="token_ttl", type=float, metavar="S", help="access-token lifetime (default 60)")
     add("--no-referer-check", dest="require_referer", action="store_false", help="accept requests without Referer")
