@@ -73,7 +73,8 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     add("--trades", type=int, default=50_000, metavar="N", help="trades of the simulated day (default 50000)")
     add("--max-workers", dest="max_workers", type=int, default=5, metavar="N", help="pool size limit (default 5)")
     add("--seed", type=int, default=7, metavar="N", help="seed of the simulated market (default 7)")
-    add("--output", type=Path, default=None, metavar="CSV", help="also write the day's trades to this CSV file")
+    add("--output", type=Path, default=Path("floorsheet.parquet"), metavar="FILE",
+        help="where the day's trades go; .parquet, .csv or .jsonl (default floorsheet.parquet)")  # fmt: skip
 
 
 def _run_demo(args: argparse.Namespace) -> int:
