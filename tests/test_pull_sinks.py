@@ -96,7 +96,7 @@ def test_json_lines_write_dates_and_times_in_iso_form(tmp_path: Path) -> None:
 
 def test_unwritable_and_unknown_outputs_are_named_errors(tmp_path: Path) -> None:
     schema = pa.schema([pa.field("a", pa.int64())])
-    with pytest.raises(OutputError, match="cannot write .*missing/x.parquet"):
+    with pytest.raises(OutputError, match=r"cannot write .*missing/x\.parquet"):
         file_sink(tmp_path / "missing" / "x.parquet", schema)
     with pytest.raises(OutputError, match=r"\.parquet, \.csv, \.jsonl"):
         file_sink(tmp_path / "x.xlsx", schema)
