@@ -95,18 +95,19 @@ def price_history(
     Rows carry ``security_id`` and ``symbol``. An unknown symbol raises :class:`UnknownSymbolError` with close
     matches before anything is pulled.
     """
-    ids = security_ids(api, symbols)
-    series = [
-        Series(
-            "security_price_history",
-            _checked("security_price_history", {"security_id": sid, "start_date": start, "end_date": end}),
-            key="business_date",
-            label=symbol,
-            constants=(("security_id", sid), ("symbol", symbol)),
-        )
-        for symbol, sid in ids.items()
-    ]
+    series = [history_series(symbol, sid, start, end) for symbol, sid in security_ids(api, symbols).items()]
     return run_pull(api, series, out=out, sort=PRICE_HISTORY_ORDER, limits=limits, on_progress=on_progress)
+
+
+def history_series(symbol: str, security_id: int, start: Day | None, end: Day | None) -> Series:
+    """The listing of one security's daily history between ``start`` and ``end``, rows tagged with its symbol."""
+    return Series(
+        "security_price_history",
+        _checked("security_price_history", {"security_id": security_id, "start_date": start, "end_date": end}),
+        key="business_date",
+        label=symbol,
+        constants=(("security_id", security_id), ("symbol", symbol)),
+    )
 
 
 def index_history(

@@ -148,11 +148,18 @@ SINKS: dict[str, type[FileSink]] = {".parquet": ParquetSink, ".csv": CsvSink, ".
 
 def file_sink(path: Path | str, schema: pa.Schema) -> FileSink:
     """The sink for ``path``'s suffix; :class:`OutputError` for a suffix nepse-ray cannot write."""
+    check_writable(path)
+    return SINKS[Path(path).suffix.lower()](Path(path), schema)
+
+
+def check_writable(path: Path | str) -> None:
+    """Raise :class:`OutputError` now if a pull could not write ``path`` (before anything is fetched)."""
     path = Path(path)
-    kind = SINKS.get(path.suffix.lower())
-    if kind is None:
+    if path.suffix.lower() not in SINKS:
         raise OutputError(f"cannot write {path}: the format follows the suffix, one of {', '.join(SINKS)}")
-    return kind(path, schema)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path}: {folder} is not a writable directory")
 
 
 def write_table(table: pa.Table, path: Path | str) -> Path:
