@@ -271,7 +271,20 @@ class _Sync:
 
     def _write(self, table: pa.Table, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.report.written.append(write_table(table, path))
+        self.report.written.append(write_table(canonical(table), path))
+
+
+def canonical(table: pa.Table) -> pa.Table:
+    """``table`` in one chunk with its dictionaries rebuilt in row order, so the same rows give the same bytes.
+
+    A pull's dictionaries follow the order its pages arrived in, which differs between runs.
+    """
+    table = table.combine_chunks()
+    for index, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            plain = table.column(index).cast(field.type.value_type)
+            table = table.set_column(index, field, plain.dictionary_encode())
+    return table
 
 
 def _between(dates: pa.ChunkedArray, first: dt.date, last: dt.date) -> pa.ChunkedArray:
