@@ -41,7 +41,7 @@ class Connection:
         max_workers: int = 5,
         quiet: bool = False,
     ) -> None:
-        self.console = Console(stderr=True, quiet=quiet)
+        self.console = Console(stderr=True, quiet=quiet, log_path=False)
         self._sim = SimulatorProcess(past_days=SIMULATED_PAST_DAYS) if simulate else None
         self.base_url = self._sim.base_url if self._sim else (base_url or "https://www.nepalstock.com")
         try:

@@ -42,8 +42,8 @@ import pyarrow.parquet as pq
 
 from .nepse.errors import NepseInputError
 from .pulls import market
-from .pulls.engine import Progress
-from .pulls.result import PullResult
+from .pulls.engine import Progress, Series
+from .pulls.result import PullResult, SortKeys
 from .pulls.runner import run_pull
 from .pulls.sinks import PARTIAL_SUFFIX, write_table
 
@@ -64,6 +64,9 @@ MANIFEST = "manifest.json"
 DEFAULT_DAYS = 30
 #: Symbols whose price history is pulled at once (their pages in parallel) before their files are written.
 HISTORY_CHUNK = 50
+#: Days pulled together: a floorsheet day is hundreds of pages on its own; today-price days are one or two.
+FLOORSHEET_DAYS = 1
+TODAY_PRICE_DAYS = 10
 TRADING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday .. Thursday
 
 
@@ -188,24 +191,27 @@ class _Sync:
         self.manifest.record(table, "list", {"as_of": self.today.isoformat(), "rows": result.rows})
 
     def floorsheet(self) -> None:
-        self._days("floorsheet", lambda day: market.pull_floorsheet(self.api, business_date=day, **self._kw()))
+        self._days("floorsheet", market.floorsheet_series, market.FLOORSHEET_ORDER, per_pull=FLOORSHEET_DAYS)
 
     def today_price(self) -> None:
-        self._days("today_price", lambda day: market.today_prices(self.api, day, **self._kw()))
+        self._days("today_price", market.today_price_series, market.TODAY_PRICE_ORDER, per_pull=TODAY_PRICE_DAYS)
 
-    def _days(self, table: str, pull: Callable[[dt.date], PullResult]) -> None:
-        for day in trading_days(self.since, self.final):
-            if self.manifest.entry(table, day.isoformat()) is not None:
-                continue
-            self.step(f"{table} {day}")
-            result = self._pulled(pull(day))
-            if result.expected == 0:
-                self.report.unavailable.append(f"{table} {day}")
-                self.manifest.record(table, day.isoformat(), {"status": "unavailable"})
-                continue
-            path = self.root / table / f"business_date={day.isoformat()}" / "part-0.parquet"
-            self._write(result.to_arrow().drop_columns(["business_date"]), path)
-            self.manifest.record(table, day.isoformat(), {"status": "complete", "rows": result.rows})
+    def _days(self, table: str, listing: Callable[[dt.date], Series], sort: SortKeys, per_pull: int) -> None:
+        """Every missing day, ``per_pull`` days pulled together; each written (or recorded unavailable) alone."""
+        days = [d for d in trading_days(self.since, self.final) if self.manifest.entry(table, d.isoformat()) is None]
+        for offset in range(0, len(days), per_pull):
+            chunk = days[offset : offset + per_pull]
+            self.step(f"{table} {chunk[0]}" + (f" .. {chunk[-1]}" if len(chunk) > 1 else ""))
+            result = self._pulled(run_pull(self.api, [listing(day) for day in chunk], sort=sort, **self._kw()))
+            rows = result.to_arrow()
+            for day in chunk:
+                if str(day) in result.unavailable:
+                    self.report.unavailable.append(f"{table} {day}")
+                    self.manifest.record(table, day.isoformat(), {"status": "unavailable"})
+                    continue
+                own = rows.filter(pc.equal(rows["business_date"], day)).drop_columns(["business_date"])
+                self._write(own, self.root / table / f"business_date={day.isoformat()}" / "part-0.parquet")
+                self.manifest.record(table, day.isoformat(), {"status": "complete", "rows": own.num_rows})
 
     def price_history(self) -> None:
         ids = self._security_ids()
@@ -243,15 +249,18 @@ class _Sync:
         self.manifest.record("price_history", symbol, entry)
 
     def index_history(self) -> None:
-        for index_id in market.INDEX_IDS:
-            key = str(index_id)
-            if (self.manifest.entry("index_history", key) or {}).get("through") == self.final.isoformat():
-                continue
-            self.step(f"index_history {index_id}")
-            table = self._pulled(market.index_history(self.api, [index_id], **self._kw())).to_arrow()
-            rows = table.filter(_between(table["business_date"], self.since, self.final)).drop_columns(["index_id"])
-            self._write(rows, self.root / "index_history" / f"index_id={key}" / "part-0.parquet")
-            self.manifest.record("index_history", key, {"through": self.final.isoformat()})
+        stale = [i for i in market.INDEX_IDS if (self.manifest.entry("index_history", str(i)) or {}).get("through")
+                 != self.final.isoformat()]  # fmt: skip
+        if not stale:
+            return
+        self.step(f"index_history: {len(stale)} indices")
+        series = [market.index_series(index_id) for index_id in stale]
+        table = self._pulled(run_pull(self.api, series, sort=market.INDEX_HISTORY_ORDER, **self._kw())).to_arrow()
+        table = table.filter(_between(table["business_date"], self.since, self.final))
+        for index_id in stale:
+            rows = table.filter(pc.equal(table["index_id"], index_id)).drop_columns(["index_id"])
+            self._write(rows, self.root / "index_history" / f"index_id={index_id}" / "part-0.parquet")
+            self.manifest.record("index_history", str(index_id), {"through": self.final.isoformat()})
 
     def _security_ids(self) -> dict[str, int]:
         """``symbol -> security id`` from the stored security list (synced first if missing)."""

@@ -60,10 +60,15 @@ def pull_floorsheet(
     the trades that existed when it read page 0, re-reading pages where rows slid. ``filters`` are the endpoint's
     ``stock_id``, ``buyer_broker`` and ``seller_broker``.
     """
+    series = [floorsheet_series(business_date, **filters)]
+    return run_pull(api, series, out=out, sort=FLOORSHEET_ORDER, limits=limits, on_progress=on_progress)
+
+
+def floorsheet_series(business_date: Day | None, **filters: Any) -> Series:
+    """The listing of one day's trades, newest first (it grows on top while the market is open)."""
     params = _checked("floorsheet", {"business_date": business_date, **filters})
     label = str(business_date) if business_date is not None else "current day"
-    series = [Series("floorsheet", params, key="contract_id", label=label, drift=True)]
-    return run_pull(api, series, out=out, sort=FLOORSHEET_ORDER, limits=limits, on_progress=on_progress)
+    return Series("floorsheet", params, key="contract_id", label=label, drift=True)
 
 
 def today_prices(
@@ -75,9 +80,14 @@ def today_prices(
     on_progress: ProgressCallback | None = None,
 ) -> PullResult:
     """The day's prices of every traded security (default: the site's current day)."""
-    params = _checked("today_price", {"business_date": date})
-    series = [Series("today_price", params, key="security_id", label=str(date) if date else "current day")]
+    series = [today_price_series(date)]
     return run_pull(api, series, out=out, sort=TODAY_PRICE_ORDER, limits=limits, on_progress=on_progress)
+
+
+def today_price_series(date: Day | None) -> Series:
+    """The listing of one day's prices, one row per traded security."""
+    params = _checked("today_price", {"business_date": date})
+    return Series("today_price", params, key="security_id", label=str(date) if date else "current day")
 
 
 def price_history(
@@ -119,17 +129,14 @@ def index_history(
     on_progress: ProgressCallback | None = None,
 ) -> PullResult:
     """Daily history of the indices ``index_ids`` (default: every index, 51..67); rows carry ``index_id``."""
-    series = [
-        Series(
-            "index_history",
-            _checked("index_history", {"index_id": index_id}),
-            key="business_date",
-            label=index_id,
-            constants=(("index_id", index_id),),
-        )
-        for index_id in (INDEX_IDS if index_ids is None else tuple(index_ids))
-    ]
+    series = [index_series(index_id) for index_id in (INDEX_IDS if index_ids is None else tuple(index_ids))]
     return run_pull(api, series, out=out, sort=INDEX_HISTORY_ORDER, limits=limits, on_progress=on_progress)
+
+
+def index_series(index_id: int) -> Series:
+    """The listing of one index's daily history, rows tagged with its id."""
+    params = _checked("index_history", {"index_id": index_id})
+    return Series("index_history", params, key="business_date", label=index_id, constants=(("index_id", index_id),))
 
 
 def securities(api: NepseWorkerAPI, *, out: Path | str | None = None) -> PullResult:
