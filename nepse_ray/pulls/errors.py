@@ -58,7 +58,10 @@ class IncompletePullError(NepseError):
         shown = "; ".join(f"{label}: pages {_ranges(p)}" for label, p in list(missing.items())[:5])
         more = f" and {len(missing) - 5} more listings" if len(missing) > 5 else ""
         why = f"; last error: {type(cause).__name__}: {cause}" if cause is not None else ""
-        kept = f"; the {partial.rows:,} rows that arrived are kept in .partial" if partial is not None else ""
+        kept = ""
+        if partial is not None:
+            where = str(partial.path) if partial.path is not None else "the error's .partial result"
+            kept = f"; the {partial.rows:,} rows that arrived are in {where}"
         super().__init__(
             f"{endpoint}: {pages} page(s) still missing after every retry round ({shown}{more}){why}{kept}. "
             "Run the pull again later, or raise max_rounds",
