@@ -20,7 +20,7 @@ from .nepse.client import NepseClient
 from .nepse.errors import NepseError
 from .pool.api import NepseWorkerAPI
 from .pulls.engine import Progress as PullProgress
-from .sim import SimulatorProcess
+from .sim import SimulatorError, SimulatorProcess
 
 #: The simulated market ``--simulate`` serves: the default day (50,000 trades) and a week of earlier days.
 SIMULATED_PAST_DAYS = 5
@@ -108,7 +108,7 @@ def one_line_errors(command: str, run: Callable[[], int]) -> int:
     """Run ``run``; a NEPSE error or Ctrl-C becomes one line on stderr and a non-zero exit, never a traceback."""
     try:
         return run()
-    except NepseError as error:
+    except (NepseError, OSError, SimulatorError) as error:  # OSError: a disk that filled up, a folder removed
         print(f"nepse-ray {command}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

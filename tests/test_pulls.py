@@ -94,7 +94,7 @@ def test_a_pull_under_faults_and_worker_kills_equals_the_ground_truth(
     nepse_pool_factory: Callable[..., NepseWorkerAPI], nepse_sim_factory: Callable[..., Simulator]
 ) -> None:
     sim = nepse_sim_factory(
-        trades=6_000, rate_limit=None, fault_5xx=0.05, fault_drop=0.03, fault_empty=0.05, fault_non_json=0.03
+        trades=8_000, rate_limit=None, fault_5xx=0.1, fault_drop=0.05, fault_empty=0.1, fault_non_json=0.1
     )
     api = nepse_pool_factory(sim, min_workers=3, max_workers=3, rate_per_token=20.0, backoff_base=0.05)
     pids = [worker["pid"] for worker in api.ping_workers()]
@@ -108,7 +108,7 @@ def test_a_pull_under_faults_and_worker_kills_equals_the_ground_truth(
     result = pull_floorsheet(api, on_progress=kill_workers)
 
     assert len(killed) == 2
-    assert result.complete and result.to_arrow().column("contract_id").to_pylist() == truth_ids(sim, 6_000)
+    assert result.complete and result.to_arrow().column("contract_id").to_pylist() == truth_ids(sim, 8_000)
     assert sum(sim.stats()["faults_injected"].values()) > 0
 
 
