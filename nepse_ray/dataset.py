@@ -249,8 +249,12 @@ class _Sync:
         self.manifest.record("price_history", symbol, entry)
 
     def index_history(self) -> None:
-        stale = [i for i in market.INDEX_IDS if (self.manifest.entry("index_history", str(i)) or {}).get("through")
-                 != self.final.isoformat()]  # fmt: skip
+        through = self.final.isoformat()
+        stale = [
+            i
+            for i in market.INDEX_IDS
+            if (self.manifest.entry("index_history", str(i)) or {}).get("through") != through
+        ]
         if not stale:
             return
         self.step(f"index_history: {len(stale)} indices")

@@ -198,9 +198,9 @@ class PagedPull(Generic[H]):
         return self.listings
 
     def _progress(self, started: float) -> Progress:
-        total = sum(listing.pages + listing.refetched for listing in self.listings)
-        return Progress(self._pages_done, max(total, self._pages_done), self._rows, self._clock() - started,
-                        len(self._in_flight))  # fmt: skip
+        total = max(self._pages_done, sum(listing.pages + listing.refetched for listing in self.listings))
+        elapsed = self._clock() - started
+        return Progress(self._pages_done, total, self._rows, elapsed, len(self._in_flight))
 
     def _release_due(self) -> None:
         now = self._clock()
