@@ -20,6 +20,7 @@ from nepse_ray.nepse.errors import NepseClientRequestError, NepseEmptyPageError,
 from nepse_ray.pool.coordinator import PoolCoordinator
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
 from nepse_ray.pool.options import PoolOptions
+from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 
 FAST = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01}
@@ -111,6 +112,10 @@ class FakeLauncher:
         return [call for worker in self.workers for call in worker.open_calls()]
 
 
+def request(name: str, params: dict[str, Any]) -> PoolRequest:
+    return PoolRequest.checked(name, params)
+
+
 async def until(check: Callable[[], Awaitable[bool] | bool], polls: int = 2000) -> None:
     """Poll ``check`` every millisecond; fail after ``polls`` tries."""
     for _ in range(polls):
@@ -153,10 +158,10 @@ def test_retries_go_to_the_front_of_the_queue() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(min_workers=1, max_workers=1, inflight_per_worker=1, max_retries=1)
         (worker,) = launcher.workers
-        first = asyncio.create_task(coordinator.call("market_open", {}))
+        first = asyncio.create_task(coordinator.call(request("market_open", {})))
         await until(lambda: len(worker.calls) == 1)
-        second = asyncio.create_task(coordinator.call("market_summary", {}))
-        third = asyncio.create_task(coordinator.call("disclosures", {}))
+        second = asyncio.create_task(coordinator.call(request("market_summary", {})))
+        third = asyncio.create_task(coordinator.call(request("disclosures", {})))
         await stats_where(coordinator, lambda s: s.queue_length == 2)
 
         worker.calls[0].fail(NepseServerError("502", status=502))  # the slot goes to the next in line ...
@@ -177,7 +182,7 @@ def test_retries_go_to_the_front_of_the_queue() -> None:
 def test_non_retryable_error_is_raised_at_once() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(max_retries=3)
-        task = asyncio.create_task(coordinator.call("market_depth", {"security_id": 1}))
+        task = asyncio.create_task(coordinator.call(request("market_depth", {"security_id": 1})))
         await until(lambda: len(launcher.open_calls()) == 1)
         launcher.open_calls()[0].fail(NepseClientRequestError("404", status=404))
 
@@ -192,7 +197,7 @@ def test_non_retryable_error_is_raised_at_once() -> None:
 def test_retryable_error_is_raised_once_retries_are_spent() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(max_retries=2)
-        task = asyncio.create_task(coordinator.call("market_open", {}))
+        task = asyncio.create_task(coordinator.call(request("market_open", {})))
         for attempt in range(3):
             await until(lambda: len(launcher.open_calls()) == 1)
             launcher.open_calls()[0].fail(NepseServerError(f"502 #{attempt}", status=502))
@@ -207,7 +212,7 @@ def test_retryable_error_is_raised_once_retries_are_spent() -> None:
 def test_worker_errors_arrive_as_the_original_exception() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(max_retries=0)
-        task = asyncio.create_task(coordinator.call("floorsheet", {"page": 3}))
+        task = asyncio.create_task(coordinator.call(request("floorsheet", {"page": 3})))
         await until(lambda: len(launcher.open_calls()) == 1)
         cause = NepseEmptyPageError("empty", endpoint="floorsheet")
         wrapped = RayTaskError("NepseWorker.call", "traceback", cause)  # type: ignore[no-untyped-call]
@@ -216,7 +221,7 @@ def test_worker_errors_arrive_as_the_original_exception() -> None:
         with pytest.raises(NepseEmptyPageError) as caught:
             await task
         assert type(caught.value) is NepseEmptyPageError
-        assert launcher.workers[0].calls[0].args == ("floorsheet", {"page": 3})
+        assert launcher.workers[0].calls[0].args == ("floorsheet", {"page": 3}, "model")
 
     run(scenario)
 
@@ -225,7 +230,7 @@ def test_timed_out_attempt_keeps_its_slot_until_the_worker_answers() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(max_retries=0, task_timeout=0.01, inflight_per_worker=1)
         with pytest.raises(TaskTimeoutError):
-            await coordinator.call("market_open", {})
+            await coordinator.call(request("market_open", {}))
         stats = await coordinator.stats()
         assert (stats.timeouts, stats.busy_workers) == (1, 1)
 
@@ -239,7 +244,7 @@ def test_unavailable_worker_is_quarantined_until_it_answers_again() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started()
         (worker,) = launcher.workers
-        task = asyncio.create_task(coordinator.call("market_open", {}))
+        task = asyncio.create_task(coordinator.call(request("market_open", {})))
         await until(lambda: len(worker.open_calls()) == 1)
         worker.ping_error = ActorUnavailableError("restarting", None)
         worker.open_calls()[0].fail(ActorUnavailableError("restarting", None))
@@ -262,7 +267,7 @@ def test_dead_worker_is_replaced_and_its_task_rerun() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started()
         first = launcher.workers[0]
-        task = asyncio.create_task(coordinator.call("market_open", {}))
+        task = asyncio.create_task(coordinator.call(request("market_open", {})))
         await until(lambda: len(first.open_calls()) == 1)
         first.open_calls()[0].fail(ActorDiedError())
 
@@ -279,7 +284,7 @@ def test_dead_worker_is_replaced_and_its_task_rerun() -> None:
 def test_backlog_scales_up_to_max_and_idle_workers_retire() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(min_workers=1, max_workers=3, inflight_per_worker=1, idle_timeout=0.05)
-        tasks = [asyncio.create_task(coordinator.call("market_open", {})) for _ in range(6)]
+        tasks = [asyncio.create_task(coordinator.call(request("market_open", {}))) for _ in range(6)]
         await until(lambda: len(launcher.open_calls()) == 3)
         assert len(launcher.workers) == 3 and (await coordinator.stats()).scale_up_events == 1
 
@@ -298,8 +303,8 @@ def test_backlog_scales_up_to_max_and_idle_workers_retire() -> None:
 def test_shutdown_without_drain_fails_queued_and_running_requests() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(inflight_per_worker=1, max_workers=1)
-        running = asyncio.create_task(coordinator.call("market_open", {}))
-        queued = asyncio.create_task(coordinator.call("market_summary", {}))
+        running = asyncio.create_task(coordinator.call(request("market_open", {})))
+        queued = asyncio.create_task(coordinator.call(request("market_summary", {})))
         await stats_where(coordinator, lambda s: s.queue_length == 1)
 
         stats = await coordinator.shutdown(drain=False)
@@ -309,7 +314,7 @@ def test_shutdown_without_drain_fails_queued_and_running_requests() -> None:
                 await task
         assert stats.total_workers == 0 and launcher.alive() == []
         with pytest.raises(PoolShutdownError):
-            await coordinator.call("market_open", {})
+            await coordinator.call(request("market_open", {}))
 
     run(scenario)
 
@@ -317,8 +322,8 @@ def test_shutdown_without_drain_fails_queued_and_running_requests() -> None:
 def test_cancelled_callers_leave_no_queue_entries() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(inflight_per_worker=1, max_workers=1)
-        running = asyncio.create_task(coordinator.call("market_open", {}))
-        abandoned = asyncio.create_task(coordinator.call("market_summary", {}))
+        running = asyncio.create_task(coordinator.call(request("market_open", {})))
+        abandoned = asyncio.create_task(coordinator.call(request("market_summary", {})))
         await stats_where(coordinator, lambda s: s.queue_length == 1)
         abandoned.cancel()
 
@@ -334,7 +339,7 @@ def test_pool_rate_cap_gates_dispatch() -> None:
     async def scenario() -> None:
         coordinator, launcher = await started(pool_rate_cap=5.0, inflight_per_worker=4)
         (worker,) = launcher.workers
-        tasks = [asyncio.create_task(coordinator.call("market_open", {})) for _ in range(3)]
+        tasks = [asyncio.create_task(coordinator.call(request("market_open", {}))) for _ in range(3)]
         await until(lambda: len(worker.calls) == 1)
         stats = await coordinator.stats()
         assert stats.queue_length == 2  # free slots, but the pool's permit is spent
@@ -352,7 +357,7 @@ def test_a_retired_worker_serves_session_calls_until_its_grace_ends() -> None:
         coordinator, launcher = await started(
             retire_grace=0.2, min_workers=1, max_workers=2, inflight_per_worker=1, idle_timeout=0.05
         )
-        tasks = [asyncio.create_task(coordinator.call("market_open", {})) for _ in range(4)]
+        tasks = [asyncio.create_task(coordinator.call(request("market_open", {}))) for _ in range(4)]
         await until(lambda: len(launcher.workers) == 2)
         while not all(task.done() for task in tasks):
             for call in launcher.open_calls():

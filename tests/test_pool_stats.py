@@ -1,12 +1,10 @@
-"""PoolStats: the seed's fields and the pool's additions, readable in a terminal and a notebook; request routing."""
+"""PoolStats: the seed's fields and the pool's additions, readable in a terminal and a notebook."""
 
 from __future__ import annotations
 
 import pytest
 
-from nepse_ray.nepse.errors import NepseInputError
 from nepse_ray.pool.stats import PoolStats, WorkerStatus
-from nepse_ray.pool.worker import SEED_METHODS, validate_request, worker_method
 
 SEED_FIELDS = (
     "total_workers",
@@ -72,26 +70,6 @@ def test_html_form_is_a_table() -> None:
     assert html.startswith("<table") and html.endswith("</table>")
     assert html.count("<tr>") == len(sample()._rows())
     assert "&#x27;demo&#x27;" in html  # escaped
-
-
-def test_requests_route_to_the_worker_method_that_serves_them() -> None:
-    assert worker_method("floorsheet", {"page": 2}) == ("call", ("floorsheet", {"page": 2}))
-    for name in SEED_METHODS:
-        assert worker_method(name, {}) == ("session", (name,))
-
-
-@pytest.mark.parametrize(
-    ("name", "params", "message"),
-    [
-        ("floorsheet", {"page": -1}, "must not be negative"),
-        ("market_depth", {}, "missing required argument security_id"),
-        ("get_access_token", {"x": 1}, "takes no arguments"),
-        ("drop_tables", {}, "unknown request 'drop_tables'"),
-    ],
-)
-def test_bad_requests_are_refused(name: str, params: dict[str, object], message: str) -> None:
-    with pytest.raises(NepseInputError, match=message):
-        validate_request(name, params)
 
 
 def test_metric_names_are_accepted_by_ray() -> None:

@@ -30,14 +30,16 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from . import models as m
 from .auth import Salts, TokenManager, TokenState
-from .endpoints import CatalogueMethods, PreparedCall, prepare
+from .endpoints import CatalogueMethods, Endpoint, PreparedCall, prepare
 from .errors import (
     NepseAuthError,
     NepseClientRequestError,
@@ -141,17 +143,49 @@ def decode_response(raw: RawResponse, endpoint: str) -> object:
 
     Messages give the endpoint, the status and the kind of body — never the body itself.
     """
+    check_status(raw, endpoint)
+    return read_json(raw, endpoint)
+
+
+def read_json(raw: RawResponse, endpoint: str) -> object:
+    """The decoded JSON of a 2xx answer; :class:`NepseInvalidResponseError` if the body is not JSON."""
+    try:
+        return json.loads(raw.body)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+        problem = "instead of JSON"
+    except RecursionError:
+        problem = "nested too deeply to decode"
+    raise _not_json(raw, endpoint, problem)
+
+
+def read_model(endpoint: Endpoint, raw: RawResponse) -> Any:
+    """The endpoint's response model of a 2xx answer, validated straight from the bytes.
+
+    One pass over the body (pydantic's ``validate_json``) instead of ``json.loads`` and then validation: about
+    half the CPU for a 500-row page.
+    """
+    try:
+        return endpoint.adapter.validate_json(raw.body)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise _not_json(raw, endpoint.name) from None
+        raise endpoint.shape_error(exc) from None
+
+
+def read_checked_body(endpoint: Endpoint, raw: RawResponse) -> bytes:
+    """The body of a 2xx answer, once :func:`read_model` has checked it is what the endpoint promises.
+
+    For callers that ship the bytes elsewhere (the pool's workers) and build the model where it is used.
+    """
+    read_model(endpoint, raw)
+    return raw.body
+
+
+def check_status(raw: RawResponse, endpoint: str) -> None:
+    """Return for a 2xx answer; raise the named exception for any other status."""
     status = raw.status
     if 200 <= status < 300:
-        try:
-            return json.loads(raw.body)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
-            problem = "instead of JSON"
-        except RecursionError:
-            problem = "nested too deeply to decode"
-        raise NepseInvalidResponseError(
-            f"{endpoint}: HTTP {status} with {_describe_body(raw)} {problem}", endpoint=endpoint, status=status
-        )
+        return
     if status == 401:
         raise NepseAuthError(
             f"{endpoint}: HTTP 401, the server refused the access token", endpoint=endpoint, status=401
@@ -186,6 +220,20 @@ def decode_response(raw: RawResponse, endpoint: str) -> object:
         endpoint=endpoint,
         status=status,
     )
+
+
+def _not_json(raw: RawResponse, endpoint: str, problem: str = "instead of JSON") -> NepseInvalidResponseError:
+    return NepseInvalidResponseError(
+        f"{endpoint}: HTTP {raw.status} with {_describe_body(raw)} {problem}",
+        endpoint=endpoint,
+        status=raw.status,
+    )
+
+
+def _is_empty_list(body: bytes) -> bool:
+    """Whether ``body`` is the JSON ``[]`` (the site's answer to a wrong payload id), without decoding it."""
+    stripped = body.strip()
+    return stripped[:1] == b"[" and stripped[1:].strip() == b"]"
 
 
 def _describe_body(raw: RawResponse) -> str:
@@ -304,21 +352,26 @@ class NepseClient(CatalogueMethods[Any]):
         return self._call_endpoint(name, params)
 
     def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
-        call = prepare(name, params)
-        return call.endpoint.parse(self._fetch_json(call))
+        return self.fetch(name, params, read_model)
 
-    def _fetch_json(self, call: PreparedCall) -> object:
-        """The decoded answer of ``call``, with the empty-list fallback for signed endpoints."""
+    def fetch(self, name: str, params: Mapping[str, Any], read: Callable[[Endpoint, RawResponse], T]) -> T:
+        """Call catalogue endpoint ``name`` and turn its 2xx answer into a result with ``read``.
+
+        ``read(endpoint, raw)`` must raise :class:`NepseInvalidResponseError` for a body that is not what the
+        endpoint promises (:func:`read_model`, :func:`read_checked_body`); it runs once per answer, after the
+        client's own handling of 401, 429 and signed endpoints' ``200 []``.
+        """
+        call = prepare(name, params)
         endpoint = call.endpoint
-        data = self._fetch_signed_as(call, endpoint.variant)
-        if not (endpoint.signed and endpoint.rejects_as_empty_list and data == []):
-            return data
+        raw = self._fetch_signed_as(call, endpoint.variant)
+        if not (endpoint.signed and endpoint.rejects_as_empty_list and _is_empty_list(raw.body)):
+            return read(endpoint, raw)
         fallback = FALLBACK_VARIANT.get(endpoint.name)
         if fallback is not None:
             self._count("empty_page_fallbacks")
-            data = self._fetch_signed_as(call, fallback)
-            if data != []:
-                return data
+            raw = self._fetch_signed_as(call, fallback)
+            if not _is_empty_list(raw.body):
+                return read(endpoint, raw)
         self._count("empty_pages")
         tried = "both candidate payload variants" if fallback is not None else "its payload variant"
         raise NepseEmptyPageError(
@@ -328,12 +381,14 @@ class NepseClient(CatalogueMethods[Any]):
             status=200,
         )
 
-    def _fetch_signed_as(self, call: PreparedCall, variant: PayloadVariant | None) -> object:
+    def _fetch_signed_as(self, call: PreparedCall, variant: PayloadVariant | None) -> RawResponse:
         """Send ``call`` with a fresh token, its body (if signed) computed from that token's salts."""
 
-        def attempt(state: TokenState) -> object:
+        def attempt(state: TokenState) -> RawResponse:
             body = None if variant is None else {"id": self._tokens.payload_id(variant, state)}
-            return self._exchange(call, state.access_token, body)
+            raw = self._send(call, state.access_token, body)
+            check_status(raw, call.endpoint.name)
+            return raw
 
         return self._retrying_rate_limits(lambda: self._tokens.authorised(attempt))
 
@@ -353,13 +408,17 @@ class NepseClient(CatalogueMethods[Any]):
 
     def _exchange(self, call: PreparedCall, token: str | None, body: object | None = None) -> object:
         """One rate-limited request to an allowlisted path; the decoded JSON or a named exception."""
+        return decode_response(self._send(call, token, body), call.endpoint.name)
+
+    def _send(self, call: PreparedCall, token: str | None, body: object | None) -> RawResponse:
+        """One rate-limited request to an allowlisted path; its raw answer, whatever the status."""
         require_allowed_path(call.path)
         headers = self._headers if token is None else {**self._headers, "Authorization": f"Salter {token}"}
         self._limiter.acquire()
         self._count("requests_sent")
         self._limiter.note_used()
         try:
-            raw = self._transport.send(
+            return self._transport.send(
                 call.endpoint.method,
                 self.base_url + call.path,
                 headers=headers,
@@ -371,7 +430,6 @@ class NepseClient(CatalogueMethods[Any]):
             if exc.endpoint is None:  # transports know the path, not the catalogue name
                 exc.endpoint = call.endpoint.name
             raise
-        return decode_response(raw, call.endpoint.name)
 
     def _count(self, counter: str) -> None:
         with self._stats_lock:

@@ -71,11 +71,15 @@ class Endpoint:
         try:
             return self.adapter.validate_python(payload)
         except ValidationError as exc:
-            raise NepseInvalidResponseError(
-                f"{self.name}: the response does not have the expected shape ({exc.error_count()} problems, "
-                f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']})",
-                endpoint=self.name,
-            ) from None
+            raise self.shape_error(exc) from None
+
+    def shape_error(self, exc: ValidationError) -> NepseInvalidResponseError:
+        """The error for a response that failed validation: where and why, never the values."""
+        return NepseInvalidResponseError(
+            f"{self.name}: the response does not have the expected shape ({exc.error_count()} problems, "
+            f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']})",
+            endpoint=self.name,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from types import TracebackType
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import ray
 from ray.exceptions import RayActorError, RayTaskError
@@ -31,15 +32,14 @@ from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.coordinator import SESSION_REFRESH, RemotePoolCoordinator, coordinator_actor_options
 from nepse_ray.pool.errors import PoolShutdownError
 from nepse_ray.pool.options import PoolOptions, pool_logger
+from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
-from nepse_ray.pool.worker import SEED_METHODS, validate_request
 
 R = TypeVar("R")
 
 #: Seconds the facade waits for the pool's first ``min_workers`` workers to answer.
 READY_TIMEOUT = 120.0
 _DEATH_CONFIRM_TIMEOUT = 10.0
-_SESSION = frozenset(SEED_METHODS)
 #: Times Ray resubmits a direct session call whose worker process is being restarted.
 _SESSION_TASK_RETRIES = 3
 
@@ -77,13 +77,16 @@ class SeedMethods(Generic[R]):
 
 
 class RemoteMethods(CatalogueMethods[Any], SeedMethods[Any]):
-    """Every facade method in ObjectRef form: ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef``."""
+    """Every facade method in ObjectRef form: ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef``.
+
+    These go to the bulk lane and resolve to models; ``api.submit(name, params, priority=..., form=...)`` picks
+    another lane or form."""
 
     def __init__(self, api: NepseWorkerAPI) -> None:
         self._api = api
 
     def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
-        return self._api.submit(name, params)
+        return self._api.submit(name, params, priority="bulk", form="model")
 
 
 class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
@@ -127,6 +130,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
         self._session_workers: list[Any] = []
         self._session_fetched = -math.inf
         self._session_calls = 0
+        self._caller = uuid.uuid4().hex  # this facade, for the pool's round-robin between callers
         self._coordinator = RemotePoolCoordinator.options(**coordinator_actor_options(options)).remote(
             options.for_actors()
         )
@@ -151,20 +155,37 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
 
     # ---------------------------------------------------------------- calls
 
-    def submit(self, name: str, params: dict[str, Any]) -> Any:
-        """Validate request ``name(**params)`` and submit it to the pool; return its ``ray.ObjectRef``."""
-        return self._submit(name, params)[0]
+    def submit(
+        self,
+        name: str,
+        params: dict[str, Any],
+        *,
+        priority: Literal["interactive", "bulk"] = "bulk",
+        form: Literal["model", "arrow", "raw"] = "model",
+    ) -> Any:
+        """Check request ``name(**params)`` and submit it to the pool; return its ``ray.ObjectRef`` at once.
 
-    def _submit(self, name: str, params: dict[str, Any]) -> tuple[Any, bool]:
+        ``priority`` picks the lane: ``interactive`` waits only for the next free worker slot, ``bulk`` queues
+        behind other bulk work. ``form`` picks what the ref resolves to: ``model`` the endpoint's pydantic model,
+        ``arrow`` a :class:`~nepse_ray.nepse.tables.PageBatch` (paged endpoints only), ``raw`` the response body
+        bytes, already checked by the worker to be the JSON the endpoint promises. Rows travel as one buffer and
+        become objects only where the ref is resolved (see :mod:`nepse_ray.pool.wire`).
+
+        Raises :class:`~nepse_ray.nepse.errors.NepseInputError` for a bad name, argument, priority or form before
+        anything is submitted. After the pool's retries, ``ray.get`` raises a ``RayTaskError`` that is also an
+        instance of the original :class:`~nepse_ray.nepse.errors.NepseError` subclass.
+        """
+        return self._submit(PoolRequest.checked(name, params, lane=priority, form=form, caller=self._caller))[0]
+
+    def _submit(self, request: PoolRequest) -> tuple[Any, bool]:
         """The request's ObjectRef, and whether it went straight to a worker (a session call)."""
         if self._closed:
-            raise PoolShutdownError(endpoint=name)
-        validate_request(name, params)
-        if name in _SESSION:
+            raise PoolShutdownError(endpoint=request.name)
+        if request.is_session:
             worker = self._session_worker()
             if worker is not None:
-                return worker.session.options(max_task_retries=_SESSION_TASK_RETRIES).remote(name), True
-        return self._coordinator.call.remote(name, params), False
+                return worker.session.options(max_task_retries=_SESSION_TASK_RETRIES).remote(request.name), True
+        return self._coordinator.call.remote(request), False
 
     def _session_worker(self) -> Any | None:
         """The next serving worker in turn, or None when the pool has none (the coordinator then queues)."""
@@ -183,7 +204,8 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             return workers[self._session_calls % len(workers)]
 
     def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
-        ref, direct = self._submit(name, params)
+        request = PoolRequest.checked(name, params, lane="interactive", caller=self._caller)
+        ref, direct = self._submit(request)
         try:
             try:
                 return self._resolve(ref)
@@ -193,7 +215,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
                 # The worker went away or hit a retryable failure: let the coordinator run it with its retries.
                 with self._session_lock:
                     self._session_fetched = -math.inf
-                return self._resolve(self._coordinator.call.remote(name, params))
+                return self._resolve(self._coordinator.call.remote(request))
         except NepseError as error:
             self._log.error(f"pool {self.options.pool_name!r}: {name} failed: {type(error).__name__}: {error}")
             raise

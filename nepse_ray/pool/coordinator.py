@@ -52,14 +52,18 @@ from nepse_ray.pool.policy import (
     choose_worker,
     decide_scaling,
 )
+from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats, WorkerStatus
 from nepse_ray.pool.stats_math import percentile
-from nepse_ray.pool.worker import RayWorkerLauncher, request_method, worker_method
+from nepse_ray.pool.wire import Wire, pass_through
+from nepse_ray.pool.worker import RayWorkerLauncher, request_method
 
 log = logging.getLogger("nepse_ray.pool.coordinator")
 
 _RETRY_FIRST = 0
 _NEW = 1
+#: Interactive requests are served before bulk ones, retries before new requests of the same lane.
+_LANE_RANK = {"interactive": 0, "bulk": 1}
 _LATENCY_WINDOW = 2048
 _PING_TIMEOUT = 10.0
 #: Seconds a new worker may take to answer its first ping (process start, imports, client construction).
@@ -122,6 +126,7 @@ class _Counters:
     scale_ups: int = 0
     scale_downs: int = 0
     stale_cleaned: int = 0
+    result_bytes: int = 0
 
 
 class PoolCoordinator:
@@ -130,6 +135,8 @@ class PoolCoordinator:
     def __init__(
         self, options: PoolOptions, launcher: RayWorkerLauncher | None = None, retire_grace: float = SESSION_GRACE
     ) -> None:
+        if _inside_an_actor():
+            pass_through()  # results from workers stay bytes here: see nepse_ray.pool.wire
         self._options = options
         self._retire_grace = retire_grace
         self._launcher = launcher if launcher is not None else RayWorkerLauncher()
@@ -138,7 +145,7 @@ class PoolCoordinator:
         self._rng = random.Random()
         self._workers: dict[str, _Worker] = {}
         self._retiring: dict[str, _Worker] = {}
-        self._queue: list[tuple[int, int, asyncio.Future[_Worker]]] = []
+        self._queue: list[tuple[tuple[int, int], int, asyncio.Future[_Worker]]] = []
         self._sequence = itertools.count()
         self._worker_numbers = itertools.count(1)
         self._attempt_numbers = itertools.count()
@@ -162,19 +169,19 @@ class PoolCoordinator:
     # ---------------------------------------------------------------- public actor methods
 
     @request_method
-    async def call(self, name: str, params: dict[str, Any]) -> Any:
-        """Run request ``name`` (a catalogue endpoint or a seed method) and return its result.
+    async def call(self, request: PoolRequest) -> Any:
+        """Run ``request`` (a catalogue endpoint or a seed method) and return its result.
 
+        A catalogue endpoint's result is the worker's :class:`~nepse_ray.pool.wire.Wire`, passed on unopened.
         Raises the final ``NepseError`` once retries are spent, or :class:`PoolShutdownError` if the pool is closing.
         """
         self._ensure_started()
         if self._closed:
-            raise PoolShutdownError(endpoint=name)
-        method, args = worker_method(name, params)
+            raise PoolShutdownError(endpoint=request.name)
         accepted = time.monotonic()
         self._pending += 1
         try:
-            result = await self._run(name, method, args)
+            result = await self._run(request)
         except asyncio.CancelledError:
             raise
         except BaseException as error:
@@ -185,6 +192,8 @@ class PoolCoordinator:
             self._pending -= 1
         latency = time.monotonic() - accepted
         self._counters.completed += 1
+        if isinstance(result, Wire):
+            self._counters.result_bytes += result.nbytes
         self._latencies.append(latency)
         self._metrics.completed(latency)
         return result
@@ -254,9 +263,12 @@ class PoolCoordinator:
 
     # ---------------------------------------------------------------- one request
 
-    async def _run(self, name: str, method: str, args: tuple[Any, ...]) -> Any:
+    async def _run(self, request: PoolRequest) -> Any:
+        name = request.name
+        method, args = request.worker_call()
         errors = losses = 0
-        priority = _NEW
+        rank = _LANE_RANK[request.lane]
+        priority = (rank, _NEW)
         while True:
             worker = await self._acquire(priority, name)
             try:
@@ -274,13 +286,13 @@ class PoolCoordinator:
                 self._counters.retries += 1
                 self._metrics.retried()
                 await asyncio.sleep(delay)
-                priority = _RETRY_FIRST
+                priority = (rank, _RETRY_FIRST)
                 continue
             self._counters.retries += 1
             self._metrics.retried()
-            priority = _RETRY_FIRST
+            priority = (rank, _RETRY_FIRST)
 
-    async def _acquire(self, priority: int, name: str) -> _Worker:
+    async def _acquire(self, priority: tuple[int, int], name: str) -> _Worker:
         """A worker slot for one attempt: at once if free and nobody waits, else through the priority queue."""
         if self._closed:
             raise PoolShutdownError(endpoint=name)
@@ -605,6 +617,7 @@ class PoolCoordinator:
             scale_up_events=counters.scale_ups,
             scale_down_events=counters.scale_downs,
             stale_cleaned=counters.stale_cleaned,
+            result_bytes=counters.result_bytes,
             requests_per_worker={worker.worker_id: worker.requests for worker in started},
             latency_p50=percentile(latencies, 50),
             latency_p95=percentile(latencies, 95),
@@ -628,6 +641,11 @@ def coordinator_actor_options(options: PoolOptions) -> dict[str, Any]:
         "max_concurrency": 10_000,
         "num_cpus": 0,
     }
+
+
+def _inside_an_actor() -> bool:
+    """Whether this process is a Ray actor (the coordinator's own process), not a driver running it in-process."""
+    return ray.is_initialized() and ray.get_runtime_context().get_actor_id() is not None
 
 
 RemotePoolCoordinator: Any = ray.remote(PoolCoordinator)

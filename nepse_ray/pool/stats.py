@@ -54,6 +54,9 @@ class PoolStats(BaseModel):
     scale_up_events: int = 0
     scale_down_events: int = 0
     stale_cleaned: int = Field(default=0, description="Abandoned queue entries and wedged attempts cleaned up.")
+    result_bytes: int = Field(
+        default=0, description="Bytes of results the coordinator passed on unopened (rows never become objects there)."
+    )
     session_calls: int = Field(
         default=0, description="Seed session calls (token, salts, market id...) this driver sent straight to a worker."
     )

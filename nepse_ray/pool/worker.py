@@ -8,56 +8,25 @@ leaves from a different node where possible.
 The coordinator makes every retry decision, so Ray never retries a worker task (``max_task_retries=0``); Ray only
 restarts a crashed worker process (``max_restarts``), which rebuilds the client with a fresh token.
 
-:func:`worker_method` is the single routing table from a request name to the worker method that serves it: a
-catalogue endpoint goes through ``call``, a seed method (``get_access_token`` ...) through ``session``.
+A catalogue endpoint is served by :meth:`NepseWorker.call`, which answers with a :class:`~nepse_ray.pool.wire.Wire`
+(bytes the coordinator passes on without opening); a seed method (``get_access_token`` ...) by
+:meth:`NepseWorker.session`, from the client's token state.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import ray
 
 from nepse_ray.nepse.client import NepseClient
-from nepse_ray.nepse.endpoints import CATALOGUE, prepare
 from nepse_ray.nepse.errors import NepseError, NepseInputError
 from nepse_ray.pool.options import PoolOptions
-
-#: The seed design's single-token methods, served by whichever worker the coordinator picks.
-SEED_METHODS: tuple[str, ...] = (
-    "get_access_token",
-    "get_salts",
-    "get_market_id",
-    "get_market_status",
-    "get_post_payload_id",
-    "get_post_payload_id_for_floor_sheet",
-    "get_security_brief",
-    "get_security_symbol_id_map",
-)
-_SEED = frozenset(SEED_METHODS)
-
-
-def validate_request(name: str, params: Mapping[str, object]) -> None:
-    """Raise :class:`NepseInputError` unless ``name(**params)`` is a request a worker can serve."""
-    if name in _SEED:
-        if params:
-            raise NepseInputError(f"{name} takes no arguments, got {', '.join(sorted(params))}")
-        return
-    if name not in CATALOGUE:
-        known = ", ".join(sorted([*CATALOGUE, *SEED_METHODS]))
-        raise NepseInputError(f"unknown request {name!r}; known: {known}")
-    prepare(name, params)
-
-
-def worker_method(name: str, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    """The :class:`NepseWorker` method and arguments that serve request ``name`` (no validation)."""
-    if name in _SEED:
-        return "session", (name,)
-    return "call", (name, params)
-
+from nepse_ray.pool.request import SEED_METHODS, Form
+from nepse_ray.pool.wire import Wire, packer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,9 +55,9 @@ class NepseWorker:
         self._node_id = context.get_node_id()
 
     @request_method
-    def call(self, name: str, params: dict[str, Any]) -> Any:
-        """Serve catalogue endpoint ``name``; a failure raises its ``NepseError`` subclass."""
-        return self._client.call(name, **params)
+    def call(self, name: str, params: dict[str, Any], form: Form = "model") -> Wire:
+        """Serve catalogue endpoint ``name`` as a :class:`Wire` in ``form``; a failure raises its ``NepseError``."""
+        return self._client.fetch(name, params, packer(form))
 
     def ping(self) -> dict[str, Any]:
         """Where this worker runs and what its client has done (counters only, no secrets)."""
@@ -104,7 +73,7 @@ class NepseWorker:
     @request_method
     def session(self, name: str) -> Any:
         """Serve seed method ``name`` (``get_access_token``, ``get_salts``, ...) from this worker's token state."""
-        if name not in _SEED:
+        if name not in SEED_METHODS:
             raise NepseInputError(f"{name!r} is not a session method; known: {', '.join(SEED_METHODS)}")
         return getattr(self._client, name)()
 

@@ -1,0 +1,100 @@
+"""Results on their way from a worker to the caller: bytes through the coordinator, objects only where they are used.
+
+A worker answers a catalogue request with a :class:`Wire`: the endpoint's name, the form the caller asked for and
+one ``bytes`` payload (the response body for ``model`` and ``raw``, the pickled ``tables.PageBatch`` for ``arrow``).
+``Wire.__reduce__`` names the module-level :func:`restore`, so wherever Ray unpickles a result:
+
+* in the coordinator process, which calls :func:`pass_through` once at start, ``restore`` returns the ``Wire``
+  itself: the coordinator decides, retries, caches and coalesces, but only ever moves the bytes;
+* anywhere else (the driver's ``ray.get``/``await``, a task or actor the ObjectRef is passed to), ``restore``
+  materialises the result: the pydantic model (validated from the bytes in one pass), the ``PageBatch`` or the bytes.
+
+Why this design, measured on the 2-core development machine for a 500-row floorsheet page (``/tmp/measure.py`` and
+``benchmarks/bench_coordinator.py``): as a pydantic model the page costs 3.5 ms to pickle and 2.1 ms to unpickle, and
+the coordinator did both once per page (~20 ms of its CPU per page with the framing around it, which capped a pool
+at ~50 pages/s whatever the number of nodes). As bytes it costs ~0.01 ms each way; an Arrow batch ~0.2 + 0.3 ms. The
+alternative of handing the caller a worker and letting it receive the result directly (Ray Serve's router) also
+keeps rows out of the coordinator, but it needs a grant round trip before every call, moves retries and the
+ObjectRef form onto a driver-side loop, and cannot coalesce or cache across drivers; with the coordinator's share
+already below its 2 ms goal (see the benchmark), the pass-through keeps one request = one ObjectRef = one hop.
+
+Ray never flattens an ObjectRef returned from a task, so the coordinator cannot hand back the worker's own ref; it
+returns the ``Wire`` it holds, which Ray pickles again in ~0.01 ms.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+from nepse_ray.nepse.client import read_checked_body, read_json, read_model
+from nepse_ray.nepse.endpoints import CATALOGUE, Endpoint
+from nepse_ray.nepse.tables import PageBatch, page_batch
+from nepse_ray.nepse.transport import RawResponse
+from nepse_ray.pool.request import Form
+
+_pass_through = False
+
+
+def pass_through() -> None:
+    """Make every :class:`Wire` unpickled in this process stay a ``Wire`` (called once, by the coordinator)."""
+    global _pass_through
+    _pass_through = True
+
+
+class Wire:
+    """One result in transit: ``payload`` bytes that become the ``form`` the caller asked for where it lands."""
+
+    __slots__ = ("endpoint", "form", "payload")
+
+    def __init__(self, endpoint: str, form: Form, payload: bytes) -> None:
+        self.endpoint = endpoint
+        self.form = form
+        self.payload = payload
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[str, Form, bytes]]:
+        return restore, (self.endpoint, self.form, self.payload)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.payload)
+
+    def materialise(self) -> Any:
+        """The result in its form: the endpoint's model, a ``PageBatch``, or the checked body bytes."""
+        if self.form == "raw":
+            return self.payload
+        if self.form == "arrow":
+            batch: PageBatch = pickle.loads(self.payload)
+            return batch
+        return read_model(CATALOGUE[self.endpoint], RawResponse(200, {}, self.payload))
+
+    def __repr__(self) -> str:  # the payload is market data, not a secret, but it is long
+        return f"Wire({self.endpoint!r}, {self.form!r}, {len(self.payload)} bytes)"
+
+
+def restore(endpoint: str, form: Form, payload: bytes) -> Any:
+    """Unpickling a :class:`Wire`: itself in the coordinator (:func:`pass_through`), its result everywhere else."""
+    wire = Wire(endpoint, form, payload)
+    return wire if _pass_through else wire.materialise()
+
+
+def packer(form: Form) -> Callable[[Endpoint, RawResponse], Wire]:
+    """The ``read`` function (see ``NepseClient.fetch``) a worker uses to answer in ``form``.
+
+    Every form is checked in the worker, so a malformed answer raises ``NepseInvalidResponseError`` there and the
+    pool retries it: ``model`` and ``raw`` validate the body against the endpoint's model (and ship the body),
+    ``arrow`` converts the page with ``tables.page_batch`` (and ships the batch).
+    """
+    if form == "arrow":
+        return _pack_batch
+
+    def pack_body(endpoint: Endpoint, raw: RawResponse) -> Wire:
+        return Wire(endpoint.name, form, read_checked_body(endpoint, raw))
+
+    return pack_body
+
+
+def _pack_batch(endpoint: Endpoint, raw: RawResponse) -> Wire:
+    batch = page_batch(endpoint.name, read_json(raw, endpoint.name))
+    return Wire(endpoint.name, "arrow", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))

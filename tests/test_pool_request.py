@@ -1,0 +1,59 @@
+"""PoolRequest: checked on the driver before anything is submitted, and routed to the worker method that serves it."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from nepse_ray.nepse.errors import NepseInputError
+from nepse_ray.pool.request import FORMS, LANES, SEED_METHODS, PoolRequest
+
+
+def test_catalogue_requests_go_to_call_with_their_form() -> None:
+    request = PoolRequest.checked("floorsheet", {"page": 2}, lane="interactive", form="raw", caller="c1")
+    assert request.worker_call() == ("call", ("floorsheet", {"page": 2}, "raw"))
+    assert (request.lane, request.form, request.caller, request.is_session) == ("interactive", "raw", "c1", False)
+
+
+def test_seed_methods_go_to_session() -> None:
+    for name in SEED_METHODS:
+        request = PoolRequest.checked(name, {})
+        assert request.is_session
+        assert request.worker_call() == ("session", (name,))
+
+
+def test_defaults_are_the_bulk_lane_and_the_model_form() -> None:
+    request = PoolRequest.checked("market_open", {})
+    assert (request.lane, request.form) == ("bulk", "model")
+    assert LANES == ("interactive", "bulk") and FORMS == ("model", "arrow", "raw")
+
+
+def test_params_are_copied_so_a_later_change_by_the_caller_does_not_leak_in() -> None:
+    params = {"page": 1}
+    request = PoolRequest.checked("floorsheet", params)
+    params["page"] = 5
+    assert request.params == {"page": 1}
+
+
+def test_requests_pickle() -> None:
+    request = PoolRequest.checked("today_price", {"page": 1}, form="arrow", caller="c9")
+    assert pickle.loads(pickle.dumps(request)) == request
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "options", "message"),
+    [
+        ("floorsheet", {"page": -1}, {}, "must not be negative"),
+        ("market_depth", {}, {}, "missing required argument security_id"),
+        ("get_access_token", {"x": 1}, {}, "takes no arguments"),
+        ("drop_tables", {}, {}, "unknown request 'drop_tables'"),
+        ("market_open", {}, {"form": "arrow"}, "needs a paged endpoint"),
+        ("market_open", {}, {"form": "csv"}, "form must be one of model, arrow, raw"),
+        ("market_open", {}, {"lane": "urgent"}, "priority must be one of interactive, bulk"),
+        ("get_salts", {}, {"form": "raw"}, "session method"),
+    ],
+)
+def test_bad_requests_are_refused(name: str, params: dict[str, object], options: dict[str, str], message: str) -> None:
+    with pytest.raises(NepseInputError, match=message):
+        PoolRequest.checked(name, params, **options)
