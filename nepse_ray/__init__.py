@@ -41,7 +41,17 @@ if TYPE_CHECKING:
     )
     from .pool.options import PoolOptions
     from .pool.stats import PoolStats
-    from .pulls import FloorsheetPull, pull_floorsheet
+    from .pulls import (
+        IncompletePullError,
+        PullResult,
+        UnknownSymbolError,
+        companies,
+        index_history,
+        price_history,
+        pull_floorsheet,
+        securities,
+        today_prices,
+    )
 
 _LAZY = {
     "NepseWorkerAPI": "nepse_ray.pool.api",
@@ -55,12 +65,19 @@ _LAZY = {
     "PoolShutdownError": "nepse_ray.pool.errors",
     "TaskTimeoutError": "nepse_ray.pool.errors",
     "WorkerLostError": "nepse_ray.pool.errors",
-    "FloorsheetPull": "nepse_ray.pulls",
+    "IncompletePullError": "nepse_ray.pulls",
+    "PullResult": "nepse_ray.pulls",
+    "UnknownSymbolError": "nepse_ray.pulls",
+    "companies": "nepse_ray.pulls",
+    "index_history": "nepse_ray.pulls",
+    "price_history": "nepse_ray.pulls",
     "pull_floorsheet": "nepse_ray.pulls",
+    "securities": "nepse_ray.pulls",
+    "today_prices": "nepse_ray.pulls",
 }
 
 __all__ = [
-    "FloorsheetPull",
+    "IncompletePullError",
     "NepseAuthError",
     "NepseClient",
     "NepseClientRequestError",
@@ -82,11 +99,18 @@ __all__ = [
     "PoolOptions",
     "PoolShutdownError",
     "PoolStats",
+    "PullResult",
     "TaskTimeoutError",
+    "UnknownSymbolError",
     "WorkerLostError",
+    "companies",
     "default_api",
+    "index_history",
     "nepse_worker_api",
+    "price_history",
     "pull_floorsheet",
+    "securities",
+    "today_prices",
 ]
 
 

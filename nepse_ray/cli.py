@@ -3,19 +3,26 @@
 Each subcommand is one :class:`Command` in :data:`COMMANDS`: a name, a help line, a function that adds its
 arguments and one that runs it. Adding a subcommand is adding an entry.
 
-    nepse-ray demo --trades 50000 --output floorsheet.csv
+    nepse-ray demo --trades 50000 --output floorsheet.parquet
+    nepse-ray pull floorsheet --simulate --out day.parquet
+    nepse-ray sync nepse-data --since 2026-11-01
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
+    nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
+
+from .nepse.errors import NepseInputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +44,8 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--market-id", dest="market_id", type=int, metavar="ID", help="the market-open id (default 80)")
     add("--business-date", dest="business_date", metavar="DATE", help="YYYY-MM-DD (default: latest Sun-Thu in NPT)")
     add("--market-open", dest="market_open", action="store_true", help="serve the day as in session")
+    add("--live-trades-per-s", dest="live_trades_per_s", type=float, metavar="R", help="new trades/s (--market-open)")
+    add("--past-days", dest="past_days", type=int, metavar="N", help="earlier trading days also served (default 0)")
     add("--max-page-size", dest="max_page_size", type=int, metavar="N", help="cap of the size query (default 500)")
     add("--token-ttl", dest="token_ttl", type=float, metavar="S", help="access-token lifetime (default 60)")
     add("--no-referer-check", dest="require_referer", action="store_false", help="accept requests without Referer")
@@ -71,7 +80,8 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     add("--trades", type=int, default=50_000, metavar="N", help="trades of the simulated day (default 50000)")
     add("--max-workers", dest="max_workers", type=int, default=5, metavar="N", help="pool size limit (default 5)")
     add("--seed", type=int, default=7, metavar="N", help="seed of the simulated market (default 7)")
-    add("--output", type=Path, default=None, metavar="CSV", help="also write the day's trades to this CSV file")
+    add("--output", type=Path, default=Path("floorsheet.parquet"), metavar="FILE",
+        help="where the day's trades go; .parquet, .csv or .jsonl (default floorsheet.parquet)")  # fmt: skip
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -83,13 +93,152 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_demo(trades=args.trades, max_workers=args.max_workers, seed=args.seed, output=args.output)
 
 
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--address", default=None, metavar="ADDR", help="GCS HOST:PORT (default: RAY_ADDRESS, else this machine's)")
+    add("--pool", dest="pool_name", default=None, metavar="NAME", help="the pool's name (default nepse-ray)")
+    add("--namespace", default=None, metavar="NS", help="the pool's Ray namespace (default nepse_ray)")
+    add("--watch", type=float, default=None, metavar="SECONDS", help="print again every SECONDS until Ctrl-C")
+    add("--json", dest="as_json", action="store_true", default=False, help="JSON instead of tables (one line each)")
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    from .stats_command import run_stats
+
+    if args.watch is not None and not args.watch > 0:
+        print("nepse-ray stats: --watch must be a positive number of seconds", file=sys.stderr)
+        return 2
+    chosen = {name: getattr(args, name) for name in ("pool_name", "namespace") if getattr(args, name) is not None}
+    return run_stats(address=args.address, watch=args.watch, as_json=args.as_json, **chosen)
+
+
+PULLS = ("floorsheet", "today-price", "history", "securities", "companies", "indices")
+
+
+def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--base-url", dest="base_url", metavar="URL", help="the site (default https://www.nepalstock.com)"
+    )
+    where.add_argument("--simulate", action="store_true", help="start the embedded NEPSE simulator and use it")
+    add("--address", metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)")
+    add("--min-workers", dest="min_workers", type=int, default=1, metavar="N", help="(default 1)")
+    add("--max-workers", dest="max_workers", type=int, default=5, metavar="N", help="(default 5)")
+    add("--quiet", action="store_true", help="no progress and no summary, only errors")
+
+
+def _pull_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("what", choices=PULLS, help="what to pull")
+    add("--out", type=Path, required=True, metavar="FILE", help="output; the format follows .parquet, .csv, .jsonl")
+    add("--date", metavar="DATE", help="business date YYYY-MM-DD (floorsheet, today-price; default: the site's day)")
+    add("--symbols", nargs="+", metavar="SYM", help="history: symbols (default: every security)")
+    add("--start", metavar="DATE", help="history: first day")
+    add("--end", metavar="DATE", help="history: last day")
+    _connection_arguments(parser)
+
+
+def _sync_arguments(parser: argparse.ArgumentParser) -> None:
+    from .dataset import TABLES
+
+    add = parser.add_argument
+    add("directory", type=Path, metavar="DIR", help="the dataset's directory (created if missing)")
+    add("--since", metavar="DATE", help="first day to keep (default: 30 days before the site's day)")
+    add("--tables", nargs="+", choices=TABLES, default=list(TABLES), metavar="TABLE", help=", ".join(TABLES))
+    _connection_arguments(parser)
+
+
+def _connection(args: argparse.Namespace) -> Any:
+    from .connect import Connection
+
+    if not 1 <= args.min_workers <= args.max_workers <= 64:
+        raise NepseInputError("--min-workers and --max-workers must satisfy 1 <= min <= max <= 64")
+    return Connection(
+        base_url=getattr(args, "base_url", None),
+        simulate=getattr(args, "simulate", False),
+        address=getattr(args, "address", None),
+        min_workers=args.min_workers,
+        max_workers=args.max_workers,
+        quiet=getattr(args, "quiet", False),
+    )
+
+
+def _run_pull(args: argparse.Namespace) -> int:
+    from .connect import one_line_errors
+
+    return one_line_errors("pull", lambda: _pull(args))
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from .pulls import market
+    from .pulls.sinks import check_writable
+
+    check_writable(args.out)
+    day = _date(getattr(args, "date", None), "--date")
+    start, end = _date(getattr(args, "start", None), "--start"), _date(getattr(args, "end", None), "--end")
+    symbols = [s for text in getattr(args, "symbols", None) or () for s in text.split(",") if s] or None
+    with _connection(args) as connection:
+        api, out = connection.api, args.out
+        if args.what in ("securities", "companies"):
+            result = getattr(market, args.what)(api, out=out)
+        else:
+            with connection.progress(args.what) as on_progress:
+                kw: dict[str, Any] = {"out": out, "on_progress": on_progress}
+                pulls: dict[str, Callable[[], Any]] = {
+                    "floorsheet": lambda: market.pull_floorsheet(api, business_date=day, **kw),
+                    "today-price": lambda: market.today_prices(api, day, **kw),
+                    "history": lambda: market.price_history(api, symbols, start, end, **kw),
+                    "indices": lambda: market.index_history(api, **kw),
+                }
+                result = pulls[args.what]()
+        connection.console.print(str(result), highlight=False)
+    return 0
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    from .connect import one_line_errors
+
+    return one_line_errors("sync", lambda: _sync(args))
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from .dataset import sync
+
+    since = _date(getattr(args, "since", None), "--since")
+    with _connection(args) as connection:
+        with connection.progress("sync") as on_progress:
+            report = sync(
+                connection.api,
+                args.directory,
+                since=since,
+                tables=args.tables,
+                on_step=lambda step: connection.console.log(step),
+                on_progress=on_progress,
+            )
+        connection.console.print(f"{args.directory}: {report}", highlight=False)
+    return 0
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise NepseInputError(f"{flag} {value!r} is not a date; use YYYY-MM-DD") from None
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
         Command(
             "demo", "pull a full floorsheet day through the pool from an embedded simulator", _demo_arguments, _run_demo
         ),
+        Command("pull", "pull a complete table into a Parquet, CSV or JSON-lines file", _pull_arguments, _run_pull),
+        Command("sync", "bring a local partitioned Parquet dataset up to date", _sync_arguments, _run_sync),
         Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
+        Command("stats", "print a running pool's stats (table or JSON)", _stats_arguments, _run_stats),
     )
 }
 

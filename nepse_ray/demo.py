@@ -1,8 +1,9 @@
 """`nepse-ray demo`: a full day's floorsheet through the pool, against the embedded simulator.
 
 It starts a NEPSE simulator on loopback, times one token fetching a few pages (the way every public client
-works), then pulls the whole day through an auto-scaling pool of worker actors, checks that every trade
-arrived exactly once and that no token broke the site's 2 requests/s limit, and prints the pool's stats.
+works), then pulls the whole day through an auto-scaling pool of worker actors straight into
+``floorsheet.parquet``, checks that every trade arrived exactly once and that no token broke the site's
+2 requests/s limit, and prints the pool's stats, a summary and the day's top symbols by turnover.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+from rich.columns import Columns
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -17,8 +21,11 @@ from rich.table import Table
 from .nepse.client import NepseClient
 from .pool.api import NepseWorkerAPI
 from .pool.options import PoolOptions
-from .pulls import FloorsheetPull, pull_floorsheet
+from .pulls import Progress as PullProgress
+from .pulls import PullResult, pull_floorsheet
 from .sim import SimulatorProcess
+
+TOP_SYMBOLS = 10
 
 
 def run_demo(
@@ -27,7 +34,7 @@ def run_demo(
     max_workers: int = 5,
     baseline_pages: int = 6,
     seed: int = 7,
-    output: Path | None = None,
+    output: Path = Path("floorsheet.parquet"),
     console: Console | None = None,
 ) -> int:
     """Run the demo; returns a process exit code (0 when every trade arrived and no limit was broken)."""
@@ -45,7 +52,7 @@ def run_demo(
         api = NepseWorkerAPI(options)
         try:
             started = time.perf_counter()
-            pull = _pull_with_progress(api, console)
+            pull = _pull_with_progress(api, console, output)
             elapsed = time.perf_counter() - started
             stats = api.get_stats()
         finally:
@@ -54,11 +61,12 @@ def run_demo(
 
     pool_rate = pull.pages / elapsed
     console.print(str(stats), highlight=False)
-    _print_summary(console, pull, truth["floorsheet_rows"], elapsed, pool_rate, single_rate, after)
-    if output is not None:
-        pull.to_csv(output)
-        console.print(f"Wrote {len(pull.rows):,} rows to {output}.")
-    ok = len(pull.rows) == truth["floorsheet_rows"] and after["rate_limit_violations"] == 0
+    table = pull.to_arrow()
+    summary = _summary(pull, truth["floorsheet_rows"], elapsed, pool_rate, single_rate, after)
+    console.print(Columns([summary, _top_symbols(table)]))
+    console.print(f"Wrote {pull.rows:,} rows to {output}.")
+    unique = pc.count_distinct(table.column("contract_id")).as_py() == table.num_rows
+    ok = pull.rows == truth["floorsheet_rows"] and unique and after["rate_limit_violations"] == 0
     console.print("[bold green]OK[/]" if ok else "[bold red]FAILED[/]: trades missing or limits broken")
     return 0 if ok else 1
 
@@ -72,32 +80,43 @@ def _single_token_rate(base_url: str, pages: int) -> float:
         return pages / (time.perf_counter() - started)
 
 
-def _pull_with_progress(api: NepseWorkerAPI, console: Console) -> FloorsheetPull:
+def _pull_with_progress(api: NepseWorkerAPI, console: Console, output: Path) -> PullResult:
     columns = (TextColumn("floorsheet"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("pages", total=None)
 
-        def on_page(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def on_progress(state: PullProgress) -> None:
+            progress.update(task, completed=state.pages_done, total=state.pages_total)
 
-        return pull_floorsheet(api, on_page=on_page)
+        return pull_floorsheet(api, out=output, on_progress=on_progress)
 
 
-def _print_summary(
-    console: Console,
-    pull: FloorsheetPull,
+def _top_symbols(trades: pa.Table) -> Table:
+    """The day's most traded symbols by turnover."""
+    by_symbol = trades.group_by("stock_symbol").aggregate([("contract_amount", "sum"), ("contract_id", "count")])
+    top = by_symbol.sort_by([("contract_amount_sum", "descending")]).slice(0, TOP_SYMBOLS).to_pylist()
+    table = Table(title=f"Top {TOP_SYMBOLS} symbols by turnover")
+    for name, justify in (("symbol", "left"), ("turnover (Rs)", "right"), ("trades", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in top:
+        table.add_row(str(row["stock_symbol"]), f"{row['contract_amount_sum']:,.0f}", f"{row['contract_id_count']:,}")
+    return table
+
+
+def _summary(
+    pull: PullResult,
     expected_rows: int,
     elapsed: float,
     pool_rate: float,
     single_rate: float,
     sim_stats: dict[str, object],
-) -> None:
+) -> Table:
     table = Table(title="Full-day floorsheet through the pool", show_header=False)
     table.add_row("pages", f"{pull.pages}")
-    table.add_row("trades received / expected", f"{len(pull.rows):,} / {expected_rows:,}")
+    table.add_row("trades received / expected", f"{pull.rows:,} / {expected_rows:,}")
     table.add_row("duplicates dropped", f"{pull.duplicates_dropped}")
     table.add_row("wall time", f"{elapsed:.1f} s")
     table.add_row("pool pages/s", f"{pool_rate:.2f} ({pool_rate / single_rate:.1f}x one token)")
     table.add_row("tokens used", f"{sim_stats['tokens_issued']}")
     table.add_row("per-token rate-limit violations", f"{sim_stats['rate_limit_violations']}")
-    console.print(table)
+    return table

@@ -1,7 +1,14 @@
 """pytest fixtures for nepse-ray (registered through the ``pytest11`` entry point).
 
-* ``nepse_ray_cluster`` (session): one local Ray instance on 127.0.0.1 with its own short temp dir, no dashboard,
-  shared by every Ray test of the session and shut down at the end. Yields Ray's ``address_info`` dict.
+Installing nepse-ray loads this plugin into every pytest run, so it changes nothing by being loaded: no hooks, no
+environment variables, no Ray import. Each fixture sets what it needs for its own scope and puts it back at teardown.
+
+* ``nepse_ray_cluster`` (session): starts its own local Ray instance (``address="local"``, so ``RAY_ADDRESS``
+  cannot send it to another cluster) with a short temp dir of its own, no dashboard, on 127.0.0.1, and shuts it
+  down at the end. For the session it sets ``RAY_USAGE_STATS_ENABLED=0`` and ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
+  and, unless ``RAY_AUTH_MODE=disabled`` or a token is configured, keeps Ray's token auth on with a fresh token in
+  the temp dir (``RAY_AUTH_TOKEN_PATH``) instead of writing ``~/.ray/auth_token``. If the process is already
+  connected to Ray, it uses that connection and changes nothing. Yields Ray's ``address_info`` dict.
 * ``nepse_sim`` (function): a NEPSE :class:`~nepse_ray.sim.Simulator` on loopback with default settings;
   ``nepse_sim_factory`` builds simulators with custom settings (``nepse_sim_factory(trades=100_000)``).
 * ``nepse_pool_factory`` (function): ``nepse_pool_factory(sim, **options)`` creates a
@@ -10,22 +17,20 @@
 
 :func:`live_actors` lists the actors Ray's GCS still holds alive, for "nothing is left behind" checks without the
 dashboard-backed state API; :func:`wait_until` polls a condition with a deadline instead of sleeping blindly.
-
-Loading the plugin is cheap: Ray and the simulator are imported only when a fixture runs. At configure time the
-plugin only fills in environment defaults that keep test clusters private: no usage stats, loopback addresses and
-no token auth (``RAY_USAGE_STATS_ENABLED=0``, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, ``RAY_AUTH_MODE=disabled``);
-variables already set are left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import secrets
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -34,26 +39,53 @@ if TYPE_CHECKING:
     from nepse_ray.pool.api import NepseWorkerAPI
     from nepse_ray.sim import Simulator
 
-#: Environment defaults for test clusters; Ray reads some of them at import, hence pytest_configure.
-RAY_TEST_ENV = {
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # on Linux too: bind and advertise 127.0.0.1
-    "RAY_AUTH_MODE": "disabled",
-}
-
 TEST_NAMESPACE = "nepse_ray_tests"
 
 T = TypeVar("T")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    for name, value in RAY_TEST_ENV.items():
-        os.environ.setdefault(name, value)
+@contextlib.contextmanager
+def _scoped_environ(changes: Mapping[str, str], *, also_restore: Iterable[str] = ()) -> Iterator[None]:
+    """Set ``changes`` in ``os.environ``; on exit put back these and ``also_restore`` (set meanwhile by others)."""
+    names = {*changes, *also_restore}
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _private_cluster_settings(temp_dir: str) -> Iterator[None]:
+    """What a private test cluster needs while it runs: no usage stats, loopback only, token auth kept in ``temp_dir``.
+
+    Ray turns token auth on for a new local instance and writes ``RAY_AUTH_MODE=token`` into this process's
+    environment; that variable is put back too.
+    """
+    from ray._private import ray_constants
+
+    changes = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    token_configured = any(name in os.environ for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"))
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "disabled" and not token_configured:
+        token_path = Path(temp_dir) / "auth_token"
+        token_path.touch(mode=0o600)
+        token_path.write_text(secrets.token_hex(32))
+        changes["RAY_AUTH_TOKEN_PATH"] = str(token_path)
+    with _scoped_environ(changes, also_restore=["RAY_AUTH_MODE"]), pytest.MonkeyPatch.context() as patch:
+        # Ray's processes read the variable when they start; this driver read it when ray was first imported
+        # (often at collection), so its copy is set for the scope too.
+        patch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)
+        yield
 
 
 @pytest.fixture(scope="session")
 def nepse_ray_cluster() -> Iterator[dict[str, Any]]:
-    """A local Ray instance for the whole session (or the one this process is already connected to)."""
+    """A private local Ray instance for the whole session (or the one this process is already connected to)."""
     import ray
 
     if ray.is_initialized():
@@ -62,16 +94,20 @@ def nepse_ray_cluster() -> Iterator[dict[str, Any]]:
     # Ray puts unix sockets under the temp dir; their paths must stay short.
     temp_dir = tempfile.mkdtemp(prefix="nr-", dir="/tmp")
     try:
-        context: Any = ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            namespace=TEST_NAMESPACE,
-            _temp_dir=temp_dir,
-            log_to_driver=False,
-        )
-        yield dict(context.address_info)
+        with _private_cluster_settings(temp_dir):
+            context: Any = ray.init(
+                address="local",
+                num_cpus=2,
+                include_dashboard=False,
+                namespace=TEST_NAMESPACE,
+                _temp_dir=temp_dir,
+                log_to_driver=False,
+            )
+            try:
+                yield dict(context.address_info)
+            finally:
+                ray.shutdown()
     finally:
-        ray.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 

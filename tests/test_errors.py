@@ -28,6 +28,9 @@ RETRYABLE = {
     "NepseClientRequestError": False,
     "NepseConnectionError": True,
     "NepseTimeoutError": True,
+    "NepseDeadlineError": True,
+    "NepseResponseTooLargeError": False,
+    "NepseHeaderValueError": False,
 }
 
 

@@ -16,12 +16,13 @@ def test_every_public_name_resolves() -> None:
 def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
-            "FloorsheetPull", "NepseAuthError", "NepseClient", "NepseClientRequestError", "NepseConnectionError",
+            "IncompletePullError", "NepseAuthError", "NepseClient", "NepseClientRequestError", "NepseConnectionError",
             "NepseEmptyPageError", "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseInputError",
             "NepseInvalidResponseError", "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseServerError",
             "NepseTimeoutError", "NepseWorkerAPI", "PoolBusyError", "PoolConfigError", "PoolError", "PoolOptions",
-            "PoolShutdownError", "PoolStats", "TaskTimeoutError", "WorkerLostError", "default_api", "nepse_worker_api",
-            "pull_floorsheet",
+            "PoolShutdownError", "PoolStats", "PullResult", "TaskTimeoutError", "UnknownSymbolError", "WorkerLostError",
+            "companies", "default_api", "index_history", "nepse_worker_api", "price_history", "pull_floorsheet",
+            "securities", "today_prices",
         ]
     )  # fmt: skip
 

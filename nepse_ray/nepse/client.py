@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import importlib.metadata
+import ipaddress
 import json
 import logging
 import math
@@ -57,7 +58,7 @@ from .errors import (
 )
 from .payload import FALLBACK_VARIANT, PayloadVariant
 from .ratelimit import TokenBucket
-from .transport import RawResponse, RequestsTransport, Transport
+from .transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, RawResponse, RequestsTransport, Transport
 
 T = TypeVar("T")
 
@@ -85,8 +86,17 @@ def _default_user_agent() -> str:
 DEFAULT_USER_AGENT = _default_user_agent()
 
 
-def normalise_base_url(base_url: str) -> str:
-    """``scheme://host[:port]`` of ``base_url``; raise :class:`NepseInputError` for anything else."""
+def normalise_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
+    """``scheme://host[:port]`` of ``base_url``; raise :class:`NepseInputError` for anything else.
+
+    Credentials (``user:password@``) are refused without repeating them. ``http://`` is refused for any host but
+    loopback unless ``allow_insecure_http``: the access token would cross the network in clear text.
+    """
+    if isinstance(base_url, str) and "@" in base_url:
+        raise NepseInputError(
+            "base_url must be http(s)://host[:port] without credentials (user:password@): NEPSE needs none, and a "
+            f"URL ends up in messages and logs, so the one given is not repeated here; for example {DEFAULT_BASE_URL!r}"
+        )
     try:
         parts = urlsplit(base_url)
         port_ok = parts.port is None or parts.port > 0
@@ -100,13 +110,26 @@ def normalise_base_url(base_url: str) -> str:
         or parts.path not in ("", "/")
         or parts.query
         or parts.fragment
-        or "@" in parts.netloc
     ):
         raise NepseInputError(
             f"base_url must be http(s)://host[:port] with no path, query or credentials, got {base_url!r}; "
             f"for example {DEFAULT_BASE_URL!r}"
         )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise NepseInputError(
+            f"base_url {base_url!r} is plain http:// to a host other than this machine: the access token would "
+            "travel in clear text. Use https://, or pass allow_insecure_http=True to accept that knowingly"
+        )
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def require_allowed_path(path: str) -> None:
@@ -133,21 +156,32 @@ def read_json(raw: RawResponse, endpoint: str) -> object:
     try:
         return json.loads(raw.body)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
-        raise _not_json(raw, endpoint) from None
+        problem = "instead of JSON"
+    except RecursionError:
+        problem = "nested too deeply to decode"
+    raise _not_json(raw, endpoint, problem)
 
 
 def read_model(endpoint: Endpoint, raw: RawResponse) -> Any:
     """The endpoint's response model of a 2xx answer, validated straight from the bytes.
 
     One pass over the body (pydantic's ``validate_json``) instead of ``json.loads`` and then validation: about
-    half the CPU for a 500-row page.
+    half the CPU for a 500-row page. The error is raised outside the ``except`` block, so it keeps no reference to
+    pydantic's, which holds the body.
     """
     try:
         return endpoint.adapter.validate_json(raw.body)
     except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise _not_json(raw, endpoint.name) from None
-        raise endpoint.shape_error(exc) from None
+        failure = _invalid_model(endpoint, raw, exc)
+    raise failure
+
+
+def _invalid_model(endpoint: Endpoint, raw: RawResponse, exc: ValidationError) -> NepseInvalidResponseError:
+    not_json = [error["msg"] for error in exc.errors() if error["type"] == "json_invalid"]
+    if not not_json:
+        return endpoint.shape_error(exc)
+    problem = "nested too deeply to decode" if "recursion limit" in not_json[0] else "instead of JSON"
+    return _not_json(raw, endpoint.name, problem)
 
 
 def read_checked_body(endpoint: Endpoint, raw: RawResponse) -> bytes:
@@ -200,9 +234,9 @@ def check_status(raw: RawResponse, endpoint: str) -> None:
     )
 
 
-def _not_json(raw: RawResponse, endpoint: str) -> NepseInvalidResponseError:
+def _not_json(raw: RawResponse, endpoint: str, problem: str = "instead of JSON") -> NepseInvalidResponseError:
     return NepseInvalidResponseError(
-        f"{endpoint}: HTTP {raw.status} with {_describe_body(raw)} instead of JSON",
+        f"{endpoint}: HTTP {raw.status} with {_describe_body(raw)} {problem}",
         endpoint=endpoint,
         status=raw.status,
     )
@@ -247,6 +281,10 @@ class NepseClient(CatalogueMethods[Any]):
     models; failures raise the exceptions of :mod:`nepse_ray.nepse.errors`. ``verify`` stays on unless
     explicitly turned off (which is logged); ``ca_bundle`` names a CA file to trust instead of the defaults.
     ``day`` overrides the day-of-month term of payload ids (default: today in Asia/Kathmandu).
+
+    Each HTTP attempt may take ``total_timeout`` seconds in all (keep it below the pool's ``task_timeout``) and
+    bring at most ``max_body_bytes`` of decompressed body. ``http://`` is accepted only for loopback hosts (the
+    simulator) unless ``allow_insecure_http=True``.
     """
 
     def __init__(
@@ -259,6 +297,8 @@ class NepseClient(CatalogueMethods[Any]):
         referer: str | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         verify: bool = True,
         ca_bundle: str | None = None,
         max_rate_limit_retries: int = 2,
@@ -267,13 +307,17 @@ class NepseClient(CatalogueMethods[Any]):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         transport: Transport | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
-        self.base_url = normalise_base_url(base_url)
-        for name, seconds in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+        self.base_url = normalise_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout, "total_timeout": total_timeout}
+        for name, seconds in timeouts.items():
             if not (isinstance(seconds, (int, float)) and 0 < seconds < math.inf):
                 raise NepseInputError(f"{name} must be a positive number of seconds, got {seconds!r}")
         if isinstance(max_rate_limit_retries, bool) or not isinstance(max_rate_limit_retries, int):
             raise NepseInputError(f"max_rate_limit_retries must be an int, got {max_rate_limit_retries!r}")
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+            raise NepseInputError(f"max_body_bytes must be a positive int, got {max_body_bytes!r}")
         if max_rate_limit_retries < 0 or not max_retry_after >= 0:
             raise NepseInputError("max_rate_limit_retries and max_retry_after must not be negative")
         if ca_bundle is not None:
@@ -303,7 +347,13 @@ class NepseClient(CatalogueMethods[Any]):
                 self.base_url,
             )
         self._transport: Transport = (
-            transport if transport is not None else RequestsTransport(ca_bundle if ca_bundle is not None else verify)
+            transport
+            if transport is not None
+            else RequestsTransport(
+                ca_bundle if ca_bundle is not None else verify,
+                max_body_bytes=max_body_bytes,
+                total_timeout=float(total_timeout),
+            )
         )
 
     # -- calling endpoints ------------------------------------------------------------------------------

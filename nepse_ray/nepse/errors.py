@@ -131,3 +131,25 @@ class NepseTimeoutError(NepseError):
     """The server did not answer within the connect or read timeout."""
 
     retryable = True
+
+
+class NepseDeadlineError(NepseTimeoutError):
+    """One attempt (connecting, waiting and reading the whole body) took longer than the client's ``total_timeout``.
+
+    The server answered, but too slowly: typically a body trickled out a few bytes at a time.
+    """
+
+
+class NepseResponseTooLargeError(NepseError):
+    """The answer's body, counted after decompression, passed the client's ``max_body_bytes``.
+
+    Not retryable: a server that sends an endless or bomb-sized body will send it again.
+    """
+
+
+class NepseHeaderValueError(NepseError):
+    """A request header cannot be sent: its value holds characters outside latin-1, or line breaks.
+
+    In the Authorization header this means the token from the handshake is malformed; a later prove gives a new one.
+    The message names the header, never its value.
+    """

@@ -9,7 +9,7 @@ site's camelCase names are the aliases, so ``Model.model_validate(json)`` reads 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -21,17 +21,28 @@ class NepseModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, alias_generator=to_camel, frozen=False)
 
 
-class ProveResponse(NepseModel):
-    """``GET /api/authenticate/prove``. The tokens here are still obfuscated."""
+#: Marks a prove field as a secret: read as an attribute, never shown in a repr, str or dump.
+_HIDDEN = Field(exclude=True, repr=False)
 
-    access_token: str
-    refresh_token: str
-    salt: str | None = None
-    salt1: int
-    salt2: int
-    salt3: int
-    salt4: int
-    salt5: int
+
+class ProveResponse(NepseModel):
+    """``GET /api/authenticate/prove``. The tokens here are still obfuscated.
+
+    Tokens and salts are secrets: every repr, str and dump (``model_dump``, ``model_dump_json``, rich's pretty
+    repr) leaves them out, while ``prove.access_token`` and :attr:`salts` still read them. Fields the site may add
+    are dropped rather than kept (they could be secrets too), and validation errors never quote the input.
+    """
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    access_token: Annotated[str, _HIDDEN]
+    refresh_token: Annotated[str, _HIDDEN]
+    salt: Annotated[str | None, _HIDDEN] = None
+    salt1: Annotated[int, _HIDDEN]
+    salt2: Annotated[int, _HIDDEN]
+    salt3: Annotated[int, _HIDDEN]
+    salt4: Annotated[int, _HIDDEN]
+    salt5: Annotated[int, _HIDDEN]
     server_time: int
     token_type: str | None = None
     is_display_active: bool | None = None
@@ -40,11 +51,6 @@ class ProveResponse(NepseModel):
     @property
     def salts(self) -> tuple[int, int, int, int, int]:
         return (self.salt1, self.salt2, self.salt3, self.salt4, self.salt5)
-
-    def __repr__(self) -> str:  # never show tokens or salts
-        return "ProveResponse(<redacted>)"
-
-    __str__ = __repr__
 
 
 class MarketOpen(NepseModel):

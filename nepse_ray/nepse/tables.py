@@ -1,4 +1,4 @@
-"""Arrow record batches of NEPSE's paged endpoints: one schema per row model, one conversion per page.
+"""Arrow record batches of NEPSE's paged and list endpoints: one schema per row model, one conversion per page.
 
 A page of 500 floorsheet rows becomes one :class:`pyarrow.RecordBatch` with real dtypes instead of 500 pydantic
 objects: ids and counts ``int64``, prices and amounts ``float64``, dates ``date32``, times
@@ -51,6 +51,9 @@ DICTIONARY_FIELDS = frozenset(
     }
 )
 
+#: Columns a pull adds to every row of a page, as ``((name, value), ...)``: hashable, so schemas can be cached.
+Constants = tuple[tuple[str, int | str], ...]
+
 _SCALARS: Mapping[object, pa.DataType] = {
     int: pa.int64(),
     float: pa.float64(),
@@ -94,10 +97,18 @@ def paged_endpoint(name: str) -> Endpoint:
     return endpoint
 
 
+def _table_endpoint(name: str) -> Endpoint:
+    """A paged endpoint, or one that answers a plain list of rows (``security_list``, ``company_list``)."""
+    endpoint = CATALOGUE.get(name)
+    if endpoint is not None and not endpoint.paged and typing.get_origin(endpoint.response) is list:
+        return endpoint
+    return paged_endpoint(name)
+
+
 @functools.cache
 def columns(endpoint: str) -> tuple[Column, ...]:
-    """The columns of paged endpoint ``endpoint``, derived from its row model."""
-    row_model = _row_model(paged_endpoint(endpoint))
+    """The columns of ``endpoint`` (paged, or a plain list of rows), derived from its row model."""
+    row_model = _row_model(_table_endpoint(endpoint))
     out = []
     for name, field in row_model.model_fields.items():
         base, optional = _unwrap_optional(field.annotation)
@@ -115,9 +126,41 @@ def columns(endpoint: str) -> tuple[Column, ...]:
 
 
 @functools.cache
-def schema(endpoint: str) -> pa.Schema:
-    """The Arrow schema of paged endpoint ``endpoint``'s rows."""
-    return pa.schema([pa.field(c.name, c.type, nullable=not c.required) for c in columns(endpoint)])
+def schema(endpoint: str, constants: Constants = ()) -> pa.Schema:
+    """The Arrow schema of ``endpoint``'s rows, with the ``constants`` columns (see :func:`with_constants`) first."""
+    fields = [pa.field(c.name, c.type, nullable=not c.required) for c in columns(endpoint)]
+    return pa.schema([*(pa.field(name, _constant_type(value), nullable=False) for name, value in constants), *fields])
+
+
+def rows_batch(endpoint: str, rows: object) -> pa.RecordBatch:
+    """The rows of a list endpoint's decoded answer (``security_list``, ``company_list``) as one record batch."""
+    _table_endpoint(endpoint)
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise _invalid(endpoint, "the answer is not a list of JSON objects")
+    return _record_batch(endpoint, rows)
+
+
+def with_constants(batch: pa.RecordBatch, constants: Constants) -> pa.RecordBatch:
+    """``batch`` with one column per ``(name, value)`` of ``constants`` in front, every row holding ``value``.
+
+    A price-history page does not say which security it belongs to; the pull adds ``security_id`` and ``symbol``.
+    Integers become ``int64``, strings dictionary-encoded strings.
+    """
+    if not constants:
+        return batch
+    arrays = [_constant_array(value, batch.num_rows) for _, value in constants]
+    fields = [pa.field(name, array.type, nullable=False) for (name, _), array in zip(constants, arrays, strict=True)]
+    return pa.RecordBatch.from_arrays([*arrays, *batch.columns], schema=pa.schema([*fields, *batch.schema]))
+
+
+def _constant_type(value: int | str) -> pa.DataType:
+    return pa.int64() if isinstance(value, int) else pa.dictionary(pa.int32(), pa.string())
+
+
+def _constant_array(value: int | str, length: int) -> pa.Array:
+    if isinstance(value, int):
+        return pa.array([value] * length, type=pa.int64())
+    return pa.DictionaryArray.from_arrays(pa.array([0] * length, type=pa.int32()), pa.array([value]))
 
 
 def page_batch(endpoint: str, payload: object) -> PageBatch:
@@ -139,18 +182,22 @@ def page_batch(endpoint: str, payload: object) -> PageBatch:
         number = int(page.get("number", 0))
     except (KeyError, TypeError, ValueError):
         raise _invalid(endpoint, "the page lacks totalElements, totalPages or number") from None
-    arrays = [_column_array(endpoint, column, rows) for column in columns(endpoint)]
     extras: dict[str, float | int | None] = {}
     if spec.page_field and isinstance(payload, dict):
         extras = {k: v for k, v in payload.items() if k != spec.page_field and isinstance(v, (int, float, type(None)))}
     return PageBatch(
         endpoint=endpoint,
-        rows=pa.RecordBatch.from_arrays(arrays, schema=schema(endpoint)),
+        rows=_record_batch(endpoint, rows),
         number=number,
         total_pages=total_pages,
         total_elements=total_elements,
         extras=extras,
     )
+
+
+def _record_batch(endpoint: str, rows: Sequence[object]) -> pa.RecordBatch:
+    arrays = [_column_array(endpoint, column, rows) for column in columns(endpoint)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema(endpoint))
 
 
 def _column_array(endpoint: str, column: Column, rows: Sequence[object]) -> pa.Array:
@@ -192,6 +239,9 @@ def _nepal_timestamps(values: list[object]) -> pa.Array:
 
 def _row_model(endpoint: Endpoint) -> type[typing.Any]:
     response = endpoint.response
+    if not endpoint.paged:  # list[Row]
+        listed: type[typing.Any] = typing.get_args(response)[0]
+        return listed
     page_type = response.model_fields[endpoint.page_field].annotation if endpoint.page_field else response
     row: type[typing.Any] = page_type.model_fields["content"].annotation.__args__[0]
     return row

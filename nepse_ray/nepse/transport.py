@@ -4,20 +4,43 @@ Everything above this module (tokens, signing, retries, error mapping) works on 
 so tests swap in a fake transport and never open a socket. A transport turns network failures into
 :class:`NepseConnectionError` / :class:`NepseTimeoutError` whose messages name only the method and the path:
 never the headers (they carry the token) nor the body (it carries the payload id).
+
+:class:`RequestsTransport` trusts the server as little as it can: it ignores the environment (no proxies, CA
+bundles or ``.netrc`` credentials from environment variables), streams each body under a size cap counted after
+decompression, and holds every attempt to a total deadline, so neither a gzip bomb, an endless body nor a slow
+trickle can hold a worker or its memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-from .errors import NepseConnectionError, NepseError, NepseTimeoutError
+from .errors import (
+    NepseConnectionError,
+    NepseDeadlineError,
+    NepseError,
+    NepseHeaderValueError,
+    NepseInvalidResponseError,
+    NepseResponseTooLargeError,
+    NepseTimeoutError,
+)
 
 Query = Sequence[tuple[str, str]]
+
+#: Largest body accepted, counted after decompression. A 500-row floorsheet page is about 0.2 MiB.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Seconds one attempt may take in all; below the pool's default ``task_timeout`` of 60 s, so the attempt fails
+#: with its own error before the pool abandons it.
+DEFAULT_TOTAL_TIMEOUT = 45.0
+#: Most bytes taken from the body per read; each read waits at most for what is left of the deadline.
+_READ_SIZE = 256 * 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,12 +79,31 @@ class Transport(Protocol):
 class RequestsTransport:
     """A :class:`Transport` over one ``requests.Session`` (thread-safe for the way the client uses it).
 
-    ``verify`` is passed to requests: ``True`` (system/certifi trust), a CA bundle path, or ``False``.
+    ``verify`` is passed to requests on every request: ``True`` (certifi's trust store), a CA bundle path, or
+    ``False``. The session does not read the environment (``trust_env=False``), so ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``, proxy variables and ``.netrc`` change neither verification, the route nor the
+    Authorization header. A body larger than ``max_body_bytes`` after decompression raises
+    :class:`NepseResponseTooLargeError`; an attempt longer than ``total_timeout`` raises :class:`NepseDeadlineError`.
+
+    The deadline caps connecting, waiting for the answer and reading the body, each socket wait shortened to what
+    is left of it. Only a server that trickles its header lines can overrun it, by at most ``http.client``'s header
+    limits times the read timeout.
     """
 
-    def __init__(self, verify: bool | str = True) -> None:
+    def __init__(
+        self,
+        verify: bool | str = True,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._session = requests.Session()
-        self._session.verify = verify
+        self._session.trust_env = False
+        self._session.verify = self._verify = verify
+        self._max_body_bytes = max_body_bytes
+        self._total_timeout = total_timeout
+        self._clock = clock
 
     def send(
         self,
@@ -73,6 +115,10 @@ class RequestsTransport:
         json_body: object | None,
         timeout: tuple[float, float],
     ) -> RawResponse:
+        where = f"{method} {urlsplit(url).path}"
+        require_sendable_headers(where, headers)
+        deadline = self._clock() + self._total_timeout
+        connect_timeout, read_timeout = (min(seconds, self._total_timeout) for seconds in timeout)
         failure: NepseError
         try:
             response = self._session.request(
@@ -81,25 +127,88 @@ class RequestsTransport:
                 headers=dict(headers),
                 params=list(params),
                 json=json_body,
-                timeout=timeout,
+                timeout=(connect_timeout, read_timeout),
                 allow_redirects=False,
+                stream=True,
+                verify=self._verify,
             )
-            return RawResponse(response.status_code, response.headers, response.content)
+            with response:  # closes the connection unless the whole body was read
+                body = self._read_body(where, response.raw, deadline, read_timeout)
+            return RawResponse(response.status_code, response.headers, body)
         except requests.RequestException as exc:
-            failure = _network_failure(method, urlsplit(url).path, exc)
-        # Raised outside the except block so the error keeps no reference (via __context__) to the
-        # requests exception, whose .request still holds the Authorization header.
+            failure = _network_failure(where, exc)
+        except urllib3.exceptions.HTTPError as exc:  # raised while streaming the body
+            overdue = isinstance(exc, urllib3.exceptions.ReadTimeoutError) and self._clock() >= deadline
+            failure = self._deadline_error(where) if overdue else _body_failure(where, exc)
+        # Raised outside the except block so the error keeps no reference (via __context__) to the requests
+        # exception, whose .request still holds the Authorization header.
         raise failure
+
+    def _read_body(self, where: str, raw: urllib3.HTTPResponse, deadline: float, read_timeout: float) -> bytes:
+        """The decoded body, read in pieces of at most ``_READ_SIZE`` so the cap and the deadline hold throughout.
+
+        ``read1`` returns as soon as some bytes arrived (``read`` would wait for a full piece), and urllib3
+        decompresses no more than it returns, so a gzip bomb is never inflated past the cap.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            left = deadline - self._clock()
+            if left <= 0:
+                raise self._deadline_error(where)
+            connection = raw.connection
+            if connection is not None and connection.sock is not None:
+                connection.sock.settimeout(min(read_timeout, left))
+            chunk = raw.read1(_READ_SIZE, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise NepseResponseTooLargeError(
+                    f"{where}: the answer is larger than max_body_bytes={self._max_body_bytes:,} bytes (decompressed); "
+                    "refusing to read it. Raise max_body_bytes only if such answers are expected"
+                )
+            chunks.append(chunk)
+
+    def _deadline_error(self, where: str) -> NepseDeadlineError:
+        return NepseDeadlineError(
+            f"{where}: the answer took longer than total_timeout={self._total_timeout:g} s to arrive in full; "
+            "the server is trickling it out"
+        )
 
     def close(self) -> None:
         self._session.close()
 
     def __repr__(self) -> str:
-        return f"RequestsTransport(verify={self._session.verify!r})"
+        return (
+            f"RequestsTransport(verify={self._verify!r}, max_body_bytes={self._max_body_bytes}, "
+            f"total_timeout={self._total_timeout:g})"
+        )
 
 
-def _network_failure(method: str, path: str, exc: requests.RequestException) -> NepseError:
-    where = f"{method} {path}"
+def require_sendable_headers(where: str, headers: Mapping[str, str]) -> None:
+    """Raise :class:`NepseHeaderValueError` for a header value HTTP cannot carry, naming the header only.
+
+    Left to requests or http.client, such a value raises an error whose text or args hold the whole header,
+    which for Authorization is the token.
+    """
+    for name, value in headers.items():
+        if all(ord(c) < 256 for c in value) and not (value[:1].isspace() or any(c in value for c in "\r\n\0")):
+            continue
+        token = name.lower() == "authorization"
+        advice = (
+            "the access token from the handshake is malformed; a new prove gets another"
+            if token
+            else "pass a plain latin-1 value"
+        )
+        raise NepseHeaderValueError(
+            f"{where}: the {name} header holds characters HTTP cannot carry (outside latin-1, or line breaks); "
+            + advice,
+            retryable=token,
+        )
+
+
+def _network_failure(where: str, exc: requests.RequestException) -> NepseError:
     if isinstance(exc, requests.Timeout):  # ConnectTimeout is also a ConnectionError: test this first
         phase = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for the answer"
         return NepseTimeoutError(f"{where}: timed out while {phase}; the server is slow or unreachable")
@@ -112,3 +221,13 @@ def _network_failure(method: str, path: str, exc: requests.RequestException) -> 
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return NepseConnectionError(f"{where}: the connection failed or was dropped ({type(exc).__name__})")
     return NepseConnectionError(f"{where}: the request failed ({type(exc).__name__})")
+
+
+def _body_failure(where: str, exc: urllib3.exceptions.HTTPError) -> NepseError:
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return NepseTimeoutError(f"{where}: timed out while reading the answer; the server stalled")
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        return NepseInvalidResponseError(
+            f"{where}: the answer's compressed body is corrupt ({type(exc).__name__})", status=None
+        )
+    return NepseConnectionError(f"{where}: the connection dropped while reading the answer ({type(exc).__name__})")

@@ -29,9 +29,10 @@ from aiohttp import web
 from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
 from .auth import TokenIssuer, TokenRecord, TokenRejected
 from .config import SimConfig
+from .days import TradingDays
 from .faults import BAD_GATEWAY_HTML, FORBIDDEN_HTML, draw_fault, draw_latency, non_json_body
 from .limits import KeyedRateLimiter, retry_after_header
-from .market import build_market, default_business_date
+from .market import build_market, default_business_date, previous_trading_days
 from .responses import responses_for
 from .routes import BadRequest, Route, data_routes
 from .stats import SimStats
@@ -68,13 +69,24 @@ class SimServer:
         self.config = config
         business_date = config.business_date or default_business_date(self.nepal_date())
         self.market = build_market(
-            seed=config.seed, trades=config.trades, business_date=business_date, market_open=config.market_open
+            seed=config.seed,
+            trades=config.trades,
+            business_date=business_date,
+            market_open=config.market_open,
+            live=config.live_capacity,
         )
         self.responses = responses_for(self.market)
         self.responses.warm()
+        past = {}
+        for day in previous_trading_days(business_date, config.past_days):
+            closed = build_market(seed=config.seed, trades=config.trades, business_date=day, market_open=False)
+            past[day] = responses_for(closed)
+        for responses in past.values():
+            responses.warm()
+        self.days = TradingDays(self.responses, past, live_trades_per_s=config.live_trades_per_s, started=self.now())
         self.issuer = TokenIssuer(secrets.token_bytes(32), random.Random(f"nepse-sim:{config.seed}:handshake"))
         self.fault_rng = random.Random(f"nepse-sim:{config.seed}:faults")
-        self.stats = SimStats(floorsheet_rows=len(self.market.trades), page_size=STATS_PAGE_SIZE)
+        self.stats = SimStats(floorsheet_rows=self.market.initial_trades, page_size=STATS_PAGE_SIZE)
         self.token_limiter: KeyedRateLimiter | None = None
         self.address_limiter: KeyedRateLimiter | None = None
         self._build_limiters()
@@ -119,7 +131,14 @@ class SimServer:
         return payload_id(variant, market_id=self.config.market_id, day=self.payload_day(), salts=record.salts)
 
     def snapshot(self) -> dict[str, Any]:
-        return self.stats.snapshot(business_date=self.market.business_date.isoformat())
+        """The counters, and the ground truth of the served days: the business day's trades that exist now (with
+        the contract id of the first), and every day with data."""
+        self.stats.floorsheet_rows = self.days.visible_trades(self.now())
+        return self.stats.snapshot(
+            business_date=self.market.business_date.isoformat(),
+            first_contract_id=self.market.contract_id(0),
+            served_days=[day.isoformat() for day in self.days.served],
+        )
 
     # -- the guard ---------------------------------------------------------------------------------------------
 
@@ -300,7 +319,7 @@ def make_app(server: SimServer) -> web.Application:
     """The aiohttp application of one simulator."""
     app = web.Application()
     add = app.router.add_route
-    for route in data_routes(server.responses, lambda: server.config):
+    for route in data_routes(server.days, lambda: server.config, server.now):
 
         async def endpoint(request: web.Request, route: Route = route) -> web.Response:
             return server.counted(await server.guard(request, route))

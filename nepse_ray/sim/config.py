@@ -11,16 +11,21 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 OnExcess = Literal["429", "drop", "empty"]
 DaySource = Literal["nepal", "local", "asof"]
 TodayPriceVariant = Literal["b", "floorsheet"]
 
 #: Fields that define the served market or the socket; they cannot change on a running server.
-STARTUP_ONLY_FIELDS = frozenset({"host", "port", "seed", "trades", "business_date", "market_open"})
+STARTUP_ONLY_FIELDS = frozenset(
+    {"host", "port", "seed", "trades", "business_date", "market_open", "live_trades_per_s", "past_days"}
+)
+#: Seconds of live arrivals generated ahead (a live simulator stops adding trades after this long).
+LIVE_SPAN = 3600.0
 
 
 def _rate() -> Any:
@@ -44,6 +49,12 @@ class SimConfig(BaseModel):
     )
     market_open: bool = Field(default=False, description="serve the day as in session: broker ids and closes null")
     max_page_size: int = Field(default=500, ge=1, description="larger 'size' query values are capped to this")
+    live_trades_per_s: float = Field(
+        default=0.0, ge=0, le=1000, description="with market_open: new trades per second arriving while serving"
+    )
+    past_days: int = Field(
+        default=0, ge=0, le=60, description="earlier trading days whose floorsheet and today-price are also served"
+    )
 
     # The handshake.
     token_ttl: float = Field(default=60.0, gt=0, description="access-token lifetime in seconds")
@@ -75,6 +86,17 @@ class SimConfig(BaseModel):
     fault_non_json: float = _rate()
     fault_empty: float = _rate()
     fault_early_expiry: float = _rate()
+
+    @model_validator(mode="after")
+    def _live_needs_open_market(self) -> SimConfig:
+        if self.live_trades_per_s and not self.market_open:
+            raise ValueError("live_trades_per_s needs market_open: trades only arrive while the market is in session")
+        return self
+
+    @property
+    def live_capacity(self) -> int:
+        """Trades generated for live arrivals on top of ``trades`` (bounded by the 6-digit contract sequence)."""
+        return min(999_999 - self.trades, math.ceil(self.live_trades_per_s * LIVE_SPAN))
 
     @field_validator("on_excess", mode="before")
     @classmethod

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import threading
 from collections.abc import Sequence
 
 from .market import BROKERS, Market
 from .wire import BodyCache, encode, json_text, page_meta
 
-ViewKey = tuple[int | None, int | None, int | None]
+ViewKey = tuple[int | None, int | None, int | None, int]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class FloorsheetPages:
     def _row_templates(self) -> dict[int, tuple[str, str]]:
         """security id -> the constant JSON text of its rows: the symbol field, and the id and name fields."""
         out = {}
-        for sid in self.market.day_stats:
+        for sid in self.market.trades_by_security:
             sec = self.market.security_by_id[sid]
             out[sid] = (
                 f'"stockSymbol":{json_text(sec.symbol)},',
@@ -97,22 +98,37 @@ class FloorsheetPages:
         seconds = int((self.market.session_end - self.market.session_start).total_seconds()) + 1
         return [(start + dt.timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%S.") for k in range(seconds)]
 
-    def view(self, stock_id: int | None = None, buyer: int | None = None, seller: int | None = None) -> FloorsheetView:
-        key = (stock_id, buyer, seller)
+    @functools.cached_property
+    def _running_totals(self) -> tuple[list[float], list[int]]:
+        """Amount and quantity of the first n trades, for every n: the totals of a live day's growing floorsheet."""
+        t = self.market.trades
+        amounts = list(itertools.accumulate((q * r for q, r in zip(t.quantity, t.rate, strict=True)), initial=0.0))
+        return amounts, list(itertools.accumulate(t.quantity, initial=0))
+
+    def view(
+        self,
+        stock_id: int | None = None,
+        buyer: int | None = None,
+        seller: int | None = None,
+        visible: int | None = None,
+    ) -> FloorsheetView:
+        """The trades a query selects among the first ``visible`` (default: all) in contract order."""
+        t = self.market.trades
+        count = len(t) if visible is None else min(visible, len(t))
+        if (stock_id, buyer, seller) == (None, None, None):
+            amounts, quantities = self._running_totals
+            return FloorsheetView(range(count - 1, -1, -1), round(amounts[count], 2), quantities[count])
+        key = (stock_id, buyer, seller, count)
         with self._view_lock:
             view = self._views.get(key)
         if view is not None:
             return view
-        t = self.market.trades
-        if key == (None, None, None):
-            rows: Sequence[int] = range(len(t) - 1, -1, -1)
-        else:
-            candidates = self.market.trades_by_security.get(stock_id, []) if stock_id is not None else range(len(t))
-            rows = [
-                i
-                for i in reversed(candidates)
-                if (buyer is None or t.buyer[i] == buyer) and (seller is None or t.seller[i] == seller)
-            ]
+        candidates = self.market.trades_by_security.get(stock_id, []) if stock_id is not None else range(len(t))
+        rows = [
+            i
+            for i in reversed(candidates)
+            if i < count and (buyer is None or t.buyer[i] == buyer) and (seller is None or t.seller[i] == seller)
+        ]
         view = FloorsheetView(
             rows,
             total_amount=round(sum(t.quantity[i] * t.rate[i] for i in rows), 2),
@@ -126,19 +142,21 @@ class FloorsheetPages:
 
     def page(
         self,
-        business_date: dt.date | None,
         page: int,
         size: int,
         stock_id: int | None = None,
         buyer: int | None = None,
         seller: int | None = None,
+        visible: int | None = None,
     ) -> bytes:
-        """One page of the ``{floorsheets: Page, totalAmount, totalQty, totalTrades}`` wrapper."""
-        served = business_date in (None, self.market.business_date)
-        key = ("floorsheet", served, stock_id, buyer, seller, page, size)
+        """One page of the ``{floorsheets: Page, totalAmount, totalQty, totalTrades}`` wrapper.
+
+        ``visible`` limits the day to its first trades (a live day that is still growing).
+        """
+        key = ("floorsheet", stock_id, buyer, seller, page, size, visible)
 
         def build() -> bytes:
-            view = self.view(stock_id, buyer, seller) if served else FloorsheetView((), 0.0, 0)
+            view = self.view(stock_id, buyer, seller, visible)
             chunk = view.rows[page * size : (page + 1) * size]
             meta = page_meta(page=page, size=size, total=len(view.rows), count=len(chunk), sort=True)
             content = self._rows_json(chunk)

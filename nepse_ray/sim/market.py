@@ -7,7 +7,8 @@ simulators in one test session share the few seconds of generation.
 Shape, after the notes (§4): ~600 companies in the 13 sectors (ordinary scrips share their id with their
 security), ~550 non-delisted securities (plus promoter shares, which are only in the security list, and ~100
 delisted ones shown with ``nonDelisted=false``), 90 brokers, indices 51..67, and a floorsheet of ``trades`` rows
-for the business day, in contract order (seq 1 = first trade of the day).
+for the business day, in contract order (seq 1 = first trade of the day), plus any trades kept back for live
+arrivals.
 
 >>> market = build_market(seed=1, trades=1000, business_date=dt.date(2025, 10, 30), market_open=False)
 >>> len(market.trades), market.contract_id(0)
@@ -230,8 +231,9 @@ def _unique_symbol(wanted: str, taken: set[str]) -> str:
 class Market:
     """The served market. Build it with :func:`build_market`; never mutated afterwards."""
 
-    def __init__(self, seed: int, trades: int, business_date: dt.date, market_open: bool) -> None:
+    def __init__(self, seed: int, trades: int, business_date: dt.date, market_open: bool, live: int = 0) -> None:
         self.seed = seed
+        self.initial_trades = trades
         self.business_date = business_date
         self.market_open = market_open
         rng = random.Random(f"nepse-sim:{seed}:listing")
@@ -245,7 +247,7 @@ class Market:
         end = SESSION_END if not market_open else OPEN_AS_OF
         self.session_start = dt.datetime.combine(business_date, SESSION_START, NEPAL_TZ)
         self.session_end = dt.datetime.combine(business_date, end, NEPAL_TZ)
-        self.trades = self._trades(random.Random(f"nepse-sim:{seed}:trades:{business_date}"), trades)
+        self.trades = self._trades(random.Random(f"nepse-sim:{seed}:trades:{business_date}"), trades + live)
         self.day_stats = self._day_stats()
 
     # -- listing ---------------------------------------------------------------------------------------------
@@ -322,7 +324,7 @@ class Market:
     def _day_stats(self) -> dict[int, DayStats]:
         acc: dict[int, list[float]] = {}
         t = self.trades
-        for i in range(len(t)):
+        for i in range(self.initial_trades):
             sid, rate, qty = t.security[i], t.rate[i], t.quantity[i]
             row = acc.get(sid)
             if row is None:
@@ -421,7 +423,11 @@ def _index_history(market: Market, index_id: int) -> list[IndexDay]:
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def build_market(*, seed: int, trades: int, business_date: dt.date, market_open: bool) -> Market:
-    """The market for these parameters, built once per process."""
-    return Market(seed, trades, business_date, market_open)
+@functools.lru_cache(maxsize=16)
+def build_market(*, seed: int, trades: int, business_date: dt.date, market_open: bool, live: int = 0) -> Market:
+    """The market for these parameters, built once per process.
+
+    ``live`` trades are generated after the ``trades`` of the day; a live simulator reveals them as time passes.
+    The day's aggregates (prices, top lists) cover the first ``trades`` only.
+    """
+    return Market(seed, trades, business_date, market_open, live)

@@ -24,8 +24,14 @@ import requests
 
 from .config import SimConfig
 
+# The child asks Linux to SIGTERM it when its parent dies (and checks it has not already), so a simulator never
+# outlives a driver that was killed with SIGKILL.
 _SERVE = (
-    "import sys\n"
+    "import ctypes, os, signal, sys\n"
+    "if sys.platform == 'linux':\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
+    "    if os.getppid() != int(sys.argv[2]):\n"
+    "        sys.exit(0)\n"
     "from nepse_ray.sim.config import SimConfig\n"
     "from nepse_ray.sim.server import serve\n"
     "sys.exit(serve(SimConfig.model_validate_json(sys.argv[1])))\n"
@@ -44,7 +50,7 @@ class SimulatorProcess:
         base = config or SimConfig()
         self.config = SimConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, self.config.model_dump_json()],
+            [sys.executable, "-c", _SERVE, self.config.model_dump_json(), str(os.getpid())],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

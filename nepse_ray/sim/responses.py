@@ -55,7 +55,7 @@ class Responses:
         A blocked loop stamps queued requests late, which makes their on-time successors look early to the rate
         limiter. Per-security histories stay lazy (a few ms each).
         """
-        self.floorsheets.page(None, 0, 1)
+        self.floorsheets.page(0, 1)
         _ = self.market.trades_by_security, self._today_rows, self._index_values
         for body in (self.market_summary, self.nepse_index, self.sub_indices, self.price_volume, self.live_market):
             body()
@@ -530,12 +530,11 @@ class Responses:
 
     # -- signed pages --------------------------------------------------------------------------------------
 
-    def today_price(self, business_date: dt.date | None, page: int, size: int) -> bytes:
+    def today_price(self, page: int, size: int) -> bytes:
         def build() -> bytes:
-            rows = self._today_rows if business_date in (None, self.market.business_date) else []
-            return encode(spring_page(rows, page=page, size=size, sort=False))
+            return encode(spring_page(self._today_rows, page=page, size=size, sort=False))
 
-        return self._pages.get(("today_price", business_date, page, size), build)
+        return self._pages.get(("today_price", page, size), build)
 
     @functools.cached_property
     def _today_rows(self) -> list[Json]:

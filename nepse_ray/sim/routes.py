@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..nepse.payload import VARIANT_BY_ENDPOINT
 from .config import SimConfig
-from .responses import Responses
+from .days import TradingDays
 
 
 class BadRequest(Exception):
@@ -69,8 +69,10 @@ def _path_int(request: web.Request, name: str) -> int:
     return _int(request.match_info[name], name)
 
 
-def data_routes(r: Responses, config: Callable[[], SimConfig]) -> list[Route]:
-    """Every data endpoint; ``config`` returns the configuration in force (it changes at runtime)."""
+def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callable[[], float]) -> list[Route]:
+    """Every data endpoint; ``config`` returns the configuration in force (it changes at runtime), ``now`` the
+    server's clock (a live floorsheet grows with it)."""
+    r = days.current
 
     def page_args(request: web.Request) -> tuple[int, int]:
         page = _query_int(request, "page") or 0
@@ -81,8 +83,9 @@ def data_routes(r: Responses, config: Callable[[], SimConfig]) -> list[Route]:
 
     def floorsheet(request: web.Request) -> bytes:
         page, size = page_args(request)
-        return r.floorsheets.page(
+        return days.floorsheet(
             _query_date(request, "businessDate"),
+            now(),
             page,
             size,
             stock_id=_query_int(request, "stockId"),
@@ -95,7 +98,7 @@ def data_routes(r: Responses, config: Callable[[], SimConfig]) -> list[Route]:
         if r.security(security_id) is None:
             return None
         page, size = page_args(request)
-        return r.floorsheets.page(_query_date(request, "businessDate"), page, size, stock_id=security_id)
+        return days.floorsheet(_query_date(request, "businessDate"), now(), page, size, stock_id=security_id)
 
     def security_price_history(request: web.Request) -> bytes | None:
         page, size = page_args(request)
@@ -104,7 +107,7 @@ def data_routes(r: Responses, config: Callable[[], SimConfig]) -> list[Route]:
 
     def today_price(request: web.Request) -> bytes:
         page, size = page_args(request)
-        return r.today_price(_query_date(request, "businessDate"), page, size)
+        return days.today_price(_query_date(request, "businessDate"), page, size)
 
     def by_security(build: Callable[[int], bytes | None]) -> Handler:
         return lambda request: build(_path_int(request, "security_id"))

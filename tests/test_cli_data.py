@@ -1,0 +1,111 @@
+"""``nepse-ray pull`` and ``nepse-ray sync``: files, and every error path as one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from nepse_ray.cli import main
+from nepse_ray.sim import Simulator
+from nepse_ray.testing import wait_until
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"nepse-ray {command}: "), err
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "2026-13-01"], "--date '2026-13-01' is not a date"),
+        (["--out", "/nonexistent/dir/day.parquet"], "cannot write /nonexistent/dir/day.parquet"),
+        (["--out", "day.xlsx"], "the format follows the suffix"),
+        (["--min-workers", "4", "--max-workers", "2"], "--min-workers and --max-workers"),
+    ],
+)
+def test_bad_input_is_one_line_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    argv = ["pull", "floorsheet", "--out", str(tmp_path / "day.parquet"), "--base-url", "http://127.0.0.1:1", *args]
+    assert main(argv) == 1
+    assert message in one_error_line(capsys, "pull")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_site_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    assert main(["sync", str(tmp_path / "d"), "--base-url", url]) == 1
+    assert "NepseConnectionError" in one_error_line(capsys, "sync")
+
+
+def test_a_tls_failure_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path, nepse_sim: Simulator) -> None:
+    url = nepse_sim.base_url.replace("http://", "https://")  # the simulator speaks plain HTTP: the handshake fails
+    assert main(["pull", "securities", "--out", str(tmp_path / "s.csv"), "--base-url", url]) == 1
+    assert "TLS" in one_error_line(capsys, "pull")
+
+
+@pytest.mark.ray
+def test_pulls_write_files_and_an_unknown_symbol_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    nepse_ray_cluster: dict[str, Any],
+    nepse_sim_factory: Callable[..., Simulator],
+    tmp_path: Path,
+) -> None:
+    sim = nepse_sim_factory(trades=1_200, rate_limit=None)
+    connect = ["--base-url", sim.base_url, "--address", nepse_ray_cluster["gcs_address"], "--max-workers", "3"]
+
+    assert main(["pull", "floorsheet", "--out", str(tmp_path / "day.csv"), *connect]) == 0
+    with (tmp_path / "day.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1_200 and len({row["contract_id"] for row in rows}) == 1_200
+    assert "1,200 of 1,200 rows (complete)" in capsys.readouterr().err
+
+    assert main(["pull", "securities", "--out", str(tmp_path / "s.parquet"), "--quiet", *connect]) == 0
+    symbols = pq.read_table(tmp_path / "s.parquet").column("symbol").to_pylist()
+    assert capsys.readouterr().err == ""
+
+    typo = symbols[0] + "Q"
+    assert main(["pull", "history", "--symbols", typo, "--out", str(tmp_path / "h.parquet"), *connect]) == 1
+    line = one_error_line(capsys, "pull")
+    assert "UnknownSymbolError" in line and symbols[0] in line
+    assert not (tmp_path / "h.parquet").exists()
+
+
+@pytest.mark.ray
+def test_ctrl_c_stops_cleanly_and_leaves_no_file(
+    nepse_ray_cluster: dict[str, Any], nepse_sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = nepse_sim_factory(trades=20_000)  # 40 pages at 2 requests/s per token: long enough to interrupt
+    out = tmp_path / "day.parquet"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nepse_ray.cli", "pull", "floorsheet", "--out", str(out), "--base-url", sim.base_url,
+         "--address", nepse_ray_cluster["gcs_address"], "--max-workers", "1", "--quiet"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    partial = tmp_path / "day.parquet.partial"
+    wait_until(partial.exists, bool, timeout=120)
+    os.kill(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1] == "nepse-ray pull: interrupted; nothing was written under a final name"
+    assert list(tmp_path.iterdir()) == []
