@@ -49,8 +49,9 @@ def pull_through(
 ) -> PullResult:
     """:func:`run_pull` on any page source (and clock)."""
     schema = output_schema(series)
-    sink: TableSink | FileSink = file_sink(out, schema) if out is not None else TableSink(schema)
-    try:
+    sink: TableSink | FileSink | None = None
+    try:  # the sink is made inside: a Ctrl-C just after its file was created must still remove it
+        sink = file_sink(out, schema) if out is not None else TableSink(schema)
         listings = PagedPull(series, source, sink, limits, clock=clock, on_progress=on_progress).run()
     except BaseException:
         if isinstance(sink, FileSink):

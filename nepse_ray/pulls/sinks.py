@@ -61,7 +61,11 @@ class FileSink(abc.ABC):
         try:
             self._open()
         except OSError as error:
+            self.partial.unlink(missing_ok=True)
             raise OutputError(f"cannot write {self.path}: {error.strerror or error}") from None
+        except BaseException:  # Ctrl-C while the file was being opened: leave nothing behind
+            self.partial.unlink(missing_ok=True)
+            raise
 
     @abc.abstractmethod
     def _open(self) -> None: ...
