@@ -1,4 +1,5 @@
-"""The Grafana dashboard names only metrics the pool exports, shows every one of them, and filters by pool.
+"""The Grafana dashboard names only metrics the pool exports, shows every one of them, and filters by pool; the README
+documents every one of them.
 
 The metric names are taken from each PromQL expression by removing what is not a metric (strings, label matchers,
 ranges, grouping clauses, function calls, keywords); the exported names come from ``pool/metrics.py``'s tables, so
@@ -16,7 +17,8 @@ import pytest
 
 from nepse_ray.pool.metrics import every_metric, exported_names
 
-DASHBOARD = Path(__file__).resolve().parent.parent / "monitoring" / "grafana" / "nepse-ray.json"
+REPO = Path(__file__).resolve().parent.parent
+DASHBOARD = REPO / "monitoring" / "grafana" / "nepse-ray.json"
 KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
                       "offset", "inf", "nan"})  # fmt: skip
 IDENTIFIER = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
@@ -91,3 +93,13 @@ def test_the_panels_operators_asked_for_are_there(dashboard: dict[str, Any]) -> 
                   "latency percentiles", "scale events", "restarts", "cache hits", "coalesced", "proves",
                   "rate-limiter wait"):  # fmt: skip
         assert words in titles
+
+
+def test_the_readme_documents_every_metric_with_its_type_and_tags() -> None:
+    rows = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| `ray_nepse_pool_")]
+    for spec in every_metric():
+        (row,) = [row for row in rows if row.startswith(f"| `{spec.exported[0]}`")]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1] == spec.kind
+        assert cells[2] == ", ".join(f"`{tag}`" for tag in ("pool", *spec.tags))
+    assert len(rows) == len(every_metric())
