@@ -10,20 +10,14 @@ the median latency of sequential calls. Goal (issue #9): metrics on is less than
 from __future__ import annotations
 
 import argparse
-import os
 
-for _name, _value in {
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "RAY_AUTH_MODE": "disabled",
-}.items():
-    os.environ.setdefault(_name, _value)
+from bench_pool import latency_p50s, pipelined  # first: it sets Ray's environment defaults (loopback, no usage stats)
 
-import ray  # noqa: E402  (after the environment defaults, which Ray reads at import)
-from bench_pool import latency_p50s, pipelined  # noqa: E402
+# isort: split
+import ray
 
-from nepse_ray.pool.api import NepseWorkerAPI  # noqa: E402
-from nepse_ray.sim import SimulatorProcess  # noqa: E402
+from nepse_ray.pool.api import NepseWorkerAPI
+from nepse_ray.sim import SimulatorProcess
 
 
 def main() -> None:

@@ -125,6 +125,22 @@ class FakeLauncher:
         return [call for worker in self.workers for call in worker.open_calls()]
 
 
+class RecordingLogger:
+    """A custom logger in the seed's shape: log / warn / error callables."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def log(self, message: str) -> None:
+        self.lines.append(("log", message))
+
+    def warn(self, message: str) -> None:
+        self.lines.append(("warn", message))
+
+    def error(self, message: str) -> None:
+        self.lines.append(("error", message))
+
+
 class SpyMetrics(PoolMetrics):
     """Real Ray metric objects, plus a record of what the recorder handed over."""
 

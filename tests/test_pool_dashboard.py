@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import ray
+from pool_fakes import RecordingLogger
 
 from nepse_ray.pool.api import NepseWorkerAPI
 from nepse_ray.sim import Simulator
@@ -16,20 +17,6 @@ pytestmark = pytest.mark.ray
 PoolFactory = Callable[..., NepseWorkerAPI]
 #: Not the test session's namespace, so the workers are found here only if the coordinator names them into it.
 NAMESPACE = "nepse_ray_dashboard"
-
-
-class RecordingLogger:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def log(self, message: str) -> None:
-        self.lines.append(("log", message))
-
-    def warn(self, message: str) -> None:
-        self.lines.append(("warn", message))
-
-    def error(self, message: str) -> None:
-        self.lines.append(("error", message))
 
 
 def serving_ids(api: NepseWorkerAPI) -> list[str]:

@@ -8,28 +8,13 @@ import pickle
 from typing import Any
 
 import pytest
+from pool_fakes import RecordingLogger
 from pydantic import ValidationError
 
 from nepse_ray.nepse.client import NepseClient
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.errors import PoolError, PoolShutdownError, TaskTimeoutError, WorkerLostError
 from nepse_ray.pool.options import PoolOptions, pool_logger
-
-
-class RecordingLogger:
-    """A custom logger in the seed's shape: log / warn / error callables."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def log(self, message: str) -> None:
-        self.lines.append(("log", message))
-
-    def warn(self, message: str) -> None:
-        self.lines.append(("warn", message))
-
-    def error(self, message: str) -> None:
-        self.lines.append(("error", message))
 
 
 def test_defaults_match_the_seed() -> None:
