@@ -1,6 +1,6 @@
 """One call per event: the counters behind :class:`~nepse_ray.pool.stats.PoolStats` and the Ray metrics, together.
 
-The coordinator reports what happened (``recorder.answered(lane, latency, nbytes)``, ``recorder.retried()`` ...)
+The coordinator reports what happened (``recorder.answered(lane, endpoint, latency, nbytes)``, ``recorder.retried()``)
 and never touches a counter or a metric itself, so the two can never disagree. Counters change at once (a
 ``stats()`` call sees every event before it); Ray metrics are buffered and handed over by :meth:`Recorder.flush`
 on every scaling tick: counts of one kind add up in the buffer, so a tick costs one Ray call per counter and tag
