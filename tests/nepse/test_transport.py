@@ -14,17 +14,7 @@ from typing import Any
 
 import pytest
 import trustme
-from loopback_http import (
-    LoopbackServer,
-    corrupt_gzip,
-    echo,
-    endless,
-    gzipped,
-    hang,
-    sized,
-    trickle,
-    truncated,
-)
+from loopback_http import LoopbackServer, corrupt_gzip, echo, endless, gzipped, hang, sized, trickle, truncated
 
 from nepse_ray.nepse.errors import (
     NepseConnectionError,

@@ -21,7 +21,7 @@ from nepse_ray.sim import SimulatorProcess
 
 pytestmark = pytest.mark.ray
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

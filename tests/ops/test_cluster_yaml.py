@@ -19,7 +19,7 @@ import pytest
 import ray
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START_COMMANDS = ("head_start_ray_commands", "worker_start_ray_commands")
 SETUP_COMMANDS = ("initialization_commands", "setup_commands", "head_setup_commands", "worker_setup_commands")
 RAY_WORKER_PORTS = range(10002, 20000)

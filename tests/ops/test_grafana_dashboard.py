@@ -17,7 +17,7 @@ import pytest
 
 from nepse_ray.pool.metrics import every_metric, exported_names
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "monitoring" / "grafana" / "nepse-ray.json"
 KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
                       "offset", "inf", "nan"})  # fmt: skip

@@ -28,7 +28,7 @@ from nepse_ray.sim import Simulator
 
 pytestmark = pytest.mark.ray
 
-DRIVER = Path(__file__).with_name("head_driver.py")
+DRIVER = Path(__file__).resolve().parents[1] / "head_driver.py"
 
 
 @pytest.fixture(scope="module")
