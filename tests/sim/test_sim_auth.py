@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -16,12 +15,6 @@ from nepse_ray.sim import Simulator
 from nepse_ray.sim.auth import TokenIssuer, TokenRejected
 
 MARKET_OPEN = "/api/nots/nepse-data/market-open"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(**QUICK) as simulator:
-        yield simulator
 
 
 def test_prove_has_the_sites_shape(sim: Simulator) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sim_session import BUSINESS_DATE, QUICK, SimSession, proved, sample_params
@@ -12,12 +11,6 @@ from nepse_ray.nepse import models as m
 from nepse_ray.nepse.endpoints import CATALOGUE
 from nepse_ray.sim import Simulator
 from nepse_ray.sim.market import SECTORS
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(**QUICK) as simulator:
-        yield simulator
 
 
 @pytest.fixture(scope="module")

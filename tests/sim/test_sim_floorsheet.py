@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,12 +25,6 @@ PAGE_KEYS = {
     "empty",
     "sort",
 }
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(**QUICK) as simulator:
-        yield simulator
 
 
 def walk(session: SimSession, **params: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:

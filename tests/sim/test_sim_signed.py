@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sim_session import BUSINESS_DATE, QUICK, proved
@@ -21,12 +20,6 @@ SIGNED_CALLS = {
     "security_floorsheet": {"security_id": None, "business_date": BUSINESS_DATE},
     "today_price": {},
 }
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(**QUICK) as simulator:
-        yield simulator
 
 
 @pytest.fixture(scope="module")
