@@ -9,8 +9,9 @@ import pytest
 from nepse_fakes import SAMPLES
 
 from nepse_ray.nepse import models as m
-from nepse_ray.nepse.endpoints import CATALOGUE, CatalogueMethods, prepare
+from nepse_ray.nepse.endpoints import CATALOGUE, prepare
 from nepse_ray.nepse.errors import NepseInputError, NepseInvalidResponseError
+from nepse_ray.nepse.methods import CatalogueMethods
 
 PAGE0 = (("page", "0"), ("size", "500"))
 
@@ -206,8 +207,8 @@ def test_only_object_endpoints_reject_an_empty_list() -> None:
 
 
 def test_catalogue_methods_route_every_endpoint() -> None:
-    class Recorder(CatalogueMethods[str]):
-        def _call_endpoint(self, name: str, params: dict[str, Any]) -> str:
+    class Recorder(CatalogueMethods):
+        def _request(self, name: str, params: dict[str, Any]) -> str:
             prepare(name, params)  # what each method passes must be acceptable to the catalogue
             return name
 

@@ -113,7 +113,7 @@ def test_bad_arguments_fail_before_anything_is_submitted(nepse_pool_factory: Poo
     with pytest.raises(NepseInputError, match="page must not be negative"):
         api.floorsheet(page=-1)
     with pytest.raises(NepseInputError, match="missing required argument security_id"):
-        api.remote._call_endpoint("market_depth", {})
+        api.remote._request("market_depth", {})
     with pytest.raises(NepseInputError, match="unknown request"):
         api.submit("drop_tables", {})
     with pytest.raises(NepseInputError, match="takes no arguments"):

@@ -6,8 +6,9 @@ import pickle
 
 import pytest
 
+from nepse_ray.nepse.endpoints import SESSION_METHODS
 from nepse_ray.nepse.errors import NepseInputError
-from nepse_ray.pool.request import FORMS, LANES, SEED_METHODS, PoolRequest
+from nepse_ray.pool.request import FORMS, LANES, PoolRequest
 
 
 def test_catalogue_requests_go_to_call_with_their_form() -> None:
@@ -16,8 +17,8 @@ def test_catalogue_requests_go_to_call_with_their_form() -> None:
     assert (request.lane, request.form, request.caller, request.is_session) == ("interactive", "raw", "c1", False)
 
 
-def test_seed_methods_go_to_session() -> None:
-    for name in SEED_METHODS:
+def test_session_methods_go_to_the_workers_session_method() -> None:
+    for name in SESSION_METHODS:
         request = PoolRequest.checked(name, {})
         assert request.is_session
         assert request.worker_call() == ("session", (name,))
