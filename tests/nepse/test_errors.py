@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import pickle
 
 import pytest
 
+import nepse_ray
 from nepse_ray.nepse import errors
 
 ALL_ERRORS = sorted(
@@ -31,6 +33,9 @@ RETRYABLE = {
     "NepseDeadlineError": True,
     "NepseResponseTooLargeError": False,
     "NepseHeaderValueError": False,
+    "NepseTransportError": False,
+    "NepseStatusError": False,
+    "NepseResponseError": True,
 }
 
 
@@ -81,3 +86,49 @@ def test_hierarchy() -> None:
     assert issubclass(errors.NepseInputError, ValueError)
     assert issubclass(errors.NepsePathNotAllowedError, errors.NepseInputError)
     assert all(issubclass(cls, errors.NepseError) for cls in ALL_ERRORS)
+
+
+def drawn_parents() -> dict[str, str | None]:
+    """Each class in the errors module's drawing, with the class it hangs from."""
+    assert errors.__doc__ is not None
+    drawing = [line for line in errors.__doc__.splitlines() if "── " in line or line.strip().startswith("NepseError ")]
+    parents: dict[str, str | None] = {}
+    chain: list[str] = []
+    for line in drawing:
+        name_at = line.index("Nepse") if "── " not in line else line.index("── ") + 3
+        name = line[name_at:].split()[0]
+        depth = (name_at - 4) // 4
+        chain = [*chain[:depth], name]
+        parents[name] = chain[-2] if len(chain) > 1 else None
+    return parents
+
+
+def every_nepse_ray_error() -> dict[str, type[errors.NepseError]]:
+    importlib.import_module("nepse_ray.pool.lookup")  # the pool and pull modules define the rest of the tree
+    importlib.import_module("nepse_ray.pulls")
+    found: dict[str, type[errors.NepseError]] = {}
+    pending: list[type[errors.NepseError]] = [errors.NepseError]
+    while pending:
+        cls = pending.pop()
+        if cls.__module__.startswith("nepse_ray."):
+            found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def test_the_drawing_is_the_tree_and_every_class_is_exported() -> None:
+    classes = every_nepse_ray_error()
+    parents = drawn_parents()
+    assert set(parents) == set(classes)
+    for name, parent in parents.items():
+        assert classes[name].__bases__[0].__name__ == (parent or "Exception"), name
+        assert name in nepse_ray.__all__ and getattr(nepse_ray, name) is classes[name], name
+
+
+@pytest.mark.parametrize(
+    ("cls", "status"),
+    [(errors.NepseAuthError, 401), (errors.NepseForbiddenError, 403), (errors.NepseRateLimitedError, 429)],
+)
+def test_a_status_error_for_one_status_carries_it(cls: type[errors.NepseStatusError], status: int) -> None:
+    assert cls("x").status == status
+    assert cls("x", status=418).status == 418
