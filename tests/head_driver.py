@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +128,11 @@ def secrets_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
     result = pull_floorsheet(api)
     texts["result"] = f"{result!r}\n{result}\n{result.rows} {result.expected} {result.complete}"
     texts["values"] = repr([api.market_open(), api.get_market_id(), api.get_market_status(), len(api.security_list())])
-    for name, call in {
+    calls: dict[str, Callable[[], object]] = {
         "client error": lambda: api.security_detail(999_999),
         "input error": lambda: api.floorsheet(page=-1),
-    }.items():
+    }
+    for name, call in calls.items():
         try:
             call()
         except NepseError as error:

@@ -21,7 +21,13 @@ from nepse_ray.sim import Simulator
 BUSINESS_DATE = dt.date(2025, 10, 30)
 
 #: A quick, limit-free simulator whose payload ids use the asOf day (so no test depends on the date).
-QUICK = {"trades": 5_000, "business_date": BUSINESS_DATE, "day_source": "asof", "rate_limit": None, "seed": 11}
+QUICK: dict[str, Any] = {
+    "trades": 5_000,
+    "business_date": BUSINESS_DATE,
+    "day_source": "asof",
+    "rate_limit": None,
+    "seed": 11,
+}
 
 
 class SimSession:

@@ -31,7 +31,7 @@ def test_public_names_are_pinned() -> None:
 
 def test_unknown_name_is_an_attribute_error() -> None:
     try:
-        nepse_ray.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        nepse_ray.NoSuchThing  # noqa: B018
     except AttributeError as error:
         assert "NoSuchThing" in str(error)
     else:

@@ -16,9 +16,14 @@ handles three things itself and leaves every other retry to its caller (the pool
 Signed bodies are recomputed on every attempt from the token actually sent. It is safe to call one client
 from several threads.
 
->>> with NepseClient() as client:  # doctest: +SKIP
+Against the real site, ``NepseClient()``; here against the simulator (``nepse_ray.sim``):
+
+>>> from nepse_ray.sim import Simulator
+>>> with Simulator(trades=2_000) as site, NepseClient(site.base_url) as client:
 ...     status = client.market_open()
 ...     page = client.floorsheet(page=0, size=500)
+>>> page.floorsheets.total_elements, len(page.floorsheets.content)
+(2000, 500)
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def test_stats_are_plain_counters(rig: Rig) -> None:
     assert rig.client.stats()["requests_sent"] == 3
 
 
-def test_seed_token_manager_surface(rig: Rig) -> None:
+def test_session_methods(rig: Rig) -> None:
     issued_salts = SALT_SETS[0]
     assert rig.client.get_access_token() == rig.fake.issued[0].access_token
     assert rig.client.get_salts() == issued_salts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sim_session import BUSINESS_DATE, sample_params
@@ -19,7 +20,7 @@ from nepse_ray.nepse.errors import (
 from nepse_ray.sim import Simulator
 
 #: Limits off on both sides so the suite runs fast; the per-token limit has its own test below.
-SIM = {"trades": 5_000, "business_date": BUSINESS_DATE, "rate_limit": None, "seed": 17}
+SIM: dict[str, Any] = {"trades": 5_000, "business_date": BUSINESS_DATE, "rate_limit": None, "seed": 17}
 
 
 @pytest.fixture()

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.ray
 
 PoolFactory = Callable[..., NepseWorkerAPI]
 #: Retries that do not slow the suite down.
-FAST_RETRIES = {"backoff_base": 0.01, "backoff_cap": 0.02}
+FAST_RETRIES: dict[str, Any] = {"backoff_base": 0.01, "backoff_cap": 0.02}
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_object_ref_form_works_with_get_wait_await_and_tasks(
     assert ray.get(count_rows.remote(api.remote.floorsheet(page=1, size=50))) == 50
 
 
-def test_values_and_seed_methods(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
+def test_values_and_session_methods(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
     api = nepse_pool_factory(quick_sim, rate_per_token=50.0)
 
     assert api.get_market_id() == quick_sim.config.market_id

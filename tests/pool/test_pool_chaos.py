@@ -31,7 +31,13 @@ pytestmark = pytest.mark.ray
 TRADES = 6_000
 SIZE = 100
 PAGES = TRADES // SIZE
-FAULTS = {"fault_5xx": 0.05, "fault_drop": 0.03, "fault_non_json": 0.03, "fault_empty": 0.03, "latency_ms": 60.0}
+FAULTS: dict[str, Any] = {
+    "fault_5xx": 0.05,
+    "fault_drop": 0.03,
+    "fault_non_json": 0.03,
+    "fault_empty": 0.03,
+    "latency_ms": 60.0,
+}
 ROUNDS = 6
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.ray
 
 PoolFactory = Callable[..., NepseWorkerAPI]
 #: One worker, one slot, 10 requests/s: a bulk backlog drains slowly enough to watch the order of service.
-ONE_SLOT = {"min_workers": 1, "max_workers": 1, "inflight_per_worker": 1, "rate_per_token": 10.0}
+ONE_SLOT: dict[str, Any] = {"min_workers": 1, "max_workers": 1, "inflight_per_worker": 1, "rate_per_token": 10.0}
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_the_bulk_lane_refuses_beyond_max_queued(nepse_pool_factory: PoolFactory
     api = nepse_pool_factory(paced_sim, max_queued=5, **ONE_SLOT)
     refs = [api.remote.floorsheet(page=page, size=10) for page in range(30)]
 
-    outcomes = []
+    outcomes: list[type] = []
     for ref in refs:
         try:
             outcomes.append(type(ray.get(ref)))

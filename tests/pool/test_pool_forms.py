@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import ray
@@ -37,7 +38,7 @@ def test_each_form_resolves_to_what_a_client_builds(
     nepse_pool_factory: PoolFactory, quick_sim: Simulator, client: NepseClient
 ) -> None:
     api = nepse_pool_factory(quick_sim, rate_per_token=100.0)
-    params = {"page": 1, "size": 200}
+    params: dict[str, Any] = {"page": 1, "size": 200}
     expected = client.floorsheet(**params)
 
     model, batch, raw = ray.get([api.submit("floorsheet", params, form=form) for form in ("model", "arrow", "raw")])

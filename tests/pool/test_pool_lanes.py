@@ -46,7 +46,7 @@ def test_callers_take_turns_within_a_lane() -> None:
 
         for served in range(1, 6):
             worker.calls[-1].answer("done")
-            await until(lambda served=served: len(worker.calls) == served + 1)
+            await until(lambda served=served: len(worker.calls) == served + 1)  # type: ignore[misc]
         order = [(call.name, call.args[1]["page"]) for call in worker.calls]
         assert order == [
             ("floorsheet", 0),  # running when the small caller arrived

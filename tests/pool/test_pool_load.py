@@ -64,7 +64,8 @@ def limited_sim() -> Iterator[SimulatorProcess]:
 
 def submit_window(api: NepseWorkerAPI, pages: list[int], answers: dict[int, list[Any]]) -> None:
     """Fetch ``pages`` with at most WINDOW in flight; record every answer under the page that asked for it."""
-    todo, flying = list(pages), {}
+    todo = list(pages)
+    flying: dict[Any, int] = {}  # ObjectRef -> page
     while todo or flying:
         while todo and len(flying) < WINDOW:
             page = todo.pop()

@@ -1,4 +1,5 @@
-"""PoolOptions: seed defaults, validation messages, logger adapters, what reaches the actors; pool errors."""
+"""PoolOptions: the original design's defaults, validation messages, logger adapters, what reaches the actors; pool
+errors."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from nepse_ray.pool.errors import PoolError, PoolShutdownError, TaskTimeoutError
 from nepse_ray.pool.options import PoolOptions, pool_logger
 
 
-def test_defaults_match_the_seed() -> None:
+def test_defaults_match_the_original_design() -> None:
     options = PoolOptions()
     assert (options.min_workers, options.max_workers) == (1, 5)
     assert options.idle_timeout == 30.0
@@ -258,7 +259,7 @@ def test_workers_are_pinned_to_their_node() -> None:
 )
 def test_new_options_are_validated(field: str, value: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        PoolOptions(**{field: value})
+        PoolOptions.model_validate({field: value})
 
 
 def test_cache_ttl_may_keep_answers_for_good() -> None:

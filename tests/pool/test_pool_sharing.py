@@ -14,7 +14,7 @@ from nepse_ray.nepse.errors import NepseServerError
 from nepse_ray.nepse.payload import NEPAL_TZ
 from nepse_ray.pool.wire import Wire
 
-SHARED = {"coalesce": True}
+SHARED: dict[str, Any] = {"coalesce": True}
 
 
 def wire(name: str, body: bytes = b"{}") -> Wire:
@@ -154,7 +154,7 @@ def test_a_closed_days_page_is_kept_and_todays_is_not() -> None:
         coordinator, launcher = await started(core=core)
         for date in ("2026-11-29", "2026-11-30", "2026-11-29"):
             task = asyncio.create_task(coordinator.call(request("floorsheet", {"business_date": date})))
-            await until(lambda task=task: task.done() or len(launcher.open_calls()) == 1)
+            await until(lambda task=task: task.done() or len(launcher.open_calls()) == 1)  # type: ignore[misc]
             if not task.done():
                 launcher.open_calls()[0].answer(wire("floorsheet", date.encode()))
             assert (await task).payload == date.encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from pool_fakes import request, run, started, stats_where, until
@@ -11,7 +12,7 @@ from nepse_ray.nepse.errors import NepseServerError
 from nepse_ray.pool.errors import PoolShutdownError
 
 #: A retry that comes due a little later, so shutdown finds the request asleep in its backoff.
-BACKOFF = {"backoff_base": 0.05, "backoff_cap": 0.05}
+BACKOFF: dict[str, Any] = {"backoff_base": 0.05, "backoff_cap": 0.05}
 
 
 def test_drain_finishes_queued_requests_and_retries_that_come_due_while_draining() -> None:

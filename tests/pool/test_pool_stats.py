@@ -1,4 +1,4 @@
-"""PoolStats: the seed's fields and the pool's additions, readable in a terminal and a notebook."""
+"""PoolStats: the original design's fields and the pool's additions, readable in a terminal and a notebook."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from nepse_ray.pool.stats import PoolStats, WorkerStatus
 
-SEED_FIELDS = (
+ORIGINAL_FIELDS = (
     "total_workers",
     "busy_workers",
     "idle_workers",
@@ -46,8 +46,8 @@ def sample() -> PoolStats:
     )
 
 
-def test_seed_and_pool_fields_are_present() -> None:
-    assert set(SEED_FIELDS + POOL_FIELDS) <= set(PoolStats.model_fields)
+def test_original_and_pool_fields_are_present() -> None:
+    assert set(ORIGINAL_FIELDS + POOL_FIELDS) <= set(PoolStats.model_fields)
     assert PoolStats().total_workers == 0 and PoolStats().latency_p50 is None
 
 

@@ -100,7 +100,7 @@ def test_worker_metrics_add_only_what_changed() -> None:
     added: list[tuple[str, float]] = []
     metrics = WorkerMetrics("demo")
     for key, counter in metrics._counters.items():
-        counter.inc = lambda value, tags=None, key=key: added.append((key, value))  # type: ignore[method-assign]
+        counter.inc = lambda value, tags=None, key=key: added.append((key, value))  # type: ignore[method-assign,assignment,misc]
     metrics.update({"proves": 1, "rate_limit_wait_seconds": 0.0, "requests_sent": 2})
     metrics.update({"proves": 1, "rate_limit_wait_seconds": 0.5, "requests_sent": 3})
     metrics.update({"proves": 2, "rate_limit_wait_seconds": 1.25, "requests_sent": 4})

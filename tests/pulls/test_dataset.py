@@ -75,10 +75,12 @@ def test_a_second_sync_fetches_nothing_and_changes_no_file_and_history_grows_inc
     assert sorted(set(trades.column("business_date").to_pylist())) == served
     frame = dataset.open(root, "today_price").to_table().to_pandas()
     assert set(frame["business_date"]) == set(served) and frame["close_price"].dtype == "float64"
-    per_day = duckdb.sql(
+    relation = duckdb.sql(
         f"select business_date, count(*) as n from read_parquet('{root}/floorsheet/*/*.parquet', hive_partitioning=1)"
         " group by 1 order by 1"
-    ).fetchall()
+    )
+    assert relation is not None  # duckdb.sql returns None only for statements without a result
+    per_day = relation.fetchall()
     assert per_day == [(day, 1_500) for day in served]
 
     history = dataset.open(root, "price_history").to_table()

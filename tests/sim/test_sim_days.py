@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -36,7 +37,7 @@ def test_past_trading_days_are_served_closed_with_their_own_trades(days_sim: Sim
     session = proved(days_sim)
     assert days_sim.stats()["served_days"] == [TUESDAY.isoformat(), WEDNESDAY.isoformat(), BUSINESS_DATE.isoformat()]
     for day in (TUESDAY, WEDNESDAY):
-        page: dict = floorsheet(session, day)["floorsheets"]  # type: ignore[assignment]
+        page: dict[str, Any] = floorsheet(session, day)["floorsheets"]  # type: ignore[assignment]
         assert page["totalElements"] == 1_200
         rows = page["content"]
         assert {row["businessDate"] for row in rows} == {day.isoformat()}
@@ -52,7 +53,7 @@ def test_past_trading_days_are_served_closed_with_their_own_trades(days_sim: Sim
 @pytest.mark.parametrize("day", [SATURDAY, MONDAY, BUSINESS_DATE + dt.timedelta(days=3)])
 def test_a_day_not_served_answers_an_empty_page_like_the_site(days_sim: Simulator, day: dt.date) -> None:
     session = proved(days_sim)
-    page: dict = floorsheet(session, day)["floorsheets"]  # type: ignore[assignment]
+    page: dict[str, Any] = floorsheet(session, day)["floorsheets"]  # type: ignore[assignment]
     assert (page["content"], page["totalElements"], page["totalPages"], page["empty"]) == ([], 0, 0, True)
     prices = session.call("today_price", business_date=day).json()
     assert (prices["content"], prices["totalElements"]) == ([], 0)
@@ -72,10 +73,10 @@ def test_live_trades_arrive_on_top_and_the_total_grows_with_the_clock() -> None:
     with Simulator(**{**QUICK, "trades": 1_000, "market_open": True, "live_trades_per_s": 20.0}) as sim:
         session = proved(sim)
         first_id = sim.stats()["first_contract_id"]
-        before: dict = floorsheet(session, None)["floorsheets"]  # type: ignore[assignment]
+        before: dict[str, Any] = floorsheet(session, None)["floorsheets"]  # type: ignore[assignment]
         sim.configure(clock_offset=30.0)  # 30 s later: about 600 more trades
         session.prove()
-        after: dict = floorsheet(session, None)["floorsheets"]  # type: ignore[assignment]
+        after: dict[str, Any] = floorsheet(session, None)["floorsheets"]  # type: ignore[assignment]
         truth = sim.stats()["floorsheet_rows"]
     assert 1_000 <= before["totalElements"] < 1_100
     assert before["totalElements"] + 590 <= after["totalElements"] <= truth

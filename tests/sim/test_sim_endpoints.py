@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sim_session import BUSINESS_DATE, QUICK, SimSession, proved, sample_params
@@ -87,13 +88,14 @@ def test_price_history_date_window_and_paging(session: SimSession, traded_id: in
 
 
 def test_unknown_ids_are_404_json(session: SimSession) -> None:
-    for name, params in (
+    unknown: tuple[tuple[str, dict[str, Any]], ...] = (
         ("market_depth", {"security_id": 1}),
         ("security_detail", {"security_id": 1}),
         ("security_price_history", {"security_id": 1}),
         ("index_history", {"index_id": 99}),
         ("index_intraday_graph", {"index_id": 50}),
-    ):
+    )
+    for name, params in unknown:
         response = session.call(name, **params)
         assert response.status_code == 404, name
         assert response.json()["status"] == 404

@@ -123,7 +123,7 @@ def test_fault_sequence_is_reproducible_from_the_seed() -> None:
 
 
 def test_draw_order_and_scope() -> None:
-    everything = SimConfig(**{f"fault_{k}": 1.0 for k in FAULT_KINDS})
+    everything = SimConfig.model_validate({f"fault_{k}": 1.0 for k in FAULT_KINDS})
     assert draw_fault(everything, random.Random(0), pageable=True) == "drop"
     assert draw_fault(SimConfig(fault_empty=1.0), random.Random(0), pageable=True) == "empty"
     assert draw_fault(SimConfig(), random.Random(0), pageable=True) is None

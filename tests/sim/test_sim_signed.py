@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sim_session import BUSINESS_DATE, QUICK, proved
@@ -11,7 +12,7 @@ from nepse_ray.nepse.endpoints import CATALOGUE
 from nepse_ray.nepse.payload import DUMMY_DATA, NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant
 from nepse_ray.sim import Simulator
 
-SIGNED_CALLS = {
+SIGNED_CALLS: dict[str, dict[str, Any]] = {
     "security_detail": {"security_id": None},
     "stock_intraday_graph": {"security_id": None},
     "daily_price_graph": {"security_id": None},
@@ -28,7 +29,7 @@ def traded_id(sim: Simulator) -> int:
     return int(rows[0]["securityId"])
 
 
-def _params(name: str, traded_id: int) -> dict[str, object]:
+def _params(name: str, traded_id: int) -> dict[str, Any]:
     return {k: traded_id if v is None else v for k, v in SIGNED_CALLS[name].items()}
 
 
