@@ -21,12 +21,12 @@ from typing import Any
 
 import ray
 import requests
+from metric_tables import exported_names
 from prometheus_client.parser import text_string_to_metric_families
 
 from nepse_ray import NepseWorkerAPI, pull_floorsheet
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.errors import PoolBusyError
-from nepse_ray.pool.metrics import exported_names
 from nepse_ray.pool.stats import PoolStats
 
 NAMESPACE = "nepse_ray_head"

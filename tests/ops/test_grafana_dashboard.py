@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from nepse_ray.pool.metrics import every_metric, exported_names
+from metric_tables import every_metric, exported_names
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "monitoring" / "grafana" / "nepse-ray.json"

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 from head_driver import completed, wait_for
+from metric_tables import exported_names
 from ray_head import Head, ray_head
 
 from nepse_ray.nepse.tokens import strip_junk
-from nepse_ray.pool.metrics import COORDINATOR, exported_names
+from nepse_ray.pool.metrics import COORDINATOR
 from nepse_ray.sim import Simulator
 
 pytestmark = pytest.mark.ray

@@ -276,7 +276,7 @@ def simulate(config: ScalingConfig, ticks: int, loaded: Callable[[int], bool], t
             fleet = {name: w if w.idle_since is not None else idle(name, now) for name, w in fleet.items()}
         decision = decide(list(fleet.values()), queued=50 if loaded(step) else 0, now=now, config=config, state=state)
         state = decision.state
-        events += decision.changes_fleet
+        events += decision.add > 0 or bool(decision.retire)
         for name in decision.retire:
             del fleet[name]
         for _ in range(decision.add):

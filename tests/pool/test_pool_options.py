@@ -160,8 +160,8 @@ def test_total_timeout_must_stay_below_task_timeout() -> None:
 def test_stdlib_logger_levels_are_mapped(caplog: pytest.LogCaptureFixture) -> None:
     options = PoolOptions(logger=logging.getLogger("nepse_ray.test_pool_options"))
     with caplog.at_level(logging.DEBUG, logger="nepse_ray.test_pool_options"):
-        options.emit("log", "started")
-        options.emit("warn", "slow")
+        pool_logger(options).log("started")
+        pool_logger(options).warn("slow")
         pool_logger(options).error("failed")
     assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
         (logging.INFO, "started"),
@@ -172,16 +172,16 @@ def test_stdlib_logger_levels_are_mapped(caplog: pytest.LogCaptureFixture) -> No
 
 def test_without_logger_messages_go_to_the_pool_logger(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="nepse_ray.pool"):
-        PoolOptions().emit("log", "hello")
+        pool_logger(PoolOptions()).log("hello")
     assert [(record.name, record.getMessage()) for record in caplog.records] == [("nepse_ray.pool", "hello")]
 
 
 def test_custom_logger_receives_each_level() -> None:
     sink = RecordingLogger()
-    options = PoolOptions(logger=sink)
-    options.emit("log", "a")
-    options.emit("warn", "b")
-    options.emit("error", "c")
+    log = pool_logger(PoolOptions(logger=sink))
+    log.log("a")
+    log.warn("b")
+    log.error("c")
     assert sink.lines == [("log", "a"), ("warn", "b"), ("error", "c")]
 
 

@@ -4,10 +4,11 @@ together; metrics reach Ray on each flush, and at once while the pool shuts down
 from __future__ import annotations
 
 import pytest
+from metric_tables import exported_names
 from pool_fakes import SpyMetrics
 
 from nepse_ray.nepse.errors import NepseServerError
-from nepse_ray.pool.metrics import COORDINATOR, WORKER, PoolMetrics, WorkerMetrics, exported_names
+from nepse_ray.pool.metrics import COORDINATOR, WORKER, PoolMetrics, WorkerMetrics
 from nepse_ray.pool.recorder import Recorder
 from nepse_ray.pool.stats import PoolStats
 
