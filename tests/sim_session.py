@@ -1,4 +1,4 @@
-"""A raw HTTP session against the simulator, written from the protocol notes (not through NepseClient).
+"""A raw HTTP session against the simulator, written from the protocol as the site speaks it (not through NepseClient).
 
 It proves, strips the access token with salt2, and calls catalogue endpoints with the signed body computed from
 the salts of the token it holds, so the simulator's tests depend only on ``tokens``, ``payload`` and the

@@ -135,7 +135,7 @@ def test_market_status_is_the_cached_market_open(fx: Fixture) -> None:
 def test_payload_ids_use_the_current_salts_and_the_nepal_day(fx: Fixture) -> None:
     fx.date = dt.date(2026, 4, 12)
     assert fx.manager.get_salts() == SALT_SETS[0]
-    assert fx.manager.get_post_payload_id() == 1036656  # the notes' worked example: m=80, d=12
+    assert fx.manager.get_post_payload_id() == 1036656  # the worked example of payload.py's docstring: m=80, d=12
     assert fx.manager.get_post_payload_id_for_floor_sheet() == 889066
     fx.clock.advance(45)  # a new token brings new salts
     assert fx.manager.get_post_payload_id() == payload_id(

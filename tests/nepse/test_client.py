@@ -112,7 +112,7 @@ def test_session_methods(rig: Rig) -> None:
     assert rig.client.get_salts() == issued_salts
     assert rig.client.get_market_id() == 80
     assert rig.client.get_market_status().is_open == "OPEN"
-    assert rig.client.get_post_payload_id() == 1036656  # m=80, d=12 with the notes' salts
+    assert rig.client.get_post_payload_id() == 1036656  # m=80, d=12 with the salts of payload.py's worked example
     assert rig.client.get_post_payload_id_for_floor_sheet() == 889066
     assert [b.symbol for b in rig.client.get_security_brief()] == ["NABIL", "NICA"]
     assert rig.client.get_security_symbol_id_map() == {"NABIL": 131, "NICA": 2790}

@@ -1,4 +1,4 @@
-"""POST payload ids (protocol notes §3): the worked example, every branch of every variant, the tables."""
+"""POST payload ids: the worked example, every branch of every variant, the tables."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from nepse_ray.nepse.payload import (
 SALTS = (27431, 76353, 65229, 91802, 38487)
 
 #: Which salt pair (a, b) gives ``e + s_a·d - s_b``, per variant, for last digits below / at-or-above the
-#: threshold — restated from the notes so the test does not reuse the implementation's branches.
+#: threshold — restated from the protocol's formulas so the test does not reuse the implementation's branches.
 RULES = {
     PayloadVariant.GENERAL: (5, (4, 3), (2, 1)),
     PayloadVariant.FLOORSHEET: (4, (2, 1), (4, 3)),

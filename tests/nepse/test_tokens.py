@@ -1,4 +1,4 @@
-"""Junk positions and token (de-)obfuscation against the protocol notes §2.3 and an independent re-derivation."""
+"""Junk positions and token (de-)obfuscation against worked positions of the site's css.wasm and a re-derivation."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from nepse_ray.nepse.tokens import (
     strip_refresh_token,
 )
 
-# The css.wasm table, copied from the notes rather than imported, so a typo in tokens.py cannot hide.
+# The css.wasm table, copied from the module's data segment rather than imported, so a typo in tokens.py cannot hide.
 NOTES_TABLE = [5, 8, 4, 7, 9, 4, 6, 9, 5, 5, 6, 5, 3, 5, 4, 4, 9, 6, 6, 8, 8, 6, 8, 6, 5, 8, 4, 9]
 
 
@@ -39,7 +39,7 @@ def positions_from_digits(salt: int) -> tuple[int, ...]:
         (76353, (27, 45, 73, 98, 118)),
     ],
 )
-def test_worked_positions_from_the_notes(salt: int, expected: tuple[int, ...]) -> None:
+def test_worked_positions_of_the_sites_module(salt: int, expected: tuple[int, ...]) -> None:
     assert junk_positions(salt) == expected
 
 
