@@ -28,9 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nepse_ray.testing import RAY_TEST_ENV
-
-for _name, _value in RAY_TEST_ENV.items():  # a private local cluster, set before Ray is imported
+for _name, _value in {  # a private local cluster, set before Ray is imported
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "disabled",
+}.items():
     os.environ.setdefault(_name, _value)
 
 import ray  # noqa: E402

@@ -494,7 +494,7 @@ class Coordinator:
             queue_length=self._dispatcher.waiting(),
             closing=self._closing,
             queue_by_lane={lane: self._dispatcher.waiting(lane) for lane in LANES},
-            pending_tasks=sum(self._pending.values()),
+            pending_tasks=sum(self._pending.values()) + len(self._leases),
             **dataclasses.asdict(self._recorder.counts),
             quarantined_workers=quarantined,
             starting_workers=fleet.count(WorkerState.STARTING),
