@@ -172,7 +172,8 @@ def report(results: list[dict[str, Any]]) -> None:
         cpu = r["cpu_ms"]
         print(
             f"{r['path']:>7} {r['workers']:>3} {r['pages']:>5} {r['pages_per_s']:>8.2f} {r['fraction']:>8.1%} "
-            f"{r['violations']:>4}  " + "  ".join(f"{cpu[g]:>11.2f}" for g in GROUPS)
+            f"{r['violations']:>4}  "
+            + "  ".join(f"{cpu[g]:>11.2f}" for g in GROUPS)
             + f"  {sum(cpu[g] for g in GROUPS if g != 'ray'):>9.2f}"
         )
 

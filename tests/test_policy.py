@@ -457,7 +457,8 @@ def test_attempts_count_site_failures_and_worker_losses_apart() -> None:
 
 
 def test_attempts_end_a_request_at_once_on_a_final_error_or_a_refused_wait() -> None:
-    attempts, rng = Attempts(RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), max_retry_after=5.0)), random.Random(1)
+    policy = RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), max_retry_after=5.0)
+    attempts, rng = Attempts(policy), random.Random(1)
     with pytest.raises(NepseClientRequestError):
         attempts.after(NepseClientRequestError("404"), rng)
     with pytest.raises(NepseRateLimitedError) as refused:

@@ -14,7 +14,7 @@ from ray.exceptions import ActorDiedError
 
 from nepse_ray.nepse.errors import NepseServerError
 from nepse_ray.pool.errors import PoolShutdownError
-from nepse_ray.pool.lease import GivenBack
+from nepse_ray.pool.lease import GivenBack, Grants
 
 
 def test_a_lease_grants_free_slots_and_names_only_workers_the_caller_does_not_know() -> None:
@@ -65,8 +65,8 @@ def test_a_waiting_lease_gets_the_slot_given_back_and_callers_take_turns() -> No
         second_a = asyncio.create_task(coordinator.lease("a", wanted=1))
         await stats_where(coordinator, lambda s: s.queue_length == 3)
 
-        order = []
-        for task in (first_a, first_b, second_a):
+        order: list[asyncio.Task[Grants]] = []
+        for _ in range(3):
             coordinator.give_back([GivenBack(held.lease_id, "answered")])
             done, _ = await asyncio.wait({first_a, first_b, second_a} - set(order), return_when="FIRST_COMPLETED")
             (winner,) = done

@@ -422,7 +422,8 @@ class Coordinator:
                 continue
             worker = leased.worker
             worker.abandoned.pop(back.lease_id, None)
-            worker.requests += 1
+            if back.outcome != "cancelled":
+                worker.requests += 1
             if isinstance(back.lost, RayActorError):
                 self._supervisor.lost(worker, back.lost)
             if back.outcome == "answered":

@@ -52,7 +52,8 @@ class NepseWorker:
     def __init__(self, options: PoolOptions) -> None:
         self._init_error: NepseError | None = None
         context = ray.get_runtime_context()
-        self._source_address = context.get_node_labels().get(SOURCE_ADDRESS_LABEL)
+        labels = cast(dict[str, str], context.get_node_labels())  # typed as lists of values; Ray 2.60 gives strings
+        self._source_address = labels.get(SOURCE_ADDRESS_LABEL)
         try:
             self._client = NepseClient(**options.client_kwargs(), source_address=self._source_address)
         except NepseError as error:
