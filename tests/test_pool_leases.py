@@ -135,3 +135,15 @@ def test_drain_waits_for_leases_to_come_back_and_no_lease_is_granted_after_shutd
         assert (stats.total_tasks_completed, stats.pending_tasks) == (1, 0)
 
     run(scenario)
+
+
+def test_leases_take_the_pool_rate_caps_permits() -> None:
+    async def scenario() -> None:
+        coordinator, _ = await started(min_workers=1, max_workers=1, inflight_per_worker=4, pool_rate_cap=5.0)
+        first = await coordinator.lease("a", wanted=3)
+        assert len(first.leases) == 1  # free slots, but one permit (burst 1)
+        second = await coordinator.lease("a", wanted=3)
+        assert len(second.leases) == 1  # the next permit, 1/5 s later
+        assert coordinator.stats().busy_workers == 1 and coordinator.stats().queue_length == 0
+
+    run(scenario)
