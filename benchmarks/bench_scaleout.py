@@ -31,23 +31,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-for _name, _value in {  # a private local cluster, set before Ray is imported
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "RAY_AUTH_MODE": "disabled",
-}.items():
-    os.environ.setdefault(_name, _value)
+import bench_pool  # first: it sets Ray's environment defaults, which Ray reads at import
+import psutil
+import ray
 
-import psutil  # noqa: E402
-import ray  # noqa: E402
+from nepse_ray.pool.api import NepseWorkerAPI
+from nepse_ray.pulls.engine import PageSource
+from nepse_ray.pulls.source import PAGE_FORM, PoolPageSource, as_page, default_window
+from nepse_ray.sim import SimulatorProcess
+from nepse_ray.testing import live_actors
 
-from nepse_ray.pool.api import NepseWorkerAPI  # noqa: E402
-from nepse_ray.pulls.engine import PageSource  # noqa: E402
-from nepse_ray.pulls.source import PAGE_FORM, PoolPageSource, as_page, default_window  # noqa: E402
-from nepse_ray.sim import SimulatorProcess  # noqa: E402
-from nepse_ray.testing import live_actors  # noqa: E402
-
-RATE_PER_TOKEN = 2.0
 PAGE_ROWS = 500
 GROUPS = ("workers", "coordinator", "driver", "simulator", "ray")
 IDLE_SECONDS = 3.0
@@ -117,7 +110,7 @@ def cpu_by_group(groups: dict[int, str]) -> dict[str, float]:
 
 def run(sim: SimulatorProcess, path: str, workers: int, seconds: float) -> dict[str, Any]:
     """One pool of ``workers`` on ``path``: its pages/s, violations and CPU per page by process group."""
-    sim.configure(rate_limit=RATE_PER_TOKEN, latency_ms=0.0)
+    sim.configure(rate_limit=bench_pool.RATE_PER_TOKEN, latency_ms=0.0)
     api = NepseWorkerAPI(
         base_url=sim.base_url, pool_name=f"scale-{path}-{workers}", min_workers=workers, max_workers=workers
     )
@@ -125,13 +118,13 @@ def run(sim: SimulatorProcess, path: str, workers: int, seconds: float) -> dict[
     try:
         window = default_window(api)
         fetch(source, range(1, 2 * workers + 1), window)  # every worker proves its token
-        time.sleep(1.0 / RATE_PER_TOKEN)
+        time.sleep(1.0 / bench_pool.RATE_PER_TOKEN)
         groups = processes(api, sim)
         idle_start, idle_before = time.perf_counter(), cpu_by_group(groups)
         time.sleep(IDLE_SECONDS)
         idle_after, idle_elapsed = cpu_by_group(groups), time.perf_counter() - idle_start
         sim.reset_stats()
-        count = int(seconds * RATE_PER_TOKEN * workers)
+        count = int(seconds * bench_pool.RATE_PER_TOKEN * workers)
         before = cpu_by_group(groups)
         start = time.perf_counter()
         answered = fetch(source, range(1, count + 1), window)
@@ -147,7 +140,7 @@ def run(sim: SimulatorProcess, path: str, workers: int, seconds: float) -> dict[
         "workers": workers,
         "pages": answered,
         "pages_per_s": rate,
-        "fraction": rate / (workers * RATE_PER_TOKEN),
+        "fraction": rate / (workers * bench_pool.RATE_PER_TOKEN),
         "violations": served["rate_limit_violations"],
         "cpu_ms": {group: 1000 * (after[group] - before[group]) / answered for group in GROUPS},
         "net_cpu_ms": {
@@ -164,7 +157,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--paths", nargs="+", choices=("submit", "direct"), default=["submit", "direct"])
     args = parser.parse_args()
-    pages = int(args.seconds * RATE_PER_TOKEN * max(args.workers)) + 1
+    pages = int(args.seconds * bench_pool.RATE_PER_TOKEN * max(args.workers)) + 1
     temp_dir = tempfile.mkdtemp(prefix="nrs-", dir="/tmp")
     ray.init(num_cpus=2, include_dashboard=False, namespace="nepse_ray_bench", _temp_dir=temp_dir, log_to_driver=False)
     try:

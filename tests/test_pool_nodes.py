@@ -8,17 +8,12 @@ would cap the pull at a third of the sum; spread over the three it is never refu
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import textwrap
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from cluster_script import run_cluster_script
 
 pytestmark = pytest.mark.ray
 
@@ -93,23 +88,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_a_pull_over_three_nodes_leaves_from_three_addresses_within_every_limit(tmp_path: Path) -> None:
-    temp_dir = tempfile.mkdtemp(prefix="nr3-", dir="/tmp")  # Ray's socket paths must stay short
-    script = tmp_path / "three_nodes.py"
-    script.write_text(SCRIPT)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(script)],
-            env={**os.environ, "RAY_TMPDIR": temp_dir},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_cluster_script(SCRIPT, tmp_path, timeout=300)
     assert sorted(result["labels"].values()) == list(ADDRESSES)
     nodes = Counter(node for node, _ in result["workers"])
     assert sorted(nodes.values()) == [TOKENS_PER_NODE] * len(ADDRESSES)  # the tokens spread evenly
