@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from ray.exceptions import ActorDiedError
+from ray.exceptions import ActorAlreadyExistsError, ActorDiedError
 
 from nepse_ray.pool.coordinator import Coordinator
+from nepse_ray.pool.metrics import PoolMetrics, Tags
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
@@ -94,11 +95,18 @@ class FakeLauncher:
         self._pids = itertools.count(1000)
         self.next_ping_error: BaseException | None = None
         """A ping error for the next worker started (say, its node died before it was placed)."""
+        self.taken_numbers: set[int] = set()
+        """Worker numbers whose actor name is still held (by a worker of a coordinator's earlier life)."""
+        self.numbers: list[int] = []
+        """The number of each worker started, in order."""
 
     def alive_nodes(self) -> list[str]:
         return ["node-1"]
 
-    def start(self, options: PoolOptions, node_id: str | None) -> FakeWorker:
+    def start(self, options: PoolOptions, node_id: str | None, number: int) -> FakeWorker:
+        if number in self.taken_numbers:
+            raise ActorAlreadyExistsError(f"name {number} is taken")
+        self.numbers.append(number)
         worker = FakeWorker(next(self._pids))
         worker.ping_error, self.next_ping_error = self.next_ping_error, None
         self.workers.append(worker)
@@ -115,6 +123,43 @@ class FakeLauncher:
 
     def open_calls(self) -> list[FakeCall]:
         return [call for worker in self.workers for call in worker.open_calls()]
+
+
+class RecordingLogger:
+    """A custom logger in the seed's shape: log / warn / error callables."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def log(self, message: str) -> None:
+        self.lines.append(("log", message))
+
+    def warn(self, message: str) -> None:
+        self.lines.append(("warn", message))
+
+    def error(self, message: str) -> None:
+        self.lines.append(("error", message))
+
+
+class SpyMetrics(PoolMetrics):
+    """Real Ray metric objects, plus a record of what the recorder handed over."""
+
+    def __init__(self) -> None:
+        super().__init__("demo")
+        self.added: dict[tuple[str, Tags], float] = {}
+        self.observed: list[tuple[str, Tags, float]] = []
+        self.gauges: dict[str, dict[str, int]] = {}
+
+    def add(self, counts: Mapping[tuple[str, Tags], float], observations: Iterable[tuple[str, Tags, float]]) -> None:
+        observations = list(observations)
+        super().add(counts, observations)
+        for key, count in counts.items():
+            self.added[key] = self.added.get(key, 0) + count
+        self.observed += observations
+
+    def set(self, key: str, values: Mapping[str, int]) -> None:
+        super().set(key, values)
+        self.gauges[key] = dict(values)
 
 
 def request(name: str, params: dict[str, Any], **options: str) -> PoolRequest:

@@ -27,6 +27,7 @@ from nepse_ray.nepse.endpoints import PreparedCall
 from nepse_ray.nepse.errors import (
     NepseAuthError,
     NepseHandshakeError,
+    NepseHeaderValueError,
     NepseInvalidResponseError,
     NepseServerError,
 )
@@ -244,6 +245,16 @@ def test_unusable_prove_is_a_handshake_error_and_is_not_cached(fx: Fixture, answ
     with pytest.raises(NepseHandshakeError) as info:
         fx.manager.session()
     assert (info.value.retryable, info.value.endpoint) == (True, "prove")
+    assert fx.manager.get_access_token() == fx.fake.issued[0].access_token  # the next call proves afresh
+
+
+@pytest.mark.parametrize("bad", ["\u0100", "\r\n", "\0"])
+def test_a_token_no_header_can_carry_is_refused_at_the_prove_and_never_cached(fx: Fixture, bad: str) -> None:
+    fx.fake.script(PROVE_PATH, prove_json(access_token="x" * 60 + bad + "x" * 140))
+    with pytest.raises(NepseHeaderValueError, match="Authorization header") as info:
+        fx.manager.session()
+    assert info.value.retryable and fx.manager.proves == 0
+    assert [s.path for s in fx.fake.sent] == [PROVE_PATH]  # no request carried it, not even market-open
     assert fx.manager.get_access_token() == fx.fake.issued[0].access_token  # the next call proves afresh
 
 

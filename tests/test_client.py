@@ -170,6 +170,7 @@ def test_every_request_takes_a_permit_from_the_bucket() -> None:
     rig.client.market_summary()
     assert rig.clock.sleeps == pytest.approx([0.5, 0.5, 0.5])  # prove, market-open, summary, summary
     assert rig.client.stats()["requests_sent"] == 4
+    assert rig.client.stats()["rate_limit_wait_seconds"] == pytest.approx(1.5)  # what the pool's metric adds up
 
 
 def test_one_prove_serves_many_calls_until_the_token_ages(rig: Rig) -> None:
@@ -193,6 +194,7 @@ def test_stats_are_plain_counters(rig: Rig) -> None:
         "rate_limited": 0,
         "empty_page_fallbacks": 0,
         "empty_pages": 0,
+        "rate_limit_wait_seconds": 0,
     }
     rig.client.market_summary()
     assert rig.client.stats()["requests_sent"] == 3

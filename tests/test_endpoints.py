@@ -197,6 +197,7 @@ def test_shape_mismatch_is_an_invalid_response(name: str, payload: object) -> No
         CATALOGUE[name].parse(payload)
     assert info.value.endpoint == name
     assert info.value.retryable
+    assert info.value.__context__ is None and info.value.__cause__ is None  # pydantic's error holds the values
 
 
 def test_only_object_endpoints_reject_an_empty_list() -> None:

@@ -10,7 +10,7 @@ S = WorkerState
 
 
 def serving(fleet: Fleet, count: int, now: float = 0.0, node: str | None = "n1") -> list[Worker]:
-    workers = [fleet.add(object(), node, now) for _ in range(count)]
+    workers = [fleet.add(f"w{len(fleet) + 1}", object(), node, now) for _ in range(count)]
     for worker in workers:
         assert fleet.apply(worker, Change.READY, now)
     return workers
@@ -18,7 +18,7 @@ def serving(fleet: Fleet, count: int, now: float = 0.0, node: str | None = "n1")
 
 def test_a_worker_goes_through_its_whole_life() -> None:
     fleet = Fleet(capacity=2)
-    worker = fleet.add("handle", "n1", now=1.0)
+    worker = fleet.add("w1", "handle", "n1", now=1.0)
     assert (worker.worker_id, worker.state, worker.idle_since) == ("w1", S.STARTING, None)
 
     assert fleet.apply(worker, Change.READY, now=2.0)
@@ -36,7 +36,7 @@ def test_a_worker_goes_through_its_whole_life() -> None:
 @pytest.mark.parametrize("change", list(Change))
 def test_only_the_table_moves_a_worker(state: WorkerState, change: Change) -> None:
     fleet = Fleet(capacity=1)
-    worker = fleet.add(None, None, now=0.0)
+    worker = fleet.add("w1", None, None, now=0.0)
     worker.state = state
 
     moved = fleet.apply(worker, change, now=1.0)
@@ -47,7 +47,7 @@ def test_only_the_table_moves_a_worker(state: WorkerState, change: Change) -> No
 
 def test_a_removed_worker_cannot_change_state() -> None:
     fleet = Fleet(capacity=1)
-    worker = fleet.add(None, None, now=0.0)
+    worker = fleet.add("w1", None, None, now=0.0)
     fleet.remove(worker)
     assert not fleet.apply(worker, Change.READY, now=1.0) and worker.state is S.STARTING
 
@@ -56,7 +56,7 @@ def test_pick_takes_the_least_loaded_serving_worker_with_a_free_slot() -> None:
     fleet = Fleet(capacity=2)
     first, second, third = serving(fleet, 3)
     fleet.apply(third, Change.UNAVAILABLE, now=0.0)
-    fleet.add(None, None, now=0.0)  # starting: never picked
+    fleet.add("w4", None, None, now=0.0)  # starting: never picked
 
     picks = []
     while (worker := fleet.pick()) is not None:
@@ -88,7 +88,7 @@ def test_a_draining_worker_takes_nothing_new() -> None:
 def test_counts_loads_and_pending_starts() -> None:
     fleet = Fleet(capacity=2)
     a, b, c = serving(fleet, 3)
-    fleet.add(None, None, now=0.0)
+    fleet.add("w4", None, None, now=0.0)
     fleet.apply(b, Change.UNAVAILABLE, now=0.0)
     fleet.apply(c, Change.RETIRE, now=0.0)
     fleet.occupy(a)
@@ -108,7 +108,7 @@ def test_placement_fills_the_emptiest_node_first() -> None:
     placed = []
     for _ in range(7):
         node = fleet.choose_node(nodes)
-        fleet.add(None, node, now=0.0)
+        fleet.add(f"w{len(fleet) + 1}", None, node, now=0.0)
         placed.append(node)
     assert placed == ["n1", "n2", "n3", "n1", "n2", "n3", "n1"]
     assert fleet.choose_node([]) is None

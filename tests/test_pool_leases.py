@@ -40,7 +40,7 @@ def test_given_back_leases_free_their_slots_and_count_their_outcomes() -> None:
         one, two, three = (await coordinator.lease("a", wanted=3)).leases
         coordinator.give_back(
             [
-                GivenBack(one.lease_id, "answered", nbytes=1000, latency=0.2),
+                GivenBack(one.lease_id, "answered", "floorsheet", nbytes=1000, latency=0.2),
                 GivenBack(two.lease_id, "retried"),
                 GivenBack(three.lease_id, "failed", error=NepseServerError("502", status=502)),
                 GivenBack(three.lease_id, "answered"),  # given back twice: counted once

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import pickle
 from typing import Any
 
 import pytest
+from pool_fakes import RecordingLogger
 from pydantic import ValidationError
 
+from nepse_ray.nepse.client import NepseClient
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.errors import PoolError, PoolShutdownError, TaskTimeoutError, WorkerLostError
 from nepse_ray.pool.options import PoolOptions, pool_logger
-
-
-class RecordingLogger:
-    """A custom logger in the seed's shape: log / warn / error callables."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def log(self, message: str) -> None:
-        self.lines.append(("log", message))
-
-    def warn(self, message: str) -> None:
-        self.lines.append(("warn", message))
-
-    def error(self, message: str) -> None:
-        self.lines.append(("error", message))
 
 
 def test_defaults_match_the_seed() -> None:
@@ -40,6 +27,7 @@ def test_defaults_match_the_seed() -> None:
     assert options.inflight_per_worker == 2
     assert options.rate_per_token == 2.0
     assert options.base_url == "https://www.nepalstock.com"
+    assert options.metrics and not options.allow_insecure_http
 
 
 @pytest.mark.parametrize(
@@ -64,6 +52,9 @@ def test_defaults_match_the_seed() -> None:
         ({"base_url": "ftp://www.nepalstock.com"}, "base_url"),
         ({"base_url": "www.nepalstock.com"}, "base_url"),
         ({"base_url": "https://"}, "base_url"),
+        ({"base_url": "https://www.nepalstock.com/api"}, "base_url"),
+        ({"max_body_bytes": 0}, "max_body_bytes"),
+        ({"total_timeout": 0}, "total_timeout"),
         ({"pool_name": ""}, "pool_name"),
         ({"pool_name": "nepse ray!"}, "pool_name"),
         ({"logger": object()}, "logger"),
@@ -121,7 +112,48 @@ def test_client_kwargs_match_nepse_client() -> None:
         "max_retry_after": 60.0,
         "verify": False,
         "ca_bundle": "/ca.pem",
+        "allow_insecure_http": False,
+        "total_timeout": 45.0,
+        "max_body_bytes": 32 * 2**20,
     }
+    assert set(options.client_kwargs()) <= set(inspect.signature(NepseClient).parameters)
+
+
+def test_client_options_reach_every_worker_client() -> None:
+    options = PoolOptions(
+        base_url="http://10.1.2.3:8080", allow_insecure_http=True, total_timeout=20.0, max_body_bytes=4096
+    )
+    client = NepseClient(**options.client_kwargs())
+    assert client.base_url == "http://10.1.2.3:8080"
+    assert repr(client._transport) == "RequestsTransport(verify=True, max_body_bytes=4096, total_timeout=20)"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://someone:hunter2@www.nepalstock.com", "http://hunter2@127.0.0.1:8080", "https://u:hunter2@x/path"],
+)
+def test_credentials_in_base_url_are_refused_and_never_echoed(base_url: str) -> None:
+    with pytest.raises(ValidationError, match="without credentials") as caught:
+        PoolOptions(base_url=base_url, min_workers=0)  # a second error must not echo it either
+    error = caught.value
+    texts = (str(error), repr(error), repr(error.args), repr(error.errors()), pickle.dumps(error).decode("latin-1"))
+    assert not [text for text in texts if "hunter2" in text]
+    assert {e["loc"] for e in error.errors()} == {("base_url",), ("min_workers",)}
+
+
+def test_plain_http_to_another_machine_needs_the_opt_in() -> None:
+    with pytest.raises(ValidationError, match="allow_insecure_http=True"):
+        PoolOptions(base_url="http://www.nepalstock.com")
+    assert PoolOptions(base_url="http://www.nepalstock.com", allow_insecure_http=True).allow_insecure_http
+    assert PoolOptions(base_url="http://localhost:8080").base_url == "http://localhost:8080"
+
+
+def test_total_timeout_must_stay_below_task_timeout() -> None:
+    with pytest.raises(ValidationError, match=r"total_timeout \(60 s\) must be below task_timeout \(60 s\)"):
+        PoolOptions(total_timeout=60.0)
+    assert PoolOptions(task_timeout=120.0, total_timeout=90.0).client_kwargs()["total_timeout"] == 90.0
+    assert PoolOptions(task_timeout=120.0).client_kwargs()["total_timeout"] == 45.0
+    assert PoolOptions(task_timeout=20.0).client_kwargs()["total_timeout"] == 15.0  # a shorter task_timeout
 
 
 def test_stdlib_logger_levels_are_mapped(caplog: pytest.LogCaptureFixture) -> None:
@@ -205,11 +237,13 @@ def test_the_coordinators_bulk_group_holds_max_queued_and_room_to_refuse() -> No
 def test_workers_are_pinned_to_their_node() -> None:
     from nepse_ray.pool.worker import worker_actor_options
 
-    pinned = worker_actor_options(PoolOptions(inflight_per_worker=3, max_restarts=2), node_id="ab" * 28)
+    options = PoolOptions(inflight_per_worker=3, max_restarts=2, pool_name="p", namespace="ns")
+    pinned = worker_actor_options(options, node_id="ab" * 28, number=7)
     assert (pinned["max_concurrency"], pinned["max_restarts"], pinned["max_task_retries"]) == (3, 2, 0)
+    assert (pinned["name"], pinned["namespace"]) == ("p-worker-7", "ns")
     strategy = pinned["scheduling_strategy"]
     assert (strategy.node_id, strategy.soft) == ("ab" * 28, False)
-    assert worker_actor_options(PoolOptions())["scheduling_strategy"] == "SPREAD"
+    assert worker_actor_options(PoolOptions(), number=1)["scheduling_strategy"] == "SPREAD"
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ from .errors import (
 )
 from .payload import PayloadVariant, nepal_today, payload_id, validate_market_id
 from .tokens import strip_access_token, strip_refresh_token, validate_salt
+from .transport import require_sendable_headers
 
 T = TypeVar("T")
 
@@ -191,6 +192,8 @@ class TokenManager:
             refresh_token = strip_refresh_token(prove.refresh_token, prove.salts)
         except NepseInputError as exc:
             raise NepseHandshakeError(f"prove: unusable answer: {exc.message}", endpoint=PROVE.name) from None
+        # Checked now, so a token no request could carry is never cached for max_token_age.
+        require_sendable_headers(f"{PROVE.method} {PROVE.path}", {"Authorization": access_token})
         self._proves += 1
         market, market_date = self._fetch_market(access_token)
         self._state = TokenState(access_token, refresh_token, prove.salts, market, market_date, asked_at)

@@ -123,6 +123,14 @@ def normalise_base_url(base_url: str, *, allow_insecure_http: bool = False) -> s
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def insecure_tls_warning(base_url: str) -> str:
+    """The warning for ``verify=False``: logged by every client, and once per site by a pool's facade."""
+    return (
+        f"TLS certificate verification is OFF for {base_url} (verify=False): anyone on the network path can read "
+        "and alter this client's traffic. Prefer ca_bundle= with the GeoTrust TLS RSA CA G1 intermediate."
+    )
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -341,13 +349,10 @@ class NepseClient(CatalogueMethods[Any]):
         )
         self._tokens = TokenManager(self._exchange, clock=clock, day=day)
         self._stats_lock = threading.Lock()
-        self._counts = dict.fromkeys(("requests_sent", "rate_limited", "empty_page_fallbacks", "empty_pages"), 0)
+        counters = ("requests_sent", "rate_limited", "empty_page_fallbacks", "empty_pages", "rate_limit_wait_seconds")
+        self._counts: dict[str, float] = dict.fromkeys(counters, 0)
         if not verify:
-            logger.warning(
-                "TLS certificate verification is OFF for %s (verify=False): anyone on the network path can read "
-                "and alter this client's traffic. Prefer ca_bundle= with the GeoTrust TLS RSA CA G1 intermediate.",
-                self.base_url,
-            )
+            logger.warning(insecure_tls_warning(self.base_url))
         self._transport: Transport = (
             transport
             if transport is not None
@@ -433,7 +438,7 @@ class NepseClient(CatalogueMethods[Any]):
         """One rate-limited request to an allowlisted path; its raw answer, whatever the status."""
         require_allowed_path(call.path)
         headers = self._headers if token is None else {**self._headers, "Authorization": f"Salter {token}"}
-        self._limiter.acquire(urgent=urgent)
+        self._count("rate_limit_wait_seconds", self._limiter.acquire(urgent=urgent))
         self._count("requests_sent")
         self._limiter.note_used()
         try:
@@ -450,12 +455,12 @@ class NepseClient(CatalogueMethods[Any]):
                 exc.endpoint = call.endpoint.name
             raise
 
-    def _count(self, counter: str) -> None:
+    def _count(self, counter: str, amount: float = 1) -> None:
         with self._stats_lock:
-            self._counts[counter] += 1
+            self._counts[counter] += amount
 
-    def stats(self) -> dict[str, int]:
-        """Counters since construction (counts only, never secrets)."""
+    def stats(self) -> dict[str, float]:
+        """Counters since construction (counts and seconds waited for the rate limiter, never secrets)."""
         with self._stats_lock:
             counts = dict(self._counts)
         return {
@@ -466,6 +471,7 @@ class NepseClient(CatalogueMethods[Any]):
             "rate_limited": counts["rate_limited"],
             "empty_page_fallbacks": counts["empty_page_fallbacks"],
             "empty_pages": counts["empty_pages"],
+            "rate_limit_wait_seconds": counts["rate_limit_wait_seconds"],
         }
 
     # -- the seed's TokenManager surface ----------------------------------------------------------------

@@ -67,11 +67,16 @@ class Endpoint:
         return TypeAdapter(self.response)
 
     def parse(self, payload: object) -> Any:
-        """Validate a decoded JSON body into this endpoint's response type."""
+        """Validate a decoded JSON body into this endpoint's response type.
+
+        The error is raised outside the ``except`` block, so it keeps no reference (``__context__``) to pydantic's,
+        which holds the values of the body (a prove's tokens and salts among them).
+        """
         try:
             return self.adapter.validate_python(payload)
         except ValidationError as exc:
-            raise self.shape_error(exc) from None
+            failure = self.shape_error(exc)
+        raise failure
 
     def shape_error(self, exc: ValidationError) -> NepseInvalidResponseError:
         """The error for a response that failed validation: where and why, never the values."""

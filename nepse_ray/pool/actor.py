@@ -67,9 +67,8 @@ class PoolCoordinator:
         pass_through()
         self._options = options
         self._creator = creator
-        self._core = Coordinator(
-            options, RayWorkerLauncher(), metrics=PoolMetrics(options.pool_name), on_drained=release_memory
-        )
+        metrics = PoolMetrics(options.pool_name) if options.metrics else None
+        self._core = Coordinator(options, RayWorkerLauncher(), metrics=metrics, on_drained=release_memory)
         self._home: asyncio.AbstractEventLoop | None = None
         self._myself = ray.get_runtime_context().current_actor
         self._myself.start.remote()  # the default group's first call: its loop becomes home, the pool starts

@@ -30,12 +30,13 @@ from typing import Any, Generic, Literal, TypeVar, cast
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
+from nepse_ray.nepse.client import insecure_tls_warning
 from nepse_ray.nepse.endpoints import CatalogueMethods
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.actor import RemotePoolCoordinator, coordinator_actor_options
 from nepse_ray.pool.direct import DirectRequests
 from nepse_ray.pool.errors import PoolConfigError, PoolShutdownError, original_error
-from nepse_ray.pool.options import PoolOptions, pool_logger
+from nepse_ray.pool.options import PoolLogger, PoolOptions, pool_logger
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.supervisor import SESSION_REFRESH
@@ -134,6 +135,8 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             options = PoolOptions(**{**options.model_dump(), "logger": options.logger, **option_kwargs})
         self.options = options
         self._log = pool_logger(options)
+        if not options.verify:
+            _warn_insecure_once(self._log, options.base_url)
         self._owns_ray = _connect(options, address)
         self._closed = False
         self._last_stats: PoolStats | None = None
@@ -359,6 +362,16 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"NepseWorkerAPI(pool={self.options.pool_name!r}, namespace={self.options.namespace!r}, {state})"
+
+
+_insecure_sites_warned: set[str] = set()
+
+
+def _warn_insecure_once(log: PoolLogger, base_url: str) -> None:
+    """Warn in the driver, once per site, that the pool's workers do not verify TLS (each worker warns in its log)."""
+    if base_url not in _insecure_sites_warned:
+        _insecure_sites_warned.add(base_url)
+        log.warn(insecure_tls_warning(base_url))
 
 
 def _connect(options: PoolOptions, address: str | None) -> bool:

@@ -164,8 +164,12 @@ class Coordinator:
         return self.stats()
 
     async def shutdown(self, drain: bool = True, drain_timeout: float | None = None) -> PoolStats:
-        """Stop accepting; finish (``drain``, up to ``drain_timeout``) or fail what was accepted; kill the workers."""
+        """Stop accepting; finish (``drain``, up to ``drain_timeout``) or fail what was accepted; kill the workers.
+
+        From the start, metrics go to Ray as they happen: the process ends soon after the last answer.
+        """
         self._closing = True
+        self._recorder.flush_at_once()
         timeout = self._options.drain_timeout if drain_timeout is None else drain_timeout
         deadline = self._clock() + timeout
         if drain and self._executions:
@@ -181,6 +185,7 @@ class Coordinator:
             self._grant_timer.cancel()
         await self._supervisor.stop()
         self._cache.clear()
+        self._flush_metrics()
         log.info("pool %s shut down (%s)", self._options.pool_name, "drained" if drain else "cancelled")
         return self.stats()
 
@@ -210,7 +215,8 @@ class Coordinator:
             raise
         finally:
             self._pending[lane] -= 1
-        self._recorder.answered(lane, self._clock() - accepted, result.nbytes if isinstance(result, Wire) else 0)
+        nbytes = result.nbytes if isinstance(result, Wire) else 0
+        self._recorder.answered(lane, request.name, self._clock() - accepted, nbytes)
         return result
 
     async def _answer(self, request: PoolRequest) -> Any:
@@ -298,9 +304,13 @@ class Coordinator:
         granted: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
         execution.ticket = Ticket(request.lane, request.caller, granted, retry)
         self._dispatcher.push(execution.ticket)
+        queued_at = self._clock()
         self._grant()
         try:
-            return await granted
+            worker = await granted
+            assert execution.ticket is not None  # the lane it was granted in: interactive if it was promoted
+            self._recorder.waited(execution.ticket.lane, self._clock() - queued_at)
+            return worker
         except asyncio.CancelledError:
             if self._dispatcher.withdraw(execution.ticket):
                 self._recorder.stale_cleaned(1)
@@ -379,7 +389,7 @@ class Coordinator:
         """
         if self._closing:
             raise PoolShutdownError()
-        loop = asyncio.get_running_loop()
+        loop, queued_at = asyncio.get_running_loop(), self._clock()
         tickets = [Ticket("bulk", caller, loop.create_future(), number < retries) for number in range(wanted)]
         for ticket in tickets:
             self._dispatcher.push(ticket)
@@ -395,6 +405,7 @@ class Coordinator:
         now = self._clock()
         leases = []
         for worker in workers:
+            self._recorder.waited("bulk", now - queued_at)
             lease_id = next(self._lease_ids)
             self._leases[lease_id] = _Leased(worker, now)
             leases.append(Lease(lease_id, worker.worker_id))
@@ -427,7 +438,7 @@ class Coordinator:
             if isinstance(back.lost, RayActorError):
                 self._supervisor.lost(worker, back.lost)
             if back.outcome == "answered":
-                self._recorder.answered("bulk", back.latency, back.nbytes)
+                self._recorder.answered("bulk", back.endpoint, back.latency, back.nbytes)
             elif back.outcome == "retried":
                 self._recorder.retried()
             elif back.outcome == "failed":
@@ -457,13 +468,17 @@ class Coordinator:
                 self._supervisor.tick(self._dispatcher.waiting())
                 self._cache.purge()
                 self._after_backlog()
-                self._recorder.flush(
-                    {state.value: self._fleet.count(state) for state in WorkerState},
-                    {lane: self._dispatcher.waiting(lane) for lane in LANES},
-                )
+                self._flush_metrics()
             except Exception:
                 log.exception("pool %s: scaling tick failed", self._options.pool_name)
             await asyncio.sleep(self._options.scale_interval)
+
+    def _flush_metrics(self) -> None:
+        """Hand the buffered metrics to Ray and set the gauges: workers by state, requests waiting by lane."""
+        self._recorder.flush(
+            {state.value: self._fleet.count(state) for state in WorkerState},
+            {lane: self._dispatcher.waiting(lane) for lane in LANES},
+        )
 
     def _after_backlog(self) -> None:
         """Once a large backlog has drained, let the process hand the memory it took back (``on_drained``)."""

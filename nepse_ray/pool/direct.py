@@ -197,7 +197,7 @@ class DirectRequests:
         else:
             if flight.verdict is None:
                 latency = self._clock() - direct.asked
-                self._give_back(GivenBack(flight.lease_id, "answered", _size(value), latency))
+                self._give_back(GivenBack(flight.lease_id, "answered", direct.request.name, _size(value), latency))
                 return [(direct, value)]
         if flight.verdict is not None:  # abandoned earlier: the request went on (or ended) without this answer
             self._give_back(GivenBack(flight.lease_id, flight.verdict, error=flight.error, lost=lost))

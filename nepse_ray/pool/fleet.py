@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import itertools
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -101,19 +100,18 @@ class Worker:
 class Fleet:
     """Every worker of the pool by id, each in one :class:`WorkerState`, with ``capacity`` slots per worker."""
 
-    __slots__ = ("_numbers", "_workers", "capacity")
+    __slots__ = ("_workers", "capacity")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._workers: dict[str, Worker] = {}
-        self._numbers = itertools.count(1)
 
     # ---------------------------------------------------------------- membership and state
 
-    def add(self, handle: Any, node_id: str | None, now: float) -> Worker:
-        """A new worker in state ``starting``, numbered ``w1``, ``w2`` ... in order of creation."""
-        worker = Worker(f"w{next(self._numbers)}", handle, node_id, state_since=now)
-        self._workers[worker.worker_id] = worker
+    def add(self, worker_id: str, handle: Any, node_id: str | None, now: float) -> Worker:
+        """A new worker in state ``starting``; ``worker_id`` must be new to the fleet (the supervisor numbers them)."""
+        worker = Worker(worker_id, handle, node_id, state_since=now)
+        self._workers[worker_id] = worker
         return worker
 
     def holds(self, worker: Worker) -> bool:

@@ -48,13 +48,15 @@ class Grants:
 class GivenBack:
     """A lease given back: what its attempt came to (see :data:`Outcome`).
 
-    ``nbytes`` and ``latency`` (seconds since the request was first asked for) describe an answer; ``error`` is the
-    request's final error when it ``failed``; ``lost`` is the ``RayActorError`` the attempt met when its worker went
-    away, so the coordinator can quarantine or replace the worker.
+    ``endpoint``, ``nbytes`` and ``latency`` (seconds since the request was first asked for) describe an answer (the
+    pool's metrics keep latencies by endpoint); ``error`` is the request's final error when it ``failed``; ``lost``
+    is the ``RayActorError`` the attempt met when its worker went away, so the coordinator can quarantine or replace
+    the worker.
     """
 
     lease_id: int
     outcome: Outcome
+    endpoint: str = ""
     nbytes: int = 0
     latency: float = 0.0
     error: BaseException | None = None

@@ -9,6 +9,10 @@ Defaults follow the design being ported (1-5 workers, 30 s idle timeout, 60 s ta
 
 The ``logger`` is driver-side only: it is left out of ``model_dump()`` and of :meth:`PoolOptions.for_actors`, the copy
 that gets pickled into Ray actors.
+
+``base_url`` is checked as the workers' clients check it (no credentials, no plain ``http://`` to another machine
+unless ``allow_insecure_http``), and a ``ValidationError`` never holds the values it was given: a URL with a
+password in it must not reach a log through an error message.
 """
 
 from __future__ import annotations
@@ -17,11 +21,22 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails
 
+from nepse_ray.nepse.client import normalise_base_url
 from nepse_ray.nepse.endpoints import CATALOGUE
+from nepse_ray.nepse.transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT
 
 LogLevel = Literal["log", "warn", "error"]
 
@@ -33,7 +48,7 @@ _POOL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 class PoolOptions(BaseModel):
     """Configuration of a NEPSE worker pool (see the module docstring)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
 
     # Fleet size and scaling.
     min_workers: int = Field(default=1, ge=1, description="Workers kept alive even when idle.")
@@ -73,6 +88,9 @@ class PoolOptions(BaseModel):
     )
 
     # Workers.
+    allow_insecure_http: bool = Field(
+        default=False, description="Accept a plain http:// base_url for another machine (the token travels in clear)."
+    )
     base_url: str = Field(default="https://www.nepalstock.com", description="NEPSE site root (http or https).")
     rate_per_token: float = Field(default=2.0, gt=0, description="Requests per second allowed per worker token.")
     burst: int = Field(default=1, ge=1, description="Token-bucket burst per worker.")
@@ -91,19 +109,27 @@ class PoolOptions(BaseModel):
     ca_bundle: str | None = None
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
+    total_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds one HTTP attempt may take in all, below task_timeout; by default 45 s, or three quarters "
+        "of a shorter task_timeout.",
+    )
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=1, description="Largest response body accepted, after decompression."
+    )
+
+    # Operations.
+    metrics: bool = Field(default=True, description="Export the pool's Ray metrics (Prometheus, Grafana).")
 
     # Driver-side only: never dumped, never shipped to actors.
     logger: object | None = Field(default=None, exclude=True, repr=False)
 
     @field_validator("base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
-                f"base_url must be an http:// or https:// URL such as https://www.nepalstock.com, got {value!r}"
-            )
-        return value.strip().rstrip("/")
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        """The workers' clients refuse what :func:`normalise_base_url` refuses: refuse it before anything starts."""
+        return normalise_base_url(value.strip(), allow_insecure_http=info.data.get("allow_insecure_http", False))
 
     @field_validator("cache_ttl")
     @classmethod
@@ -140,12 +166,42 @@ class PoolOptions(BaseModel):
                 f"min_workers ({self.min_workers}) is greater than max_workers ({self.max_workers}); "
                 "lower min_workers or raise max_workers"
             )
+        if self.total_timeout is not None and self.total_timeout >= self.task_timeout:
+            raise ValueError(
+                f"total_timeout ({self.total_timeout:g} s) must be below task_timeout ({self.task_timeout:g} s), so an "
+                "HTTP attempt ends with its own error before the pool abandons it; lower total_timeout"
+            )
         if self.backoff_cap < self.backoff_base:
             raise ValueError(
                 f"backoff_cap ({self.backoff_cap}) is smaller than backoff_base ({self.backoff_base}); "
                 "raise backoff_cap or lower backoff_base"
             )
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _hide_inputs(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Validate, and on failure raise a ``ValidationError`` that holds none of the values given (defined last,
+        so it wraps every other validator).
+
+        ``hide_input_in_errors`` keeps them out of its text; this keeps them out of ``errors()`` and its pickle too.
+        """
+        try:
+            return handler(data)
+        except ValidationError as error:
+            failure = ValidationError.from_exception_data(
+                error.title,
+                [_without_input(details) for details in error.errors()],
+                hide_input=True,
+            )
+        raise failure
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds one HTTP attempt of a worker may take: ``total_timeout``, or the default below ``task_timeout``."""
+        if self.total_timeout is not None:
+            return self.total_timeout
+        return min(DEFAULT_TOTAL_TIMEOUT, 0.75 * self.task_timeout)
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``NepseClient(**options.client_kwargs())`` in each worker."""
@@ -159,6 +215,9 @@ class PoolOptions(BaseModel):
             "max_retry_after": self.max_retry_after,
             "verify": self.verify,
             "ca_bundle": self.ca_bundle,
+            "allow_insecure_http": self.allow_insecure_http,
+            "total_timeout": self.attempt_timeout,
+            "max_body_bytes": self.max_body_bytes,
         }
 
     def for_actors(self) -> PoolOptions:
@@ -183,6 +242,13 @@ class PoolLogger:
         self.log = log
         self.warn = warn
         self.error = error
+
+
+def _without_input(error: ErrorDetails) -> InitErrorDetails:
+    details: InitErrorDetails = {"type": error["type"], "loc": error["loc"], "input": None}
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
 
 
 def pool_logger(options: PoolOptions) -> PoolLogger:

@@ -1,11 +1,18 @@
 """One call per event: the counters behind :class:`~nepse_ray.pool.stats.PoolStats` and the Ray metrics, together.
 
-The coordinator reports what happened (``recorder.answered(lane, latency, nbytes)``, ``recorder.retried()`` ...)
+The coordinator reports what happened (``recorder.answered(lane, endpoint, latency, nbytes)``, ``recorder.retried()``)
 and never touches a counter or a metric itself, so the two can never disagree. Counters change at once (a
 ``stats()`` call sees every event before it); Ray metrics are buffered and handed over by :meth:`Recorder.flush`
-on every scaling tick, because recording a Ray metric costs tens of microseconds, too much for the request path.
+on every scaling tick: counts of one kind add up in the buffer, so a tick costs one Ray call per counter and tag
+value instead of one per event (each takes about 4 us here, and the request path should not pay for them).
 
-Adding a figure: a field in :class:`Counts` (and in ``PoolStats``), a row in ``metrics.COUNTERS``, and one event
+At shutdown the process ends soon after the last answers, before another tick: :meth:`Recorder.flush_at_once`
+hands everything buffered to Ray and every later event at once. Ray exports a process's metrics every
+``metrics_report_interval_ms`` (10 s by default) and once more when the actor is killed (measured on Ray 2.60:
+counts recorded just before ``ray.kill`` reach the node's endpoint within a second even with the 10 s interval), so
+the counters end equal to the requests answered.
+
+Adding a figure: a field in :class:`Counts` (and in ``PoolStats``), a row in ``metrics.COORDINATOR``, and one event
 method here that updates both.
 """
 
@@ -46,23 +53,28 @@ class Counts:
 class Recorder:
     """Counts events for ``PoolStats`` and feeds the same events to the Ray metrics (when ``metrics`` is given)."""
 
-    __slots__ = ("_latencies", "_metrics", "_pending", "_pending_latencies", "counts")
+    __slots__ = ("_at_once", "_latencies", "_metrics", "_observed", "_pending", "counts")
 
     def __init__(self, metrics: PoolMetrics | None = None) -> None:
         self.counts = Counts()
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._metrics = metrics
         self._pending: Counter[tuple[str, Tags]] = Counter()
-        self._pending_latencies: list[float] = []
+        self._observed: list[tuple[str, Tags, float]] = []
+        self._at_once = False
 
     # ---------------------------------------------------------------- requests
 
-    def answered(self, lane: Lane, latency: float, nbytes: int) -> None:
-        """A request was answered successfully after ``latency`` seconds with ``nbytes`` of result bytes."""
+    def answered(self, lane: Lane, endpoint: str, latency: float, nbytes: int) -> None:
+        """A request for ``endpoint`` was answered successfully after ``latency`` seconds with ``nbytes`` bytes."""
         self._latencies.append(latency)
-        self._pending_latencies.append(latency)
+        self._observe("latency", latency, endpoint=endpoint)
         self._event("total_tasks_completed", "completed", lane=lane)
         self._event("result_bytes", "result_bytes", nbytes)
+
+    def waited(self, lane: Lane, seconds: float) -> None:
+        """An attempt of a request in ``lane`` got a worker slot after waiting ``seconds``."""
+        self._observe("queue_wait", seconds, lane=lane)
 
     def failed(self, error: BaseException) -> None:
         """A request was answered with ``error`` (after its retries)."""
@@ -111,14 +123,24 @@ class Recorder:
         return percentile(latencies, 50), percentile(latencies, 95)
 
     def flush(self, workers: Mapping[str, int], queued: Mapping[str, int]) -> None:
-        """Hand buffered counts and latencies to Ray and set the gauges: workers by state, waiting by lane."""
+        """Hand buffered counts and observations to Ray and set the gauges: workers by state, waiting by lane."""
         if self._metrics is None:
             return
-        self._metrics.add(self._pending, self._pending_latencies)
-        self._pending.clear()
-        self._pending_latencies.clear()
+        self._hand_over()
         self._metrics.set("workers", workers)
         self._metrics.set("queue_length", queued)
+
+    def flush_at_once(self) -> None:
+        """From now on hand every event to Ray as it happens (the pool is shutting down), starting with the buffer."""
+        self._at_once = True
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._metrics is None:
+            return
+        self._metrics.add(self._pending, self._observed)
+        self._pending.clear()
+        self._observed.clear()
 
     def _event(self, counter: str | None, metric: str | None = None, count: int = 1, **tags: str) -> None:
         """Add ``count`` to the ``PoolStats`` counter ``counter`` and to the Ray metric ``metric`` (with ``tags``)."""
@@ -126,3 +148,12 @@ class Recorder:
             setattr(self.counts, counter, getattr(self.counts, counter) + count)
         if metric is not None and self._metrics is not None and count:
             self._pending[(metric, tuple(tags.items()))] += count
+            if self._at_once:
+                self._hand_over()
+
+    def _observe(self, histogram: str, value: float, **tags: str) -> None:
+        """Observe ``value`` in the Ray histogram ``histogram`` (with ``tags``)."""
+        if self._metrics is not None:
+            self._observed.append((histogram, tuple(tags.items()), value))
+            if self._at_once:
+                self._hand_over()

@@ -4,7 +4,10 @@ The decisions are pure and live elsewhere: which state a worker may move to (``f
 backlog wants (``policy.decide_scaling``), which node a new worker goes to (``Fleet.choose_node``). The supervisor
 carries them out on the coordinator's home event loop, through a launcher (Ray in production, a fake in tests):
 
-* **start**: each new worker goes to the alive node holding the fewest of the pool's workers (node affinity, so
+* **start**: each new worker gets the next number ``n`` (worker ``w<n>`` in ``PoolStats``, actor
+  ``<pool>-worker-<n>`` in the pool's namespace, so ``ray list actors`` and the dashboard read well; a number whose
+  name a worker of an earlier coordinator still holds, before Ray ends it, is skipped) and goes to the alive node
+  holding the fewest of the pool's workers (node affinity, so
   placement is deterministic rather than Ray's best-effort SPREAD), then must answer a ping within
   :data:`START_TIMEOUT`; a worker that cannot start is removed, its reason kept for ``ready()``, and further starts
   back off (a worker whose node died before it was placed is simply placed again);
@@ -22,13 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from ray.exceptions import ActorUnavailableError, ActorUnschedulableError, RayActorError, RayError
+from ray.exceptions import (
+    ActorAlreadyExistsError,
+    ActorUnavailableError,
+    ActorUnschedulableError,
+    RayActorError,
+    RayError,
+)
 
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.errors import PoolError, original_error
@@ -56,7 +66,10 @@ class Launcher(Protocol):
 
     def alive_nodes(self) -> list[str]: ...
 
-    def start(self, options: PoolOptions, node_id: str | None) -> Any: ...
+    def start(self, options: PoolOptions, node_id: str | None, number: int) -> Any:
+        """A new worker actor for ``options`` on ``node_id``, named after ``number``; ``ActorAlreadyExistsError`` if
+        that name is still taken."""
+        ...
 
     def kill(self, handle: Any) -> None: ...
 
@@ -93,6 +106,7 @@ class Supervisor:
         self._scale_state = ScalingState()
         self._start_backoff = RetryPolicy.from_options(options).backoff
         self._rng = random.Random()
+        self._numbers = itertools.count(1)
         self._background: set[asyncio.Task[None]] = set()
         self._start_failures = 0
         self._starts_blocked_until = 0.0
@@ -107,9 +121,23 @@ class Supervisor:
         nodes = self._launcher.alive_nodes() if count else []
         for _ in range(count):
             node = self._fleet.choose_node(nodes)
-            worker = self._fleet.add(self._launcher.start(self._options, node), node, self._clock())
+            number, handle = self._launch(node)
+            worker = self._fleet.add(f"w{number}", handle, node, self._clock())
             log.info("pool %s: starting worker %s on node %s", self._options.pool_name, worker.worker_id, node)
             self._spawn(self._await_ready(worker))
+
+    def _launch(self, node: str | None) -> tuple[int, Any]:
+        """A new worker actor and its number: the next one whose actor name is free.
+
+        A restarted coordinator numbers from 1 again while the workers of its previous life (which die with it) may
+        still hold their names for a moment; those numbers are skipped. Each try is one name lookup in Ray's GCS.
+        """
+        while True:
+            number = next(self._numbers)
+            try:
+                return number, self._launcher.start(self._options, node, number)
+            except ActorAlreadyExistsError:
+                log.info("pool %s: worker name %d is still taken; taking the next", self._options.pool_name, number)
 
     async def _await_ready(self, worker: Worker) -> None:
         try:

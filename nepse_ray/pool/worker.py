@@ -30,6 +30,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nepse_ray.nepse.client import NepseClient
 from nepse_ray.nepse.errors import NepseError, NepseInputError
+from nepse_ray.pool.metrics import WorkerMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import SEED_METHODS, Form
 from nepse_ray.pool.wire import Wire, packer
@@ -59,6 +60,7 @@ class NepseWorker:
         except NepseError as error:
             # Reported by ping() as itself, so the pool can name the problem; the coordinator then kills this actor.
             self._init_error = error
+        self._metrics = WorkerMetrics(options.pool_name) if options.metrics else None
         with warnings.catch_warnings():
             # Ray 2.60 warns about its own use of a deprecated accessor inside this property.
             warnings.simplefilter("ignore")
@@ -71,7 +73,10 @@ class NepseWorker:
 
         ``urgent`` (an interactive request) takes this worker's next rate-limit permit before its bulk requests.
         """
-        return self._client.fetch(name, params, packer(form), urgent=urgent)
+        try:
+            return self._client.fetch(name, params, packer(form), urgent=urgent)
+        finally:
+            self._record()
 
     def ping(self) -> dict[str, Any]:
         """Where this worker runs and what its client has done (counters only, no secrets)."""
@@ -90,11 +95,20 @@ class NepseWorker:
         """Serve seed method ``name`` (``get_access_token``, ``get_salts``, ...) from this worker's token state."""
         if name not in SEED_METHODS:
             raise NepseInputError(f"{name!r} is not a session method; known: {', '.join(SEED_METHODS)}")
-        return getattr(self._client, name)()
+        try:
+            return getattr(self._client, name)()
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        """Add the client's new proves and rate-limiter waits to the pool's worker metrics."""
+        if self._metrics is not None:
+            self._metrics.update(self._client.stats())
 
 
-def worker_actor_options(options: PoolOptions, node_id: str | None = None) -> dict[str, Any]:
-    """The ``ray.remote`` options of a pool's workers; ``node_id`` pins a worker to that node.
+def worker_actor_options(options: PoolOptions, node_id: str | None = None, *, number: int) -> dict[str, Any]:
+    """The ``ray.remote`` options of a pool's worker ``number``: named ``<pool>-worker-<number>`` in the pool's
+    namespace (the coordinator's job namespace may be another); ``node_id`` pins it to that node.
 
     The pin is hard: with ``soft=True`` Ray 2.60 sometimes placed a worker elsewhere although its node was alive
     (a 4-worker pool on 2 nodes came out 3 + 1 in one run of three). If the node is gone before the worker is placed,
@@ -102,6 +116,8 @@ def worker_actor_options(options: PoolOptions, node_id: str | None = None) -> di
     """
     placement: Any = "SPREAD" if node_id is None else NodeAffinitySchedulingStrategy(node_id, soft=False)
     return {
+        "name": f"{options.pool_name}-worker-{number}",
+        "namespace": options.namespace,
         "num_cpus": 0,
         "max_concurrency": options.inflight_per_worker,
         "max_restarts": options.max_restarts,
@@ -124,9 +140,9 @@ class RayWorkerLauncher:
         """Ids of the cluster's alive nodes, in a stable order."""
         return sorted(node["NodeID"] for node in _ray_nodes() if node["Alive"])
 
-    def start(self, options: PoolOptions, node_id: str | None) -> Any:
+    def start(self, options: PoolOptions, node_id: str | None, number: int) -> Any:
         """A new worker actor's handle, placed on ``node_id``; it answers ``ping`` once its client is built."""
-        return RemoteNepseWorker.options(**worker_actor_options(options, node_id)).remote(options)
+        return RemoteNepseWorker.options(**worker_actor_options(options, node_id, number=number)).remote(options)
 
     def kill(self, handle: Any) -> None:
         """Kill a worker for good: Ray will not restart it."""

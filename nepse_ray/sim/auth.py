@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import dataclasses
 import hashlib
 import hmac
@@ -38,6 +39,8 @@ _ACCESS, _REFRESH = 0, 1
 _SIGNATURE_CHARS = 43  # base64url of 32 bytes, unpadded
 _FILLERS = string.ascii_letters + string.digits + "-_"
 _SALT_TEXT = string.ascii_letters + string.digits + string.punctuation.replace('"', "").replace("\\", "")
+#: Grants remembered for :meth:`TokenIssuer.grants` (tests that check no secret leaked): the most recent ones.
+KEPT_GRANTS = 10_000
 
 
 class TokenRejected(Exception):
@@ -80,12 +83,13 @@ def _unb64(text: str) -> bytes:
 class TokenIssuer:
     """Issues and verifies tokens; ``rng`` (seeded per server) draws the salts, fillers and salt text."""
 
-    __slots__ = ("_next_id", "_records", "_rng", "_secret")
+    __slots__ = ("_grants", "_next_id", "_records", "_rng", "_secret")
 
     def __init__(self, secret: bytes, rng: random.Random) -> None:
         self._secret = secret
         self._rng = rng
         self._records: dict[int, TokenRecord] = {}
+        self._grants: collections.deque[Grant] = collections.deque(maxlen=KEPT_GRANTS)
         self._next_id = 1
 
     @property
@@ -107,12 +111,18 @@ class TokenIssuer:
         self._records[token_id] = record
         access = self._sign(_ACCESS, token_id, now, now + ttl, salts)
         refresh = self._sign(_REFRESH, token_id, now, now + refresh_ttl, salts)
-        return Grant(
+        grant = Grant(
             access_token=insert_junk(access, salts[1], self._fillers()),
             refresh_token=insert_junk(refresh, salts[0], self._fillers()),
             salt_text="".join(rng.choice(_SALT_TEXT) for _ in range(20)),
             record=record,
         )
+        self._grants.append(grant)
+        return grant
+
+    def grants(self) -> list[Grant]:
+        """The last :data:`KEPT_GRANTS` grants, oldest first: what a test must never find in a client's output."""
+        return list(self._grants)
 
     def verify(self, token: str, now: float) -> TokenRecord:
         """The record of a valid, unexpired access token, else raise :class:`TokenRejected`."""

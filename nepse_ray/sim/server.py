@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from .app import SimServer, make_app
+from .auth import Grant
 from .config import SimConfig
 
 T = TypeVar("T")
@@ -122,6 +123,10 @@ class Simulator:
 
     def reset_stats(self) -> None:
         self._call(self._server.stats.reset)
+
+    def issued_grants(self) -> list[Grant]:
+        """Every ``/prove`` answer so far (the last ``KEPT_GRANTS``): tokens as sent, salts. For secrecy tests."""
+        return self._call(self._server.issuer.grants)
 
     def close(self) -> None:
         if self._closed:

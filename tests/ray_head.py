@@ -1,0 +1,150 @@
+"""A real Ray head node on loopback for tests: ``ray start --head`` with token auth, its own temp dir and a free port
+for every port flag, stopped by PID (raylet first, then the rest, then gcs_server), never with ``ray stop``.
+
+>>> with ray_head({"RAY_metrics_report_interval_ms": "1000"}) as head:  # doctest: +SKIP
+...     subprocess.run([..., "--address", head.gcs_address], env=head.env)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+RAY = str(Path(sys.executable).parent / "ray")
+PORT_FLAGS = ("--port", "--dashboard-port", "--ray-client-server-port", "--dashboard-agent-listen-port",
+              "--dashboard-agent-grpc-port", "--metrics-export-port", "--node-manager-port", "--object-manager-port",
+              "--runtime-env-agent-port")  # fmt: skip
+WORKER_PORTS = 40
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """A running head node: where to reach it, and the environment a client process needs (token auth on)."""
+
+    temp_dir: str
+    ports: Mapping[str, int]
+    env: Mapping[str, str]
+
+    @property
+    def dashboard(self) -> str:
+        return f"http://127.0.0.1:{self.ports['--dashboard-port']}"
+
+    @property
+    def gcs_address(self) -> str:
+        return f"127.0.0.1:{self.ports['--port']}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['--metrics-export-port']}/metrics"
+
+    @property
+    def token(self) -> str:
+        return Path(self.env["RAY_AUTH_TOKEN_PATH"]).read_text()
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
+
+
+def free_block(size: int) -> int:
+    """The first port of ``size`` consecutive free ports, outside Ray's default worker range."""
+    for start in range(20_000 + secrets.randbelow(20_000), 60_000, size):
+        block = range(start, start + size)
+        try:
+            with socket.socket() as probe:
+                for port in block:
+                    probe.close()
+                    probe = socket.socket()
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return start
+    raise RuntimeError("no free block of ports")
+
+
+def head_processes(temp_dir: str) -> list[int]:
+    """PIDs of the processes whose command line names ``temp_dir``: this head's and nobody else's."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if temp_dir in cmdline and int(entry.name) != os.getpid():
+                pids.append(int(entry.name))
+    return pids
+
+
+def stop_head(temp_dir: str) -> None:
+    """SIGTERM the raylet, then the rest, then gcs_server, each group given a few seconds before SIGKILL."""
+
+    def named(pid: int) -> str:
+        try:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return ""
+
+    pids = head_processes(temp_dir)
+    raylet = [pid for pid in pids if named(pid) == "raylet"]
+    gcs = [pid for pid in pids if named(pid) == "gcs_server"]
+    terminate(raylet)
+    terminate([pid for pid in head_processes(temp_dir) if pid not in gcs])
+    terminate(gcs)
+
+
+def terminate(pids: list[int], grace: float = 5.0) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def ray_head(head_env: Mapping[str, str] | None = None) -> Iterator[Head]:
+    """Start a head node (``head_env`` added to its environment only) and stop it, with all its processes, after."""
+    temp_dir = tempfile.mkdtemp(prefix="nrj-", dir="/tmp")
+    token = Path(temp_dir) / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+           "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}  # fmt: skip
+    env.pop("RAY_ADDRESS", None)
+    ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+    workers = free_block(WORKER_PORTS)
+    command = [RAY, "start", "--head", "--temp-dir", temp_dir, "--node-ip-address", "127.0.0.1",
+               "--dashboard-host", "127.0.0.1", "--include-dashboard", "true", "--num-cpus", "2",
+               "--disable-usage-stats", "--min-worker-port", str(workers),
+               "--max-worker-port", str(workers + WORKER_PORTS - 1),
+               *(f"{flag}={port}" for flag, port in ports.items())]  # fmt: skip
+    try:
+        started = subprocess.run(command, env={**env, **(head_env or {})}, capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stderr[-3000:]
+        yield Head(temp_dir, ports, env)
+    finally:
+        stop_head(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert head_processes(temp_dir) == []
