@@ -133,8 +133,10 @@ class DirectRequests:
     # ---------------------------------------------------------------- leases
 
     def _ask(self) -> None:
-        """Ask for leases for the waiting requests (retries first), unless a lease call is already out."""
-        if self._asking is not None or not self._waiting:
+        """Ask for leases for the waiting requests (retries first), unless a lease call is already out or this
+        caller holds every slot the pool can have: then the next answer frees one, and its lease goes back with
+        the next lease call instead of a call of its own (one coordinator call per page instead of two)."""
+        if self._asking is not None or not self._waiting or len(self._flights) >= self._slots:
             return
         wanted = min(len(self._waiting), self._slots)
         retries = sum(1 for direct in itertools.islice(self._waiting, wanted) if direct.retry)
