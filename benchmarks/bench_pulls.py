@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import resource
 import shutil
 import tempfile
@@ -28,21 +27,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nepse_ray.testing import RAY_TEST_ENV
+import bench_pool  # noqa: F401  (sets Ray's environment defaults before Ray is imported)
+import ray
 
-for _name, _value in RAY_TEST_ENV.items():  # a private local cluster, set before Ray is imported
-    os.environ.setdefault(_name, _value)
-
-import ray  # noqa: E402
-
-from nepse_ray.nepse.client import NepseClient  # noqa: E402
-from nepse_ray.pool.api import NepseWorkerAPI  # noqa: E402
-from nepse_ray.pulls import price_history, pull_floorsheet, securities  # noqa: E402
-from nepse_ray.pulls.engine import PullLimits  # noqa: E402
-from nepse_ray.pulls.market import floorsheet_series  # noqa: E402
-from nepse_ray.pulls.runner import pull_through  # noqa: E402
-from nepse_ray.pulls.source import PoolPageSource, default_window  # noqa: E402
-from nepse_ray.sim import SimulatorProcess  # noqa: E402
+from nepse_ray.nepse.client import NepseClient
+from nepse_ray.pool.api import NepseWorkerAPI
+from nepse_ray.pulls import price_history, pull_floorsheet, securities
+from nepse_ray.pulls.engine import PullLimits
+from nepse_ray.pulls.market import floorsheet_series
+from nepse_ray.pulls.runner import pull_through
+from nepse_ray.pulls.source import PoolPageSource, default_window
+from nepse_ray.sim import SimulatorProcess
 
 MB = 1024 * 1024
 

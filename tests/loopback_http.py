@@ -1,7 +1,7 @@
 """A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: plain or TLS, with hostile answers on demand.
 
 Each route is a function that writes the whole answer through the request handler. The server records what it
-saw (path, headers, the client's port) so a test can check what reached it. :func:`nepse_route` serves the
+saw (path, headers, the client's address and port) so a test can check what reached it. :func:`nepse_route` serves the
 NEPSE protocol of a :class:`~nepse_fakes.FakeNepse` over real HTTP, so a :class:`NepseClient` with its default
 transport can run against it.
 """
@@ -31,6 +31,7 @@ class Seen:
     target: str
     headers: dict[str, str]
     client_port: int
+    client_host: str
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -51,7 +52,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def dispatch(self) -> None:
         self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.seen.append(Seen(self.command, self.path, dict(self.headers), self.client_address[1]))
+        self.server.seen.append(
+            Seen(self.command, self.path, dict(self.headers), self.client_address[1], self.client_address[0])
+        )
         route = self.server.routes.get(urlsplit(self.path).path)
         if route is None:
             self.answer(404, b"not found", {"Content-Type": "text/plain"})

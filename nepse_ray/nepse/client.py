@@ -299,7 +299,8 @@ class NepseClient(CatalogueMethods, SessionMethods):
 
     Each HTTP attempt may take ``total_timeout`` seconds in all (keep it below the pool's ``task_timeout``) and
     bring at most ``max_body_bytes`` of decompressed body. ``http://`` is accepted only for loopback hosts (the
-    simulator) unless ``allow_insecure_http=True``.
+    simulator) unless ``allow_insecure_http=True``. ``source_address`` binds every connection to that local address
+    (see :class:`~nepse_ray.nepse.transport.RequestsTransport`).
     """
 
     def __init__(
@@ -323,6 +324,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
         sleep: Callable[[float], None] = time.sleep,
         transport: Transport | None = None,
         allow_insecure_http: bool = False,
+        source_address: str | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url, allow_insecure_http=allow_insecure_http)
         timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout, "total_timeout": total_timeout}
@@ -365,6 +367,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
                 ca_bundle if ca_bundle is not None else verify,
                 max_body_bytes=max_body_bytes,
                 total_timeout=float(total_timeout),
+                source_address=source_address,
             )
         )
 

@@ -8,25 +8,29 @@ never the headers (they carry the token) nor the body (it carries the payload id
 :class:`RequestsTransport` trusts the server as little as it can: it ignores the environment (no proxies, CA
 bundles or ``.netrc`` credentials from environment variables), streams each body under a size cap counted after
 decompression, and holds every attempt to a total deadline, so neither a gzip bomb, an endless body nor a slow
-trickle can hold a worker or its memory.
+trickle can hold a worker or its memory. Given a ``source_address``, its connections leave from that local address
+(a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from .errors import (
     NepseConnectionError,
     NepseDeadlineError,
     NepseError,
     NepseHeaderValueError,
+    NepseInputError,
     NepseInvalidResponseError,
     NepseResponseTooLargeError,
     NepseTimeoutError,
@@ -84,6 +88,8 @@ class RequestsTransport:
     ``CURL_CA_BUNDLE``, proxy variables and ``.netrc`` change neither verification, the route nor the
     Authorization header. A body larger than ``max_body_bytes`` after decompression raises
     :class:`NepseResponseTooLargeError`; an attempt longer than ``total_timeout`` raises :class:`NepseDeadlineError`.
+    ``source_address`` (an IP address of this host) is the local address every connection binds to; ``None`` lets
+    the OS choose.
 
     The deadline caps connecting, waiting for the answer and reading the body, each socket wait shortened to what
     is left of it. Only a server that trickles its header lines can overrun it, by at most ``http.client``'s header
@@ -96,10 +102,16 @@ class RequestsTransport:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        source_address: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = requests.Session()
         self._session.trust_env = False
+        self._source_address = source_address
+        if source_address is not None:
+            adapter = SourceAddressAdapter(source_address)
+            self._session.mount("https://", adapter)
+            self._session.mount("http://", adapter)
         self._session.verify = self._verify = verify
         self._max_body_bytes = max_body_bytes
         self._total_timeout = total_timeout
@@ -182,8 +194,27 @@ class RequestsTransport:
     def __repr__(self) -> str:
         return (
             f"RequestsTransport(verify={self._verify!r}, max_body_bytes={self._max_body_bytes}, "
-            f"total_timeout={self._total_timeout:g})"
+            f"total_timeout={self._total_timeout:g}, source_address={self._source_address!r})"
         )
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections bind to one local address (any port): the address a site's
+    per-address limit counts them against. Raises :class:`NepseInputError` if ``address`` is not an IP address."""
+
+    def __init__(self, address: str) -> None:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise NepseInputError(
+                f"source_address must be an IP address of this host, got {address!r}; check the node's "
+                "nepse-ray.source-address label"
+            ) from None
+        self._bind = (address, 0)
+        super().__init__()
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, source_address=self._bind, **pool_kwargs)
 
 
 def require_sendable_headers(where: str, headers: Mapping[str, str]) -> None:

@@ -4,7 +4,8 @@ groups, all state on one home loop.
 Ray gives each concurrency group of an async actor its own event loop in its own thread (checked on Ray 2.60: three
 groups, three thread ids). The actor uses that to keep Ray's receive queues apart:
 
-* the **default group** takes bulk calls (:meth:`PoolCoordinator.call`); its ``max_concurrency`` is
+* the **default group** takes bulk calls (:meth:`PoolCoordinator.call`) and the direct path's leases
+  (:meth:`PoolCoordinator.lease`, :meth:`PoolCoordinator.give_back`); its ``max_concurrency`` is
   ``max_queued`` plus :data:`REFUSAL_HEADROOM`, so every accepted bulk request is a visible, fairly scheduled
   coroutine and one more than ``max_queued`` is refused at once with ``PoolBusyError`` instead of piling up in
   Ray's queue (in Ray 2.60 raising ``max_concurrency`` far beyond that only makes every queued call cost more);
@@ -39,6 +40,7 @@ from typing import Any, TypeVar
 import ray
 
 from nepse_ray.pool.coordinator import Coordinator
+from nepse_ray.pool.lease import GivenBack, Grants
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import PoolRequest
@@ -100,6 +102,24 @@ class PoolCoordinator:
         if self._home is None:
             await self.start()
         return await self._core.call(request)
+
+    @ray.method(enable_task_events=False)
+    async def lease(
+        self, caller: str, wanted: int, retries: int, known: tuple[str, ...], returned: list[GivenBack]
+    ) -> Grants:
+        """Leases given back, then worker slots for a caller's direct attempts, on the home loop; see
+        ``Coordinator.give_back`` and ``Coordinator.lease``."""
+        if self._home is None:
+            await self.start()
+        self._core.give_back(returned)
+        return await self._core.lease(caller, wanted, retries, frozenset(known))
+
+    @ray.method(enable_task_events=False)
+    async def give_back(self, returned: list[GivenBack]) -> None:
+        """Leases coming back from a caller, on the home loop; see ``Coordinator.give_back``."""
+        if self._home is None:
+            await self.start()
+        self._core.give_back(returned)
 
     @ray.method(concurrency_group="interactive", enable_task_events=False)
     async def call_interactive(self, request: PoolRequest) -> Any:

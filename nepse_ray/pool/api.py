@@ -36,6 +36,7 @@ from nepse_ray.nepse.client import insecure_tls_warning
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.nepse.methods import CatalogueMethods, ObjectRefForm, SessionMethods
 from nepse_ray.pool.actor import RemotePoolCoordinator, coordinator_actor_options
+from nepse_ray.pool.direct import DirectRequests
 from nepse_ray.pool.errors import PoolConfigError, PoolShutdownError, original_error
 from nepse_ray.pool.options import PoolLogger, PoolOptions, pool_logger
 from nepse_ray.pool.request import PoolRequest
@@ -120,7 +121,8 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         )
         try:
             self._created = ray.get(self._coordinator.creator.remote()) == self._caller
-            self._joined(ray.get(self._coordinator.pool_options.remote()))
+            self._pool_options: PoolOptions = ray.get(self._coordinator.pool_options.remote())
+            self._joined(self._pool_options)
             stats = self._resolve(self._coordinator.ready.remote(READY_TIMEOUT))
         except BaseException:
             self._closed = True
@@ -174,6 +176,13 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         instance of the original :class:`~nepse_ray.nepse.errors.NepseError` subclass.
         """
         return self._submit(PoolRequest.checked(name, params, lane=priority, form=form, caller=self._caller))[0]
+
+    def direct(self) -> DirectRequests:
+        """A new caller on the pool's direct path (:mod:`nepse_ray.pool.direct`): bulk requests whose results come
+        straight from the workers, with the coordinator deciding who goes when; what the pulls use."""
+        if self._closed:
+            raise PoolShutdownError()
+        return DirectRequests(self._coordinator, self._caller, self._pool_options)
 
     def _submit(self, request: PoolRequest) -> tuple[Any, bool]:
         """The request's ObjectRef, and whether it went straight to a worker (a session call)."""

@@ -29,8 +29,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,9 +52,10 @@ from nepse_ray.pool.errors import (
     original_error,
 )
 from nepse_ray.pool.fleet import Fleet, Worker, WorkerState
+from nepse_ray.pool.lease import LEASE_WAIT, GivenBack, Grants, Lease
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
-from nepse_ray.pool.policy import RetryPolicy
+from nepse_ray.pool.policy import Attempts, RetryPolicy
 from nepse_ray.pool.recorder import Recorder
 from nepse_ray.pool.request import LANES, Lane, PoolRequest, RequestKey
 from nepse_ray.pool.stats import PoolStats
@@ -80,6 +83,15 @@ class _Execution:
     ticket: Ticket[asyncio.Future[Worker]] | None = None
     """The ticket standing for it in the dispatcher while it waits for a worker slot."""
     callers: int = 1
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class _Leased:
+    """A worker slot out on a lease (``lease.py``): the worker, since when, and whether it outlived ``task_timeout``."""
+
+    worker: Worker
+    since: float
+    overdue: bool = False
 
 
 class Coordinator:
@@ -122,6 +134,10 @@ class Coordinator:
         self._pending_peak = 0
         self._on_drained = on_drained
         self._attempt_numbers = 0
+        self._leases: dict[int, _Leased] = {}
+        # Lease ids start at random, so a lease granted before a restart of the coordinator is never taken for one
+        # granted after it.
+        self._lease_ids = itertools.count(secrets.randbits(48) << 16)
         self._grant_timer: asyncio.TimerHandle | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._closing = False
@@ -155,8 +171,11 @@ class Coordinator:
         self._closing = True
         self._recorder.flush_at_once()
         timeout = self._options.drain_timeout if drain_timeout is None else drain_timeout
+        deadline = self._clock() + timeout
         if drain and self._executions:
             await asyncio.wait(set(self._executions), timeout=timeout)
+        while drain and self._leases and self._clock() < deadline:  # direct attempts finish and come back
+            await asyncio.sleep(_READY_POLL)
         for task in list(self._executions):
             task.cancel()  # each ends with PoolShutdownError for its callers (see _execute)
         await asyncio.gather(*self._executions, return_exceptions=True)
@@ -262,26 +281,16 @@ class Coordinator:
     async def _with_retries(self, execution: _Execution) -> Any:
         request = execution.request
         method, args = request.worker_call()
-        errors = losses = 0
+        attempts = Attempts(self._retry)
         retry = False
         while True:
             worker = await self._acquire(execution, retry)
-            delay = 0.0
             try:
                 return await self._attempt(worker, request.name, method, args)
             except _WorkerLost:
-                lost = WorkerLostError(endpoint=request.name)
-                if not self._retry.should_retry(lost, losses):
-                    raise lost from None
-                losses += 1
+                delay = attempts.after(WorkerLostError(endpoint=request.name), self._rng, worker_lost=True)
             except NepseError as error:
-                refusal = self._retry.refusal(error)
-                if refusal is not None:
-                    raise refusal from None
-                if not self._retry.should_retry(error, errors):
-                    raise
-                delay = self._retry.next_delay(error, errors, self._rng)
-                errors += 1
+                delay = attempts.after(error, self._rng)
             self._recorder.retried()
             retry = True
             if delay:
@@ -368,12 +377,94 @@ class Coordinator:
             future.exception()  # nobody waits for it any more; mark the outcome as seen
         self._release(worker)
 
+    # ---------------------------------------------------------------- leases: the direct path (lease.py)
+
+    async def lease(self, caller: str, wanted: int, retries: int = 0, known: frozenset[str] = frozenset()) -> Grants:
+        """Up to ``wanted`` bulk-lane worker slots for ``caller`` (the first ``retries`` of them for retries), with
+        the handles of the workers granted that are not among the ``known`` ones.
+
+        Answers as soon as the dispatcher grants at least one (every slot it grants at that moment comes along), or
+        with none after :data:`LEASE_WAIT` seconds. Raises :class:`PoolShutdownError` once the pool is closing, or
+        why no worker can start.
+        """
+        if self._closing:
+            raise PoolShutdownError()
+        loop, queued_at = asyncio.get_running_loop(), self._clock()
+        tickets = [Ticket("bulk", caller, loop.create_future(), number < retries) for number in range(wanted)]
+        for ticket in tickets:
+            self._dispatcher.push(ticket)
+        self._grant()
+        try:
+            if tickets:
+                await asyncio.wait([t.payload for t in tickets], timeout=LEASE_WAIT, return_when="FIRST_COMPLETED")
+        except asyncio.CancelledError:
+            for worker in self._settle(tickets):
+                self._release(worker)
+            raise
+        workers = self._settle(tickets)
+        now = self._clock()
+        leases = []
+        for worker in workers:
+            self._recorder.waited("bulk", now - queued_at)
+            lease_id = next(self._lease_ids)
+            self._leases[lease_id] = _Leased(worker, now)
+            leases.append(Lease(lease_id, worker.worker_id))
+        return Grants(tuple(leases), {w.worker_id: w.handle for w in workers if w.worker_id not in known})
+
+    def _settle(self, tickets: list[Ticket[asyncio.Future[Worker]]]) -> list[Worker]:
+        """The workers granted to ``tickets``; the others are withdrawn. Raises why none could be granted, if known."""
+        workers, error = [], None
+        for ticket in tickets:
+            if self._dispatcher.withdraw(ticket) or ticket.payload.cancelled():
+                continue
+            if ticket.payload.done():
+                error = ticket.payload.exception() or error
+                if ticket.payload.exception() is None:
+                    workers.append(ticket.payload.result())
+        if error is not None and not workers:
+            raise error
+        return workers
+
+    def give_back(self, returned: list[GivenBack]) -> None:
+        """Free the slots of leases given back and count what their attempts came to."""
+        for back in returned:
+            leased = self._leases.pop(back.lease_id, None)
+            if leased is None:  # given back twice, or granted before a restart of this coordinator
+                continue
+            worker = leased.worker
+            worker.abandoned.pop(back.lease_id, None)
+            if back.outcome != "cancelled":
+                worker.requests += 1
+            if isinstance(back.lost, RayActorError):
+                self._supervisor.lost(worker, back.lost)
+            if back.outcome == "answered":
+                self._recorder.answered("bulk", back.endpoint, back.latency, back.nbytes)
+            elif back.outcome == "retried":
+                self._recorder.retried()
+            elif back.outcome == "failed":
+                self._recorder.failed(back.error or PoolError())
+            self._release(worker)
+
+    def _overdue_leases(self) -> None:
+        """A lease out longer than ``task_timeout`` counts as an abandoned attempt (its worker is replaced if it
+        stays out twice that long more, as for the coordinator's own attempts); one out three times that long is
+        forgotten (its caller is gone, and so is its worker by then)."""
+        now, limit = self._clock(), self._options.task_timeout
+        for lease_id, leased in list(self._leases.items()):
+            if now - leased.since > 3 * limit:
+                del self._leases[lease_id]
+            elif not leased.overdue and now - leased.since > limit:
+                leased.overdue = True
+                leased.worker.abandoned[lease_id] = now
+                self._recorder.timed_out()
+
     # ---------------------------------------------------------------- the scaling loop
 
     async def _tick_forever(self) -> None:
         self._supervisor.start_workers(self._options.min_workers)
         while True:
             try:
+                self._overdue_leases()
                 self._supervisor.tick(self._dispatcher.waiting())
                 self._cache.purge()
                 self._after_backlog()
@@ -419,7 +510,7 @@ class Coordinator:
             queue_length=self._dispatcher.waiting(),
             closing=self._closing,
             queue_by_lane={lane: self._dispatcher.waiting(lane) for lane in LANES},
-            pending_tasks=sum(self._pending.values()),
+            pending_tasks=sum(self._pending.values()) + len(self._leases),
             **dataclasses.asdict(self._recorder.counts),
             quarantined_workers=quarantined,
             starting_workers=fleet.count(WorkerState.STARTING),

@@ -276,3 +276,38 @@ class RetryPolicy:
         if isinstance(error, NepseRateLimitedError) and not error.retryable:
             return error  # the client refused it already, with the same message
         return NepseRateLimitedError.beyond_cap(error.endpoint, error.retry_after, self.max_retry_after, error.status)
+
+
+@dataclass(slots=True)
+class Attempts:
+    """One request's retries so far, and the one rule for what follows a failed attempt.
+
+    The coordinator (requests it carries out) and the direct path (``direct.py``: attempts a caller sends straight
+    to a worker on a lease) both ask :meth:`after` and nothing else, so a request is retried the same way whichever
+    path it takes. Failures of the site and losses of a worker are counted apart: a request may meet
+    ``max_retries`` of each. A lost worker is retried at once (another worker takes it), a site failure after the
+    policy's backoff.
+    """
+
+    policy: RetryPolicy
+    errors: int = 0
+    losses: int = 0
+
+    def after(self, error: BaseException, rng: random.Random, *, worker_lost: bool = False) -> float:
+        """Seconds to wait before the next attempt after ``error``; raises the error for the caller if none is due.
+
+        A ``Retry-After`` beyond ``max_retry_after`` raises the policy's refusal instead of ``error``.
+        """
+        if worker_lost:
+            if not self.policy.should_retry(error, self.losses):
+                raise error from None
+            self.losses += 1
+            return 0.0
+        refusal = self.policy.refusal(error)
+        if refusal is not None:
+            raise refusal from None
+        if not self.policy.should_retry(error, self.errors):
+            raise error from None
+        delay = self.policy.next_delay(error, self.errors, rng)
+        self.errors += 1
+        return delay

@@ -21,7 +21,10 @@ would cut the coordinator's share towards the grant floor (a grant and a release
 flattens an ObjectRef returned from a task and an ObjectRef cannot be fulfilled later by another process, so that
 design cannot give ``api.submit`` an ObjectRef at once with the pool's retries behind it: it needs a driver-side
 router and futures that are not ObjectRefs, and it cannot coalesce or cache across drivers. The pass-through keeps
-one request = one ObjectRef = one hop through the coordinator, which retries, coalesces and caches. (Raising Ray's
+one request = one ObjectRef = one hop through the coordinator, which retries, coalesces and caches. Pulls need none
+of that (their pages are distinct and they wait on their own loop), so they take that other design
+(``direct.py``): a ``Wire`` then goes from the worker straight to the pulling process, and the coordinator's CPU
+per page fell from 2.7-4.0 ms to 0.6-0.9 ms at W = 5..20 (``benchmarks/bench_scaleout.py``, one run). (Raising Ray's
 ``max_direct_call_object_size`` to 1 MiB when the cluster starts keeps pages out of the object store and brought
 the relay floor from 2.6 to 1.6 ms per page in one run; a cluster-level choice, not the pool's.)
 

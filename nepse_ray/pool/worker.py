@@ -5,6 +5,11 @@ per second without any token exceeding its limit. Workers are threaded actors (`
 share the client, which is thread-safe); the supervisor places each new one on the node that holds the fewest of
 the pool's workers, so on a cluster the tokens' traffic is spread evenly over the nodes.
 
+A node labelled :data:`SOURCE_ADDRESS_LABEL` (``ray start --labels='{"nepse-ray.source-address": "10.0.0.7"}'``,
+or ``Cluster.add_node(labels=...)``) names the local address its workers' HTTP connections leave from: a site that
+limits each client address then counts every node apart, and the pool's address limit grows with the nodes (more
+tokens from one address do not raise it). Unlabelled nodes leave it to the OS.
+
 The coordinator makes every retry decision, so Ray never retries a worker task (``max_task_retries=0``); Ray only
 restarts a crashed worker process (``max_restarts``), which rebuilds the client with a fresh token.
 
@@ -31,6 +36,9 @@ from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import Form
 from nepse_ray.pool.wire import Wire, packer
 
+#: The node label naming the local IP address a node's workers connect from (see the module docstring).
+SOURCE_ADDRESS_LABEL = "nepse-ray.source-address"
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -45,13 +53,15 @@ class NepseWorker:
 
     def __init__(self, options: PoolOptions) -> None:
         self._init_error: NepseError | None = None
+        context = ray.get_runtime_context()
+        labels = cast(dict[str, str], context.get_node_labels())  # typed as lists of values; Ray 2.60 gives strings
+        self._source_address = labels.get(SOURCE_ADDRESS_LABEL)
         try:
-            self._client = NepseClient(**options.client_kwargs())
+            self._client = NepseClient(**options.client_kwargs(), source_address=self._source_address)
         except NepseError as error:
             # Reported by ping() as itself, so the pool can name the problem; the coordinator then kills this actor.
             self._init_error = error
         self._metrics = WorkerMetrics(options.pool_name) if options.metrics else None
-        context = ray.get_runtime_context()
         with warnings.catch_warnings():
             # Ray 2.60 warns about its own use of a deprecated accessor inside this property.
             warnings.simplefilter("ignore")
@@ -76,6 +86,7 @@ class NepseWorker:
         return {
             "node_id": self._node_id,
             "pid": os.getpid(),
+            "source_address": self._source_address,
             "reconstructed": self._reconstructed,
             "client": self._client.stats(),
         }

@@ -34,7 +34,11 @@ def run_pull(
 ) -> PullResult:
     """Pull every listing of ``series`` through ``api`` (a window sized to the pool unless ``limits`` say)."""
     limits = limits or PullLimits(window=default_window(api))
-    return pull_through(PoolPageSource(api), series, out=out, sort=sort, limits=limits, on_progress=on_progress)
+    source = PoolPageSource(api)
+    try:
+        return pull_through(source, series, out=out, sort=sort, limits=limits, on_progress=on_progress)
+    finally:
+        source.close()
 
 
 def pull_through(

@@ -168,6 +168,7 @@ class SimServer:
 
     def _admit_client(self, request: web.Request, now: float) -> web.Response | None:
         """The checks every /api request passes: Referer, then the per-address limit."""
+        self.stats.count_address(request.remote or "")
         if self.config.require_referer and not request.headers.get("Referer"):
             self.stats.count_auth_failure("referer")
             return _json_error(request, 403, "a Referer header is required")

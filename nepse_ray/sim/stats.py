@@ -27,6 +27,7 @@ class SimStats:
         "floorsheet_rows",
         "max_rate_per_token",
         "rate_limit_violations",
+        "requests_per_address",
         "requests_per_endpoint",
         "requests_per_token",
         "requests_total",
@@ -44,6 +45,7 @@ class SimStats:
         """Zero every counter (the ground truth about the served day stays)."""
         self.requests_total = 0
         self.requests_per_endpoint: collections.Counter[str] = collections.Counter()
+        self.requests_per_address: collections.Counter[str] = collections.Counter()
         self.requests_per_token: collections.Counter[str] = collections.Counter()
         self.responses_by_status: collections.Counter[str] = collections.Counter()
         self.rate_limit_violations = 0
@@ -57,6 +59,10 @@ class SimStats:
     def count_request(self, endpoint: str) -> None:
         self.requests_total += 1
         self.requests_per_endpoint[endpoint] += 1
+
+    def count_address(self, address: str) -> None:
+        """One /api request from client ``address`` (what the per-address limit keys on)."""
+        self.requests_per_address[address] += 1
 
     def count_status(self, status: int | str) -> None:
         self.responses_by_status[str(status)] += 1
@@ -87,6 +93,7 @@ class SimStats:
         return {
             "requests_total": self.requests_total,
             "requests_per_endpoint": dict(self.requests_per_endpoint),
+            "requests_per_address": dict(self.requests_per_address),
             "requests_per_token": dict(self.requests_per_token),
             "responses_by_status": dict(self.responses_by_status),
             "rate_limit_violations": self.rate_limit_violations,

@@ -21,6 +21,7 @@ from nepse_ray.nepse.errors import (
     NepseDeadlineError,
     NepseError,
     NepseHeaderValueError,
+    NepseInputError,
     NepseInvalidResponseError,
     NepseResponseTooLargeError,
     NepseTimeoutError,
@@ -236,3 +237,27 @@ def test_unsendable_header_values_are_refused_without_echoing_them(
     for text in (str(error), repr(error), repr(error.args), pickle.dumps(error).decode("latin-1")):
         assert "SECRET" not in text
     assert len(server.seen) == seen  # nothing was sent
+
+
+# -- source address ---------------------------------------------------------------------------------------
+
+
+def test_connections_leave_from_the_source_address_given(server: LoopbackServer) -> None:
+    for source, expected in ((None, "127.0.0.1"), ("127.0.0.2", "127.0.0.2"), ("127.0.0.3", "127.0.0.3")):
+        transport = RequestsTransport(source_address=source)
+        for _ in range(2):  # a new connection and a reused one
+            assert get(transport, server.url + ECHO).status == 200
+            assert server.seen[-1].client_host == expected
+        transport.close()
+
+
+def test_a_source_address_keeps_tls_verification(tls_server: LoopbackServer, ca_file: str) -> None:
+    assert echoed(RequestsTransport(ca_file, source_address="127.0.0.2"), tls_server.url)["server"] == "tls"
+    assert tls_server.seen[-1].client_host == "127.0.0.2"
+    with pytest.raises(NepseConnectionError, match="TLS verification failed"):
+        get(RequestsTransport(source_address="127.0.0.2"), tls_server.url + ECHO)
+
+
+def test_a_source_address_that_is_not_an_ip_address_is_refused() -> None:
+    with pytest.raises(NepseInputError, match="source_address must be an IP address"):
+        RequestsTransport(source_address="node-7")

@@ -19,6 +19,7 @@ from nepse_ray.nepse.errors import (
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError, WorkerLostError
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import (
+    Attempts,
     Backoff,
     RetryPolicy,
     ScaleDecision,
@@ -442,3 +443,26 @@ def test_a_refusal_made_by_the_client_passes_through_unchanged() -> None:
     from_client = NepseRateLimitedError.beyond_cap("floorsheet", 3600.0, 60.0)
     assert policy.refusal(from_client) is from_client
     assert policy.refusal(ValueError("not ours")) is None
+
+
+def test_attempts_count_site_failures_and_worker_losses_apart() -> None:
+    attempts, rng = Attempts(RetryPolicy(max_retries=1, backoff=Backoff(0.5, 10.0))), random.Random(1)
+    assert attempts.after(WorkerLostError(), rng, worker_lost=True) == 0.0  # another worker takes it at once
+    assert 0.0 <= attempts.after(NepseServerError("503"), rng) <= 0.5  # the backoff of a first retry
+    with pytest.raises(NepseServerError):
+        attempts.after(NepseServerError("502"), rng)
+    with pytest.raises(WorkerLostError):
+        attempts.after(WorkerLostError(), rng, worker_lost=True)
+    assert (attempts.errors, attempts.losses) == (1, 1)
+
+
+def test_attempts_end_a_request_at_once_on_a_final_error_or_a_refused_wait() -> None:
+    policy = RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), max_retry_after=5.0)
+    attempts, rng = Attempts(policy), random.Random(1)
+    with pytest.raises(NepseClientRequestError):
+        attempts.after(NepseClientRequestError("404"), rng)
+    with pytest.raises(NepseRateLimitedError) as refused:
+        attempts.after(NepseServerError("503", retry_after=600.0), rng)
+    assert not refused.value.retryable
+    assert attempts.after(NepseRateLimitedError("429", retry_after=2.0), rng) >= 2.0
+    assert attempts.errors == 1

@@ -6,17 +6,12 @@ own ``RAY_TMPDIR``, so it never meets the session cluster of the other tests.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import textwrap
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from cluster_script import run_cluster_script
 
 pytestmark = pytest.mark.ray
 
@@ -55,23 +50,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_workers_spread_evenly_over_both_nodes(tmp_path: Path) -> None:
-    temp_dir = tempfile.mkdtemp(prefix="nr2-", dir="/tmp")  # Ray's socket paths must stay short
-    script = tmp_path / "two_nodes.py"
-    script.write_text(SCRIPT)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(script)],
-            env={**os.environ, "RAY_TMPDIR": temp_dir},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-    finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_cluster_script(SCRIPT, tmp_path, timeout=180)
     assert len(result["nodes"]) == 2
     assert len(result["workers"]) == 4
     assert set(result["workers"]) == set(result["nodes"])

@@ -126,7 +126,9 @@ def test_client_options_reach_every_worker_client() -> None:
     )
     client = NepseClient(**options.client_kwargs())
     assert client.base_url == "http://10.1.2.3:8080"
-    assert repr(client._transport) == "RequestsTransport(verify=True, max_body_bytes=4096, total_timeout=20)"
+    assert repr(client._transport) == (
+        "RequestsTransport(verify=True, max_body_bytes=4096, total_timeout=20, source_address=None)"
+    )
 
 
 @pytest.mark.parametrize(
