@@ -250,7 +250,7 @@ def wire_costs(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
         "wire_pass": Value(1000 * _best_per_op(pass_wire, 1, 50, 3), "ms"),
     }
     remote: Any = ray.remote
-    workers = [remote(num_cpus=0, max_concurrency=2)(_PageWorker).remote(raw.body) for _ in range(5)]
+    workers = [remote(num_cpus=0, max_concurrency=2)(_PageWorker).remote(raw.body) for _ in range(p["workers"])]
     relay = remote(num_cpus=0, max_concurrency=1000)(_Relay).remote(workers)
     process = psutil.Process(ray.get(relay.pid.remote()))
     try:
@@ -284,7 +284,7 @@ SCENARIOS = (
         "the simulator in its own process: cheap GETs over 32 connections, a 500-row page, its per-token limit",
         simulator,
         full={"seconds": 3.0, "pages": 10, "paced_seconds": 5.0},
-        quick={"seconds": 1.0, "pages": 10, "paced_seconds": 2.0},
+        quick={"seconds": 0.5, "pages": 10, "paced_seconds": 2.0},
         goals=(
             Goal("requests_per_s", ">=", 1500, ">= 1,500 req/s"),
             Goal("page_first_median", "<", 5.0, "page median < 5 ms"),
@@ -303,7 +303,7 @@ SCENARIOS = (
         "wire-costs",
         "a page pickled as a model or passed as bytes; CPU of an async actor relaying a page or granting a worker",
         wire_costs,
-        full={"calls": 600},
-        quick={"calls": 200},
+        full={"calls": 600, "workers": 5},
+        quick={"calls": 200, "workers": 2},
     ),
 )

@@ -47,8 +47,9 @@ def _actor(cls: type, **options: Any) -> Any:
 def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     sim = context.simulator(DAY_TRADES, rate_limit=None)
     bare, async_bare, relay = _actor(BareActor), _actor(AsyncBareActor), _actor(RelayActor)
-    cached = context.pool(sim, min_workers=5, max_workers=5, cache_ttl={"market_open": 3600.0})
-    coalesced = context.pool(sim, min_workers=5, max_workers=5, rate_per_token=1000.0, cache_ttl={"market_open": 0.0})
+    fixed = {"min_workers": p["workers"], "max_workers": p["workers"]}
+    cached = context.pool(sim, **fixed, cache_ttl={"market_open": 3600.0})
+    coalesced = context.pool(sim, **fixed, rate_per_token=1000.0, cache_ttl={"market_open": 0.0})
     try:
         for api in (cached, coalesced):
             ray.get([api.remote.market_open() for _ in range(20)] + [api.remote.get_market_id() for _ in range(20)])
@@ -93,8 +94,8 @@ def metrics_cost(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value
     pools = {
         metrics: context.pool(
             sim,
-            min_workers=2,
-            max_workers=2,
+            min_workers=p["workers"],
+            max_workers=p["workers"],
             metrics=metrics,
             max_queued=p["calls"],
             cache_ttl={"market_open": 3600.0},
@@ -121,8 +122,8 @@ SCENARIOS = (
         "facade-overhead",
         "cached, coalesced and session calls through the facade against a bare Ray actor (p50 and pipelined)",
         facade,
-        full={"calls": 1000},
-        quick={"calls": 200},
+        full={"calls": 1000, "workers": 5},
+        quick={"calls": 200, "workers": 1},
         goals=(
             Goal("cached_p50_ratio", "<=", 2.5, "cached call p50 <= 2.5x bare"),
             Goal("cached_pipelined_ratio", ">=", 0.35, "cached calls pipelined >= 0.35x bare"),
@@ -132,8 +133,8 @@ SCENARIOS = (
         "metrics-cost",
         "cached-call throughput with the pool's Ray metrics on against off, alternating rounds",
         metrics_cost,
-        full={"calls": 2000, "repeats": 5},
-        quick={"calls": 300, "repeats": 2},
+        full={"calls": 2000, "repeats": 5, "workers": 2},
+        quick={"calls": 200, "repeats": 2, "workers": 1},
         goals=(Goal("slowdown", "<", 10.0, "metrics on < 10 % slower"),),
     ),
 )

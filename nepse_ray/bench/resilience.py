@@ -85,7 +85,7 @@ SCENARIOS = (
         "a backlog of requests scales a pool (min 1, max 5) to five serving; idle, it returns to min_workers",
         scaling,
         full={"backlog": 200, "idle_timeout": 5.0},
-        quick={"backlog": 100, "idle_timeout": 2.0},
+        quick={"backlog": 60, "idle_timeout": 1.0},
         goals=(
             Goal("scale_up_s", "<=", 3.0, "five serving <= 3 s after the backlog"),
             Goal("down_off_timeout_s", "<=", 1.0, "back to min_workers within 1 s of idle_timeout"),

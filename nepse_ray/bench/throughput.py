@@ -20,8 +20,6 @@ from .context import PAGE_ROWS, RATE_PER_TOKEN, BenchContext, timed, warm
 from .report import Goal, Value
 from .scenario import Scenario
 
-DAY_TRADES = 100_000
-
 
 def fixed_pool_rate(
     context: BenchContext, sim: SimulatorProcess, workers: int, pages_per_worker: int
@@ -43,7 +41,7 @@ def fixed_pool_rate(
 
 
 def _sweep(context: BenchContext, p: Mapping[str, Any], **site: Any) -> dict[str, Value]:
-    sim = context.simulator(DAY_TRADES, **site)
+    sim = context.simulator(p["trades"], **site)
     values: dict[str, Value] = {}
     violations = 0.0
     for workers in p["workers"]:
@@ -65,7 +63,7 @@ def slow_site(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
 
 def speedup(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     """The same pages through a pool of 5 and through one client, one after another, in this run."""
-    sim = context.simulator(DAY_TRADES)
+    sim = context.simulator(p["trades"])
     count = p["pages"]
     api = context.pool(sim, min_workers=5, max_workers=5, max_retries=0)
     try:
@@ -90,8 +88,8 @@ SCENARIOS = (
         "throughput",
         "pool fixed at W workers, 2 req/s per token, burst 1: share of the W x 2 req/s limit, per-token violations",
         throughput,
-        full={"workers": [1, 2, 3, 4, 5], "pages_per_worker": 24},
-        quick={"workers": [1, 5], "pages_per_worker": 8},
+        full={"workers": [1, 2, 3, 4, 5], "pages_per_worker": 24, "trades": 100_000},
+        quick={"workers": [5], "pages_per_worker": 6, "trades": 30_000},
         goals=(
             Goal("fraction_w5", ">=", 0.95, ">= 0.95 of the limit at W = 5"),
             Goal("violations", "<=", 0, "0 rate violations"),
@@ -101,8 +99,14 @@ SCENARIOS = (
         "throughput-slow-site",
         "the same with the site answering in 300 ms +- 200 ms",
         slow_site,
-        full={"workers": [1, 2, 3, 4, 5], "pages_per_worker": 24, "latency_ms": 300.0, "spread_ms": 200.0},
-        quick={"workers": [5], "pages_per_worker": 8, "latency_ms": 300.0, "spread_ms": 200.0},
+        full={
+            "workers": [1, 2, 3, 4, 5],
+            "pages_per_worker": 24,
+            "trades": 100_000,
+            "latency_ms": 300.0,
+            "spread_ms": 200.0,
+        },
+        quick={"workers": [5], "pages_per_worker": 6, "trades": 30_000, "latency_ms": 300.0, "spread_ms": 200.0},
         goals=(
             Goal("fraction_w5", ">=", 0.95, ">= 0.95 of the limit at W = 5"),
             Goal("violations", "<=", 0, "0 rate violations"),
@@ -112,8 +116,8 @@ SCENARIOS = (
         "speedup",
         "the same floorsheet pages through a pool of 5 and through one NepseClient sequentially, in one run",
         speedup,
-        full={"pages": 60},
-        quick={"pages": 20},
+        full={"pages": 60, "trades": 100_000},
+        quick={"pages": 12, "trades": 30_000},
         goals=(Goal("speedup_w5", ">=", 4.75, ">= 4.75x at W = 5"),),
     ),
 )
