@@ -3,7 +3,8 @@ the measuring tools the scenarios share (process CPU and memory, latency and pip
 
 Ray starts on loopback with its own short temp dir, no dashboard and usage stats off; the token that Ray's auth
 needs is kept in that temp dir. Simulators are started on first use, one per day size (a served day's trades are
-fixed when it starts), and are put back to 2 requests/s per token, burst 1, no latency, before each scenario.
+fixed when it starts), and are put back to their defaults (2 requests/s per token, burst 1, no latency) before
+each scenario.
 """
 
 from __future__ import annotations
@@ -83,7 +84,14 @@ class BenchContext:
         if trades not in self._simulators:
             self._simulators[trades] = SimulatorProcess(seed=1, trades=trades, rate_limit=RATE_PER_TOKEN, burst=1)
         sim = self._simulators[trades]
-        settings: dict[str, Any] = {"rate_limit": RATE_PER_TOKEN, "burst": 1, "latency_ms": 0.0, "jitter_ms": 0.0}
+        settings: dict[str, Any] = {
+            "rate_limit": RATE_PER_TOKEN,
+            "burst": 1,
+            "rate_leeway": 0.25,
+            "latency_ms": 0.0,
+            "jitter_ms": 0.0,
+            "day_source": "nepal",
+        }
         sim.configure(**(settings | config))
         sim.reset_stats()
         return sim
@@ -99,6 +107,14 @@ class BenchContext:
         """Every process this run started, directly or not (Ray's, the workers', the simulators')."""
         children: list[psutil.Process] = psutil.Process().children(recursive=True)
         return children
+
+
+def actor(cls: type, *args: Any, **options: Any) -> Any:
+    """A handle to a new actor of ``cls`` taking no CPU (Ray's stubs do not type ``ray.remote`` with options)."""
+    import ray
+
+    remote: Any = ray.remote
+    return remote(num_cpus=0, **options)(cls).remote(*args)
 
 
 def actor_pid(api: NepseWorkerAPI, name: str) -> int:

@@ -25,7 +25,7 @@ from ..nepse.ratelimit import TokenBucket
 from ..nepse.tokens import insert_junk, junk_positions, strip_junk
 from ..pool.stats_math import percentile
 from ..pool.wire import Wire
-from .context import BenchContext, cpu_seconds, timed
+from .context import BenchContext, actor, cpu_seconds, timed
 from .report import Goal, Value
 from .scenario import Scenario
 
@@ -153,7 +153,6 @@ def simulator(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     asyncio.run(_paced(sim.base_url, 2.0, p["paced_seconds"]))
     at_limit = sim.stats()["rate_limit_violations"]
     fast = asyncio.run(_paced(sim.base_url, 10.0, p["paced_seconds"]))
-    sim.configure(day_source="nepal")
     return {
         "requests_per_s": Value(rate, "req/s"),
         "page_first_median": Value(statistics.median(cold), "ms"),
@@ -249,9 +248,8 @@ def wire_costs(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
         "model_pickle": Value(1000 * _best_per_op(model_round_trip, 1, 10, 3), "ms"),
         "wire_pass": Value(1000 * _best_per_op(pass_wire, 1, 50, 3), "ms"),
     }
-    remote: Any = ray.remote
-    workers = [remote(num_cpus=0, max_concurrency=2)(_PageWorker).remote(raw.body) for _ in range(p["workers"])]
-    relay = remote(num_cpus=0, max_concurrency=1000)(_Relay).remote(workers)
+    workers = [actor(_PageWorker, raw.body, max_concurrency=2) for _ in range(p["workers"])]
+    relay = actor(_Relay, workers, max_concurrency=1000)
     process = psutil.Process(ray.get(relay.pid.remote()))
     try:
         for kind in ("relay", "grant"):

@@ -8,7 +8,7 @@ from typing import Any
 
 import ray
 
-from .context import BenchContext, latency_p50s, pipelined
+from .context import BenchContext, actor, latency_p50s, pipelined
 from .report import Goal, Value
 from .scenario import Scenario
 
@@ -31,22 +31,16 @@ class RelayActor:
     """The floor of any coordinator in the data path: an async actor awaiting a trivial call on a threaded one."""
 
     def __init__(self) -> None:
-        self._target = _actor(BareActor, max_concurrency=2)
+        self._target = actor(BareActor, max_concurrency=2)
 
     async def market_open(self) -> int:
         value: int = await self._target.market_open.remote()
         return value
 
 
-def _actor(cls: type, **options: Any) -> Any:
-    """A handle to a new actor of ``cls`` (Ray's stubs do not type ``ray.remote`` with actor options)."""
-    remote: Any = ray.remote
-    return remote(num_cpus=0, **options)(cls).remote()
-
-
 def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     sim = context.simulator(DAY_TRADES, rate_limit=None)
-    bare, async_bare, relay = _actor(BareActor), _actor(AsyncBareActor), _actor(RelayActor)
+    bare, async_bare, relay = actor(BareActor), actor(AsyncBareActor), actor(RelayActor)
     fixed = {"min_workers": p["workers"], "max_workers": p["workers"]}
     cached = context.pool(sim, **fixed, cache_ttl={"market_open": 3600.0})
     coalesced = context.pool(sim, **fixed, rate_per_token=1000.0, cache_ttl={"market_open": 0.0})
