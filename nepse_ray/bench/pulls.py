@@ -24,7 +24,7 @@ from .scenario import Scenario
 HISTORY_TRADES = 5_000
 
 
-def measured_pull(api: NepseWorkerAPI, out: Path | None) -> tuple[PullResult, float, float]:
+def measured_pull(api: NepseWorkerAPI, out: Path) -> tuple[PullResult, float, float]:
     """A floorsheet pull through ``api``: its result, wall seconds and the driver's peak RSS over its idle level."""
     time.sleep(1.0)
     baseline, _ = driver_rss()
@@ -53,7 +53,8 @@ def floorsheet_day(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Val
 
 
 def growth(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
-    """Pull days of each size with a pool fixed at W: seconds per extra page against ``1 / (W x R)``, peak RSS.
+    """Days of each size streamed to Parquet by a pool fixed at W: seconds per extra page against ``1 / (W x R)``,
+    and the driver's peak RSS.
 
     The slope between the smallest and the largest day is compared, so the fixed cost of a pull (page 0 first,
     the completeness check) does not count against it.
@@ -64,11 +65,12 @@ def growth(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     for pages in p["pages"]:
         sim = context.simulator(pages * PAGE_ROWS)
         api = context.pool(sim, min_workers=workers, max_workers=workers)
-        try:
-            warm(api, workers)
-            _, elapsed, peak = measured_pull(api, None)
-        finally:
-            api.shutdown()
+        with tempfile.TemporaryDirectory(prefix="nrb-out-") as out_dir:
+            try:
+                warm(api, workers)
+                _, elapsed, peak = measured_pull(api, Path(out_dir) / "day.parquet")
+            finally:
+                api.shutdown()
         seconds.append(elapsed)
         peaks.append(peak)
         values[f"s_{pages}p"] = Value(elapsed, "s")
@@ -158,7 +160,8 @@ SCENARIOS = (
     ),
     Scenario(
         "growth",
-        "floorsheet days of growing size, pool fixed at W = 5: seconds against pages / (W x R), driver peak RSS",
+        "floorsheet days of growing size streamed to Parquet, pool fixed at W = 5: seconds against pages / (W x R), "
+        "driver peak RSS",
         growth,
         full={"pages": [50, 100, 200, 400], "workers": 5},
         quick={"pages": [10, 40], "workers": 5},
