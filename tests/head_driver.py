@@ -108,7 +108,13 @@ def metrics_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
     answered += api.market_open() is not None  # the interactive lane
 
     names = exported_names()
-    before = wait_for(metrics_url, pool, lambda s: names <= set(s) and completed(s) == answered)
+    # The workers report their own series (token proves) on their own schedule: wait for those of all three
+    # workers (the first, the one scaled up, the replacement), not only for the coordinator's count.
+    before = wait_for(
+        metrics_url,
+        pool,
+        lambda s: names <= set(s) and completed(s) == answered and s["ray_nepse_pool_token_proves_total"] >= 3,
+    )
     stats = api.get_stats()
     api.shutdown()
     return {
