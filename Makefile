@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both create .venv on first use (with the test and
-# notebook extras: the suite executes the notebooks).
+# notebook extras: the suite executes the notebooks). For contributors: `make fmt` rewrites the code in the house
+# style, `make check` lints and type-checks without tests, `make test-fast` runs the tests that need no Ray cluster.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check fmt test-fast bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "nepse-ray needs Python 3.10 or newer")'
@@ -19,13 +20,22 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nepse-ray demo
 
-lint: $(STAMP)
-	$(BIN)/ruff check nepse_ray tests benchmarks examples
-	$(BIN)/ruff format --check nepse_ray tests benchmarks examples
+SOURCES := nepse_ray tests benchmarks examples
+
+check: $(STAMP)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy
 
-test: lint
+test: check
 	$(BIN)/pytest
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix $(SOURCES)
+	$(BIN)/ruff format $(SOURCES)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not ray"
 
 # Every benchmark scenario, full size; the README's results table (between the bench markers) is regenerated.
 bench: $(STAMP)

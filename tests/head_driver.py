@@ -15,17 +15,18 @@ import sys
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ray
 import requests
+from metric_tables import exported_names
 from prometheus_client.parser import text_string_to_metric_families
 
 from nepse_ray import NepseWorkerAPI, pull_floorsheet
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.pool.errors import PoolBusyError
-from nepse_ray.pool.metrics import exported_names
 from nepse_ray.pool.stats import PoolStats
 
 NAMESPACE = "nepse_ray_head"
@@ -133,10 +134,11 @@ def secrets_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
     result = pull_floorsheet(api)
     texts["result"] = f"{result!r}\n{result}\n{result.rows} {result.expected} {result.complete}"
     texts["values"] = repr([api.market_open(), api.get_market_id(), api.get_market_status(), len(api.security_list())])
-    for name, call in {
+    calls: dict[str, Callable[[], object]] = {
         "client error": lambda: api.security_detail(999_999),
         "input error": lambda: api.floorsheet(page=-1),
-    }.items():
+    }
+    for name, call in calls.items():
         try:
             call()
         except NepseError as error:

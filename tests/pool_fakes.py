@@ -23,7 +23,7 @@ from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 
 #: Fast retries and ticks; identical requests stay apart unless a test is about sharing them.
-FAST = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01, "coalesce": False}
+FAST: dict[str, Any] = {"backoff_base": 1e-4, "backoff_cap": 1e-4, "scale_interval": 0.01, "coalesce": False}
 
 
 @dataclass
@@ -126,7 +126,7 @@ class FakeLauncher:
 
 
 class RecordingLogger:
-    """A custom logger in the seed's shape: log / warn / error callables."""
+    """A custom logger in the original design's shape: log / warn / error callables."""
 
     def __init__(self) -> None:
         self.lines: list[tuple[str, str]] = []

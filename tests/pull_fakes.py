@@ -65,19 +65,20 @@ class FakeSource:
         self._pending: dict[int, tuple[str, dict[str, Any]]] = {}
         self._attempts: dict[tuple[object, ...], int] = {}
 
-    def submit(self, endpoint: str, params: dict[str, Any]) -> int:
+    def submit(self, endpoint: str, params: dict[str, Any]) -> object:
         handle = len(self.submitted)
         self.submitted.append((endpoint, params))
         self._pending[handle] = (endpoint, params)
         self.max_in_flight = max(self.max_in_flight, len(self._pending))
         return handle
 
-    def wait(self, handles: Sequence[int], timeout: float) -> list[tuple[int, PageBatch | Exception]]:
+    def wait(self, handles: Sequence[object], timeout: float) -> list[tuple[object, PageBatch | Exception]]:
         if not handles:
             self.clock.now += timeout
             return []
-        out: list[tuple[int, PageBatch | Exception]] = []
-        for handle in sorted(handles, reverse=True)[: self.per_wait]:
+        out: list[tuple[object, PageBatch | Exception]] = []
+        numbers = sorted((handle for handle in handles if isinstance(handle, int)), reverse=True)  # all of them
+        for handle in numbers[: self.per_wait]:
             endpoint, params = self._pending.pop(handle)
             key = (endpoint, *sorted((k, str(v)) for k, v in params.items()))
             attempt = self._attempts.get(key, 0)

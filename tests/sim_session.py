@@ -1,4 +1,4 @@
-"""A raw HTTP session against the simulator, written from the protocol notes (not through NepseClient).
+"""A raw HTTP session against the simulator, written from the protocol as the site speaks it (not through NepseClient).
 
 It proves, strips the access token with salt2, and calls catalogue endpoints with the signed body computed from
 the salts of the token it holds, so the simulator's tests depend only on ``tokens``, ``payload`` and the
@@ -21,7 +21,13 @@ from nepse_ray.sim import Simulator
 BUSINESS_DATE = dt.date(2025, 10, 30)
 
 #: A quick, limit-free simulator whose payload ids use the asOf day (so no test depends on the date).
-QUICK = {"trades": 5_000, "business_date": BUSINESS_DATE, "day_source": "asof", "rate_limit": None, "seed": 11}
+QUICK: dict[str, Any] = {
+    "trades": 5_000,
+    "business_date": BUSINESS_DATE,
+    "day_source": "asof",
+    "rate_limit": None,
+    "seed": 11,
+}
 
 
 class SimSession:

@@ -16,20 +16,22 @@ def test_every_public_name_resolves() -> None:
 def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
-            "IncompletePullError", "NepseAuthError", "NepseClient", "NepseClientRequestError", "NepseConnectionError",
-            "NepseEmptyPageError", "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseInputError",
-            "NepseInvalidResponseError", "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseServerError",
-            "NepseTimeoutError", "NepseWorkerAPI", "PoolBusyError", "PoolConfigError", "PoolError", "PoolOptions",
-            "PoolShutdownError", "PoolStats", "PullResult", "TaskTimeoutError", "UnknownSymbolError", "WorkerLostError",
-            "companies", "default_api", "index_history", "nepse_worker_api", "price_history", "pull_floorsheet",
-            "securities", "today_prices",
+            "ClusterNotFoundError", "IncompletePullError", "NepseAuthError", "NepseClient", "NepseClientRequestError",
+            "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
+            "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
+            "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",
+            "NepseServerError", "NepseStatusError", "NepseTimeoutError", "NepseTransportError", "NepseWorkerAPI",
+            "OutputError", "PagingError", "PoolBusyError", "PoolConfigError", "PoolError", "PoolNotFoundError",
+            "PoolOptions", "PoolShutdownError", "PoolStats", "PullResult", "PullTooLargeError", "TaskTimeoutError",
+            "UnknownSymbolError", "WorkerLostError", "companies", "default_api", "index_history", "nepse_worker_api",
+            "price_history", "pull_floorsheet", "securities", "today_prices",
         ]
     )  # fmt: skip
 
 
 def test_unknown_name_is_an_attribute_error() -> None:
     try:
-        nepse_ray.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        nepse_ray.NoSuchThing  # noqa: B018
     except AttributeError as error:
         assert "NoSuchThing" in str(error)
     else:

@@ -38,7 +38,7 @@ from .errors import (
     NepseInvalidResponseError,
 )
 from .payload import PayloadVariant, nepal_today, payload_id, validate_market_id
-from .tokens import strip_access_token, strip_refresh_token, validate_salt
+from .tokens import Salts, strip_access_token, strip_refresh_token, validate_salt
 from .transport import require_sendable_headers
 
 T = TypeVar("T")
@@ -51,8 +51,6 @@ PROVE = Endpoint("prove", "GET", "/api/authenticate/prove", m.ProveResponse, doc
 _PROVE_CALL = PreparedCall(PROVE, PROVE.path, ())
 _MARKET_OPEN_CALL = prepare("market_open", {})
 _SECURITY_LIST_CALL = prepare("security_list", {"non_delisted": True})
-
-Salts = tuple[int, int, int, int, int]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -217,7 +215,7 @@ class TokenManager:
             ) from None
         return market, date
 
-    # -- the seed's TokenManager surface ----------------------------------------------------------------
+    # -- the session methods (endpoints.SESSION_METHODS): the client answers them from here ---------------
 
     def get_access_token(self) -> str:
         return self.session().access_token

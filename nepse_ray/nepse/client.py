@@ -16,9 +16,14 @@ handles three things itself and leaves every other retry to its caller (the pool
 Signed bodies are recomputed on every attempt from the token actually sent. It is safe to call one client
 from several threads.
 
->>> with NepseClient() as client:  # doctest: +SKIP
+Against the real site, ``NepseClient()``; here against the simulator (``nepse_ray.sim``):
+
+>>> from nepse_ray.sim import Simulator
+>>> with Simulator(trades=2_000) as site, NepseClient(site.base_url) as client:
 ...     status = client.market_open()
 ...     page = client.floorsheet(page=0, size=500)
+>>> page.floorsheets.total_elements, len(page.floorsheets.content)
+(2000, 500)
 """
 
 from __future__ import annotations
@@ -41,9 +46,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from . import models as m
-from .auth import Salts, TokenManager, TokenState
-from .endpoints import CatalogueMethods, Endpoint, PreparedCall, prepare
+from .auth import TokenManager, TokenState
+from .endpoints import SESSION_METHODS, Endpoint, PreparedCall, prepare
 from .errors import (
     NepseAuthError,
     NepseClientRequestError,
@@ -56,6 +60,7 @@ from .errors import (
     NepseRateLimitedError,
     NepseServerError,
 )
+from .methods import CatalogueMethods, SessionMethods
 from .payload import FALLBACK_VARIANT, PayloadVariant
 from .ratelimit import TokenBucket
 from .transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, RawResponse, RequestsTransport, Transport
@@ -282,12 +287,14 @@ def _retry_after_seconds(value: str | None) -> float:
     return max(0.0, seconds) if math.isfinite(seconds) else DEFAULT_RETRY_AFTER
 
 
-class NepseClient(CatalogueMethods[Any]):
+class NepseClient(CatalogueMethods, SessionMethods):
     """A thread-safe client for the NEPSE web API holding one token at a time.
 
     Endpoint methods (``market_open()``, ``floorsheet(page=...)``, ...) and :meth:`call` return parsed pydantic
-    models; failures raise the exceptions of :mod:`nepse_ray.nepse.errors`. ``verify`` stays on unless
-    explicitly turned off (which is logged); ``ca_bundle`` names a CA file to trust instead of the defaults.
+    models, typed per endpoint; the session methods (``get_access_token()``, ``get_security_brief()``, ...) answer
+    from the client's :class:`~nepse_ray.nepse.auth.TokenManager`. Failures raise the exceptions of
+    :mod:`nepse_ray.nepse.errors`. ``verify`` stays on unless explicitly turned off (which is logged); ``ca_bundle``
+    names a CA file to trust instead of the defaults.
     ``day`` overrides the day-of-month term of payload ids (default: today in Asia/Kathmandu).
 
     Each HTTP attempt may take ``total_timeout`` seconds in all (keep it below the pool's ``task_timeout``) and
@@ -365,10 +372,13 @@ class NepseClient(CatalogueMethods[Any]):
 
     def call(self, name: str, /, **params: Any) -> Any:
         """Call catalogue endpoint ``name`` with Python-named ``params`` and return its parsed response."""
-        return self._call_endpoint(name, params)
-
-    def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
         return self.fetch(name, params, read_model)
+
+    def _request(self, name: str, params: dict[str, Any]) -> Any:
+        """A typed method's call: a catalogue endpoint, or a session method of the token manager."""
+        if name in SESSION_METHODS:
+            return self._retrying_rate_limits(getattr(self._tokens, name))
+        return self.call(name, **params)
 
     def fetch(
         self, name: str, params: Mapping[str, Any], read: Callable[[Endpoint, RawResponse], T], *, urgent: bool = False
@@ -470,32 +480,6 @@ class NepseClient(CatalogueMethods[Any]):
             "empty_pages": counts["empty_pages"],
             "rate_limit_wait_seconds": counts["rate_limit_wait_seconds"],
         }
-
-    # -- the seed's TokenManager surface ----------------------------------------------------------------
-
-    def get_access_token(self) -> str:
-        return self._retrying_rate_limits(self._tokens.get_access_token)
-
-    def get_salts(self) -> Salts:
-        return self._retrying_rate_limits(self._tokens.get_salts)
-
-    def get_market_id(self) -> int:
-        return self._retrying_rate_limits(self._tokens.get_market_id)
-
-    def get_market_status(self) -> m.MarketOpen:
-        return self._retrying_rate_limits(self._tokens.get_market_status)
-
-    def get_post_payload_id(self) -> int:
-        return self._retrying_rate_limits(self._tokens.get_post_payload_id)
-
-    def get_post_payload_id_for_floor_sheet(self) -> int:
-        return self._retrying_rate_limits(self._tokens.get_post_payload_id_for_floor_sheet)
-
-    def get_security_brief(self) -> list[m.SecurityBrief]:
-        return self._retrying_rate_limits(self._tokens.get_security_brief)
-
-    def get_security_symbol_id_map(self) -> dict[str, int]:
-        return self._retrying_rate_limits(self._tokens.get_security_symbol_id_map)
 
     # -- lifetime -------------------------------------------------------------------------------------
 

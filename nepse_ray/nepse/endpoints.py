@@ -2,26 +2,26 @@
 
 Each :class:`Endpoint` names its HTTP method, path template, the Python-named parameters it takes (and the
 query names they travel as), its payload variant if the body is signed, whether it is paged, and the pydantic
-type its response validates into. :class:`CatalogueMethods` turns the table into one typed method per
-endpoint; the single-token client and the pool facade both inherit it, so every caller sees the same surface.
+type its response validates into. Beside it, :data:`SESSION_METHODS` lists the session methods: what one session
+(one token) knows without a request of its own — the token, its salts, the market id, the payload ids, the security
+brief. :mod:`~nepse_ray.nepse.methods` turns both tables into typed methods, which the single-token client, the
+pool facade and its ObjectRef form inherit, so every caller sees the same surface.
 """
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
 from . import models as m
 from .errors import NepseInputError, NepseInvalidResponseError
 from .payload import VARIANT_BY_ENDPOINT, PayloadVariant
-
-R = TypeVar("R")
+from .tokens import Salts
 
 Kind = Literal["path", "query"]
 
@@ -234,114 +234,31 @@ def prepare(name: str, params: Mapping[str, object]) -> PreparedCall:
     return PreparedCall(endpoint, endpoint.path.format(**path_values), tuple(query))
 
 
-class CatalogueMethods(abc.ABC, Generic[R]):
-    """One method per catalogue endpoint, all routed through :meth:`_call_endpoint`."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionMethod:
+    """A session method: answered from one session's token state (a request only when the token is stale)."""
 
-    @abc.abstractmethod
-    def _call_endpoint(self, name: str, params: dict[str, Any]) -> R: ...
+    name: str
+    returns: Any
+    doc: str
 
-    def market_open(self) -> R:
-        return self._call_endpoint("market_open", {})
 
-    def market_summary(self) -> R:
-        return self._call_endpoint("market_summary", {})
-
-    def disclosures(self) -> R:
-        return self._call_endpoint("disclosures", {})
-
-    def top_ten_trade(self) -> R:
-        return self._call_endpoint("top_ten_trade", {})
-
-    def top_ten_transaction(self) -> R:
-        return self._call_endpoint("top_ten_transaction", {})
-
-    def top_ten_turnover(self) -> R:
-        return self._call_endpoint("top_ten_turnover", {})
-
-    def top_gainers(self) -> R:
-        return self._call_endpoint("top_gainers", {})
-
-    def top_losers(self) -> R:
-        return self._call_endpoint("top_losers", {})
-
-    def nepse_index(self) -> R:
-        return self._call_endpoint("nepse_index", {})
-
-    def sub_indices(self) -> R:
-        return self._call_endpoint("sub_indices", {})
-
-    def index_intraday_graph(self, index_id: int) -> R:
-        return self._call_endpoint("index_intraday_graph", {"index_id": index_id})
-
-    def stock_intraday_graph(self, security_id: int) -> R:
-        return self._call_endpoint("stock_intraday_graph", {"security_id": security_id})
-
-    def price_volume(self) -> R:
-        return self._call_endpoint("price_volume", {})
-
-    def security_list(self, non_delisted: bool = True) -> R:
-        return self._call_endpoint("security_list", {"non_delisted": non_delisted})
-
-    def market_depth(self, security_id: int) -> R:
-        return self._call_endpoint("market_depth", {"security_id": security_id})
-
-    def supply_demand(self) -> R:
-        return self._call_endpoint("supply_demand", {})
-
-    def security_price_history(
-        self,
-        security_id: int,
-        start_date: dt.date | str | None = None,
-        end_date: dt.date | str | None = None,
-        page: int = 0,
-        size: int = 500,
-    ) -> R:
-        return self._call_endpoint(
-            "security_price_history",
-            {"security_id": security_id, "start_date": start_date, "end_date": end_date, "page": page, "size": size},
-        )
-
-    def index_history(self, index_id: int, page: int = 0, size: int = 500) -> R:
-        return self._call_endpoint("index_history", {"index_id": index_id, "page": page, "size": size})
-
-    def daily_price_graph(self, security_id: int) -> R:
-        return self._call_endpoint("daily_price_graph", {"security_id": security_id})
-
-    def company_list(self) -> R:
-        return self._call_endpoint("company_list", {})
-
-    def live_market(self) -> R:
-        return self._call_endpoint("live_market", {})
-
-    def security_detail(self, security_id: int) -> R:
-        return self._call_endpoint("security_detail", {"security_id": security_id})
-
-    def floorsheet(
-        self,
-        page: int = 0,
-        size: int = 500,
-        business_date: dt.date | str | None = None,
-        stock_id: int | None = None,
-        buyer_broker: int | None = None,
-        seller_broker: int | None = None,
-    ) -> R:
-        return self._call_endpoint(
-            "floorsheet",
-            {
-                "page": page,
-                "size": size,
-                "business_date": business_date,
-                "stock_id": stock_id,
-                "buyer_broker": buyer_broker,
-                "seller_broker": seller_broker,
-            },
-        )
-
-    def security_floorsheet(self, security_id: int, business_date: dt.date | str, page: int = 0, size: int = 500) -> R:
-        return self._call_endpoint(
-            "security_floorsheet",
-            {"security_id": security_id, "business_date": business_date, "page": page, "size": size},
-        )
-
-    def today_price(self, business_date: dt.date | str | None = None, page: int = 0, size: int = 500) -> R:
-        return self._call_endpoint("today_price", {"business_date": business_date, "page": page, "size": size})
+#: The session methods of the original ``nepseWorkerAPI`` design, under the names its users call. The client and
+#: :class:`~nepse_ray.nepse.auth.TokenManager` answer them, a pool worker serves them from its client, and the
+#: facade offers them like the catalogue's endpoints.
+SESSION_METHODS: Mapping[str, SessionMethod] = {
+    s.name: s
+    for s in (
+        SessionMethod("get_access_token", str, "A valid access token of the session (a secret: never log it)."),
+        SessionMethod("get_salts", Salts, "The five salts that came with the session's token (secrets too)."),
+        SessionMethod("get_market_id", int, "The id of today's market-open answer: the m term of every payload id."),
+        SessionMethod("get_market_status", m.MarketOpen, "The market-open answer fetched with the session's token."),
+        SessionMethod("get_post_payload_id", int, "The GENERAL payload id (index graphs) for the session's token."),
+        SessionMethod("get_post_payload_id_for_floor_sheet", int,
+                      "The FLOORSHEET payload id for the session's token."),
+        SessionMethod("get_security_brief", list[m.SecurityBrief],
+                      "Every non-delisted security (id, symbol, name), cached for an hour."),
+        SessionMethod("get_security_symbol_id_map", dict[str, int],
+                      "Symbol -> security id for every non-delisted security, cached with the brief."),
+    )
+}  # fmt: skip

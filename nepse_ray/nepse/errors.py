@@ -1,23 +1,62 @@
-"""One exception hierarchy for everything a NEPSE call can raise.
+"""One exception hierarchy for everything nepse-ray can raise, grouped like httpx's.
 
 Every exception is picklable (Ray ships them between processes) and carries only what is safe to show:
-the endpoint name, the HTTP status and whether a retry may help. Tokens, salts and payload ids are never put
-into a message or an attribute.
+the endpoint name, the HTTP status and whether a retry may help (``retryable``). Tokens, salts and payload ids are
+never put into a message or an attribute. Catch a group to handle a kind of failure, a leaf for one case::
+
+    NepseError                          retryable: whether the same request may succeed later
+    ├── NepseInputError (ValueError)    the caller passed something unusable; nothing was sent
+    │   ├── NepsePathNotAllowedError      a path outside the allowlist
+    │   ├── OutputError                   pulls: the output file cannot be written
+    │   ├── PullTooLargeError             pulls: more pages than max_pages
+    │   └── UnknownSymbolError            pulls: a symbol not in the security list
+    ├── NepseTransportError             no complete HTTP answer arrived
+    │   ├── NepseConnectionError          connection failed or dropped (retryable; TLS failures are not)
+    │   ├── NepseTimeoutError             connect or read timeout (retryable)
+    │   │   └── NepseDeadlineError          the attempt passed total_timeout
+    │   ├── NepseResponseTooLargeError    the body passed max_body_bytes
+    │   └── NepseHeaderValueError         a header value cannot be sent (a malformed token)
+    ├── NepseStatusError                the site answered with a failure status; .status holds it
+    │   ├── NepseAuthError                401, again with a fresh token
+    │   ├── NepseForbiddenError           403, again with a fresh token
+    │   ├── NepseRateLimitedError         429 (retryable; .retry_after holds the site's hint)
+    │   ├── NepseServerError              5xx (retryable)
+    │   └── NepseClientRequestError       any other 4xx, or a redirect
+    ├── NepseResponseError              a 2xx answer nepse-ray cannot use (retryable)
+    │   ├── NepseInvalidResponseError     not the JSON the endpoint promises
+    │   │   └── PagingError                 pulls: pages that do not add up (not retryable)
+    │   ├── NepseEmptyPageError           200 [] with every payload variant
+    │   └── NepseHandshakeError           the prove's answer holds no usable token
+    ├── PoolError                       the worker pool itself (nepse_ray.pool.errors)
+    │   ├── TaskTimeoutError              a task ran past task_timeout (retryable)
+    │   ├── WorkerLostError               the worker died mid-request (retryable)
+    │   ├── PoolShutdownError             the pool is gone
+    │   ├── PoolBusyError                 the bulk lane holds max_queued requests (retryable)
+    │   ├── PoolConfigError               a pool of that name runs against another site or TLS setting
+    │   ├── ClusterNotFoundError          nepse-ray stats: no Ray cluster at the address
+    │   └── PoolNotFoundError             nepse-ray stats: no pool of that name
+    └── IncompletePullError             pulls: pages still missing after the last round (retryable)
+
+The pool and pull classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
+:mod:`nepse_ray.pulls.errors`); every class is exported from ``nepse_ray``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class NepseError(Exception):
     """Base class of every nepse-ray error.
 
     ``retryable`` tells a caller (or the pool's coordinator) whether the same request may succeed later;
-    ``retry_after`` is the server's hint in seconds when it gave one.
+    ``status`` is the HTTP status when there was one; ``retry_after`` is the server's hint in seconds when it gave
+    one.
     """
 
     retryable: bool = False
+    #: The status a class stands for, used when none is given (401 for NepseAuthError ...).
+    default_status: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -31,7 +70,7 @@ class NepseError(Exception):
         super().__init__(message)
         self.message = message
         self.endpoint = endpoint
-        self.status = status
+        self.status = status if status is not None else self.default_status
         self.retry_after = retry_after
         if retryable is not None:
             self.retryable = retryable
@@ -58,20 +97,40 @@ class NepsePathNotAllowedError(NepseInputError):
     """A request was aimed outside the allowlisted NEPSE paths."""
 
 
-class NepseAuthError(NepseError):
+class NepseTransportError(NepseError):
+    """No complete HTTP answer arrived: the connection, a timeout, the body's size, or a header that cannot be sent.
+
+    Transports raise these with a message that names the method and the path only, never headers or body.
+    """
+
+
+class NepseStatusError(NepseError):
+    """The site answered with a status that is not success; ``status`` holds it."""
+
+
+class NepseResponseError(NepseError):
+    """A 2xx answer nepse-ray cannot use: not the promised JSON, an empty page, or an unusable token."""
+
+    retryable = True
+
+
+class NepseAuthError(NepseStatusError):
     """The server refused the token (HTTP 401) even after a fresh handshake."""
 
+    default_status = 401
 
-class NepseHandshakeError(NepseError):
+
+class NepseHandshakeError(NepseResponseError):
     """``/api/authenticate/prove`` answered with something that is not a usable token."""
 
     retryable = True
 
 
-class NepseRateLimitedError(NepseError):
+class NepseRateLimitedError(NepseStatusError):
     """HTTP 429: the server asked us to slow down; ``retry_after`` holds its hint."""
 
     retryable = True
+    default_status = 429
 
     @classmethod
     def beyond_cap(
@@ -88,7 +147,7 @@ class NepseRateLimitedError(NepseError):
         )
 
 
-class NepseEmptyPageError(NepseError):
+class NepseEmptyPageError(NepseResponseError):
     """A signed request answered ``200 []`` with every candidate payload variant.
 
     On the real site this means a stale payload id or a page lost under load; a later retry usually works.
@@ -97,37 +156,39 @@ class NepseEmptyPageError(NepseError):
     retryable = True
 
 
-class NepseInvalidResponseError(NepseError):
+class NepseInvalidResponseError(NepseResponseError):
     """A 2xx answer whose body is not the JSON the endpoint promises (HTML, empty, or the wrong shape)."""
 
     retryable = True
 
 
-class NepseForbiddenError(NepseError):
+class NepseForbiddenError(NepseStatusError):
     """HTTP 403, typically an HTML page served to clients the site considers abusive.
 
     The client answers the first 403 with one fresh token and one retry; a 403 that reaches its caller came back
     even so, and repeating the request soon only makes the site's judgement worse, so it is not retryable.
     """
 
+    default_status = 403
 
-class NepseServerError(NepseError):
+
+class NepseServerError(NepseStatusError):
     """HTTP 5xx from the server."""
 
     retryable = True
 
 
-class NepseClientRequestError(NepseError):
-    """HTTP 4xx other than 401/403/429: the request itself is wrong and repeating it will not help."""
+class NepseClientRequestError(NepseStatusError):
+    """HTTP 4xx other than 401/403/429, or a redirect: the request itself is wrong and repeating it will not help."""
 
 
-class NepseConnectionError(NepseError):
+class NepseConnectionError(NepseTransportError):
     """The connection failed or was dropped before a complete response arrived."""
 
     retryable = True
 
 
-class NepseTimeoutError(NepseError):
+class NepseTimeoutError(NepseTransportError):
     """The server did not answer within the connect or read timeout."""
 
     retryable = True
@@ -140,14 +201,14 @@ class NepseDeadlineError(NepseTimeoutError):
     """
 
 
-class NepseResponseTooLargeError(NepseError):
+class NepseResponseTooLargeError(NepseTransportError):
     """The answer's body, counted after decompression, passed the client's ``max_body_bytes``.
 
     Not retryable: a server that sends an endless or bomb-sized body will send it again.
     """
 
 
-class NepseHeaderValueError(NepseError):
+class NepseHeaderValueError(NepseTransportError):
     """A request header cannot be sent: its value holds characters outside latin-1, or line breaks.
 
     In the Authorization header this means the token from the handshake is malformed; a later prove gives a new one.

@@ -61,7 +61,9 @@ VARIANT_BY_ENDPOINT: Mapping[str, PayloadVariant] = MappingProxyType(
     }
 )
 
-#: When a signed page comes back ``200 []``, the one other variant worth trying (notes §9.1).
+#: When a signed page comes back ``200 []``, the one other variant worth trying. Public clients disagree on
+#: today-price: some sign it with variant B, others with the floorsheet variant (the two differ only when
+#: ``e mod 10 == 4``), so B is the default and the floorsheet variant the fallback.
 FALLBACK_VARIANT: Mapping[str, PayloadVariant] = MappingProxyType({"today_price": PayloadVariant.FLOORSHEET})
 
 

@@ -26,6 +26,8 @@ JUNK_TABLE: tuple[int, ...] = (
 MAX_SALT = 2**31 - 1
 
 JunkPositions = tuple[int, int, int, int, int]
+#: salt1..salt5 of one prove, in order.
+Salts = tuple[int, int, int, int, int]
 
 
 def validate_salt(salt: object) -> int:

@@ -7,7 +7,7 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
 * the **default group** takes bulk calls (:meth:`PoolCoordinator.call`); its ``max_concurrency`` is
   ``max_queued`` plus :data:`REFUSAL_HEADROOM`, so every accepted bulk request is a visible, fairly scheduled
   coroutine and one more than ``max_queued`` is refused at once with ``PoolBusyError`` instead of piling up in
-  Ray's queue (ray-notes: raising ``max_concurrency`` far beyond that only makes every queued call cost more);
+  Ray's queue (in Ray 2.60 raising ``max_concurrency`` far beyond that only makes every queued call cost more);
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
   (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls;
 * the **control group** takes stats, readiness, the session-worker list, options and shutdown, so they answer

@@ -1,21 +1,23 @@
 """``NepseWorkerAPI``: the driver-side facade of a NEPSE worker pool.
 
 It connects to Ray (or starts a local instance), gets or creates the pool's named coordinator, and offers every
-catalogue endpoint and the seed design's single-token methods, each in two forms: resolved values on the facade
-itself (the interactive lane), ObjectRefs on ``api.remote`` (the bulk lane); ``api.submit(name, params, priority=,
+catalogue endpoint and every session method (the typed tables of :mod:`nepse_ray.nepse.methods`), each in two
+forms: resolved values on the facade itself (the interactive lane), typed by endpoint like
+:class:`~nepse_ray.nepse.client.NepseClient`'s, and ``ray.ObjectRef`` of the same types on ``api.remote`` (the
+bulk lane); ``api.submit(name, params, priority=,
 form=)`` is the general form behind both. Arguments are checked on the driver, so bad input raises
 :class:`~nepse_ray.nepse.errors.NepseInputError` before anything is submitted. Each facade is one caller of the
 pool (its caller id): the unit of the pool's round-robin, and the proof of who created the coordinator, since only
 that facade may remove a pool that failed to start.
 
-The seed's session calls (``get_access_token``, ``get_salts``, ``get_market_id`` ...) read one worker's token
+The session methods (``get_access_token``, ``get_salts``, ``get_market_id`` ...) read one worker's token
 state, which the worker answers from its cache; they need no queue, so the facade sends them straight to a worker
 it picks in turn from the coordinator's list of serving workers (refreshed every ``SESSION_REFRESH`` seconds),
 like Ray Serve's router. Ray retries such a call across a restart of the worker's process; in the resolved form a
 lost worker or a retryable error sends the call through the coordinator instead, with its retries.
 
-``default_api()`` (and the lazy module attribute ``nepse_worker_api``) is the shared instance of the seed design's
-``nepseWorkerAPI``, created with default options on first use.
+``default_api()`` (and the lazy module attribute ``nepse_worker_api``) is the shared instance that the original
+design's module-level ``nepseWorkerAPI`` was, created with default options on first use.
 """
 
 from __future__ import annotations
@@ -25,22 +27,20 @@ import threading
 import time
 import uuid
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
 from nepse_ray.nepse.client import insecure_tls_warning
-from nepse_ray.nepse.endpoints import CatalogueMethods
 from nepse_ray.nepse.errors import NepseError
+from nepse_ray.nepse.methods import CatalogueMethods, ObjectRefForm, SessionMethods
 from nepse_ray.pool.actor import RemotePoolCoordinator, coordinator_actor_options
 from nepse_ray.pool.errors import PoolConfigError, PoolShutdownError, original_error
 from nepse_ray.pool.options import PoolLogger, PoolOptions, pool_logger
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.supervisor import SESSION_REFRESH
-
-R = TypeVar("R")
 
 #: Seconds the facade waits for the pool's first ``min_workers`` workers to answer.
 READY_TIMEOUT = 120.0
@@ -51,40 +51,9 @@ _SESSION_TASK_RETRIES = 3
 _MUST_MATCH = frozenset({"base_url", "verify", "ca_bundle"})
 
 
-class SeedMethods(Generic[R]):
-    """The seed design's single-token methods, routed like the catalogue through ``_call_endpoint``."""
-
-    def _call_endpoint(self, name: str, params: dict[str, Any]) -> R:
-        raise NotImplementedError
-
-    def get_access_token(self) -> R:
-        """A valid access token of one of the pool's workers (a secret: do not log it)."""
-        return self._call_endpoint("get_access_token", {})
-
-    def get_salts(self) -> R:
-        return self._call_endpoint("get_salts", {})
-
-    def get_market_id(self) -> R:
-        return self._call_endpoint("get_market_id", {})
-
-    def get_market_status(self) -> R:
-        return self._call_endpoint("get_market_status", {})
-
-    def get_post_payload_id(self) -> R:
-        return self._call_endpoint("get_post_payload_id", {})
-
-    def get_post_payload_id_for_floor_sheet(self) -> R:
-        return self._call_endpoint("get_post_payload_id_for_floor_sheet", {})
-
-    def get_security_brief(self) -> R:
-        return self._call_endpoint("get_security_brief", {})
-
-    def get_security_symbol_id_map(self) -> R:
-        return self._call_endpoint("get_security_symbol_id_map", {})
-
-
-class RemoteMethods(CatalogueMethods[Any], SeedMethods[Any]):
-    """Every facade method in ObjectRef form: ``api.remote.floorsheet(page=3)`` returns a ``ray.ObjectRef``.
+class RemoteMethods(CatalogueMethods, SessionMethods, ObjectRefForm):
+    """Every facade method in ObjectRef form: ``api.remote.floorsheet(page=3)`` returns a
+    ``ray.ObjectRef[FloorsheetResponse]``.
 
     These go to the bulk lane and resolve to models; ``api.submit(name, params, priority=..., form=...)`` picks
     another lane or form."""
@@ -92,11 +61,11 @@ class RemoteMethods(CatalogueMethods[Any], SeedMethods[Any]):
     def __init__(self, api: NepseWorkerAPI) -> None:
         self._api = api
 
-    def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
+    def _request(self, name: str, params: dict[str, Any]) -> Any:
         return self._api.submit(name, params, priority="bulk", form="model")
 
 
-class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
+class NepseWorkerAPI(CatalogueMethods, SessionMethods):
     """A NEPSE worker pool on Ray: every endpoint, load-balanced over auto-scaled workers with their own tokens.
 
     ``NepseWorkerAPI(options=None, *, address=None, **option_kwargs)`` takes a :class:`PoolOptions` or its fields
@@ -238,7 +207,7 @@ class NepseWorkerAPI(CatalogueMethods[Any], SeedMethods[Any]):
             self._session_calls += 1  # also the turn: workers are taken in order
             return workers[self._session_calls % len(workers)]
 
-    def _call_endpoint(self, name: str, params: dict[str, Any]) -> Any:
+    def _request(self, name: str, params: dict[str, Any]) -> Any:
         request = PoolRequest.checked(name, params, lane="interactive", caller=self._caller)
         ref, direct = self._submit(request)
         try:
@@ -388,7 +357,8 @@ def default_api() -> NepseWorkerAPI:
 
 
 class _LazyDefaultAPI:
-    """Stands for :func:`default_api` until first touched, like the seed's module-level ``nepseWorkerAPI``."""
+    """Stands for :func:`default_api` until first touched, like the original design's module-level
+    ``nepseWorkerAPI``."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # introspection (inspect.unwrap, IPython's _repr_*_) must not start a pool

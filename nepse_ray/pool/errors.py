@@ -3,7 +3,8 @@
 A request that fails inside a worker reaches the caller as the original :class:`~nepse_ray.nepse.errors.NepseError`
 once retries are spent; the classes here cover what only the pool can know (a task ran too long, the worker died,
 the pool is gone, full, or runs with other settings). Each has a default message that says what happened and what
-to do, so callers may raise them bare or pass a more specific message. They pickle like every ``NepseError``.
+to do, so callers may raise them bare or pass a more specific message. They pickle like every ``NepseError``;
+the tree of all nepse-ray exceptions is drawn in :mod:`nepse_ray.nepse.errors`.
 """
 
 from __future__ import annotations

@@ -125,16 +125,6 @@ WORKER: Mapping[str, MetricSpec] = {
 }
 
 
-def every_metric() -> tuple[MetricSpec, ...]:
-    """Every metric the pool exports, coordinator's and workers'."""
-    return (*COORDINATOR.values(), *WORKER.values())
-
-
-def exported_names() -> frozenset[str]:
-    """Every series name the pool exports, as Prometheus shows it."""
-    return frozenset(name for spec in every_metric() for name in spec.exported)
-
-
 class PoolMetrics:
     """The coordinator's Ray metric objects; the :class:`~nepse_ray.pool.recorder.Recorder` feeds them in batches."""
 

@@ -224,10 +224,6 @@ class PoolOptions(BaseModel):
         """This configuration without the driver-side logger, safe to pickle into Ray actors."""
         return self.model_copy(update={"logger": None})
 
-    def emit(self, level: LogLevel, message: str) -> None:
-        """Send ``message`` to the configured logger (``log`` = info, ``warn`` = warning, ``error``)."""
-        getattr(pool_logger(self), level)(message)
-
 
 class PoolLogger:
     """The pool's view of a logger: ``log``, ``warn`` and ``error``, each taking one message.

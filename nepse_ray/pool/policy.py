@@ -105,10 +105,6 @@ class ScaleDecision:
     state: ScalingState
     reason: str
 
-    @property
-    def changes_fleet(self) -> bool:
-        return self.add > 0 or bool(self.retire)
-
 
 def decide_scaling(
     config: ScalingConfig,

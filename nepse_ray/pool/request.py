@@ -8,9 +8,9 @@ one small picklable value::
     >>> request.worker_call()
     ('call', ('floorsheet', {'page': 3}, 'arrow', False))
 
-Names are catalogue endpoints (``floorsheet``, ``market_open`` ...) or the seed design's session methods
-(``get_access_token`` ...), which a worker answers from its token state; :meth:`PoolRequest.worker_call` is the one
-routing table from a request to the worker method that serves it.
+Names are catalogue endpoints (``floorsheet``, ``market_open`` ...) or session methods (``get_access_token`` ...,
+the :data:`~nepse_ray.nepse.endpoints.SESSION_METHODS` table), which a worker answers from its token state;
+:meth:`PoolRequest.worker_call` is the one routing table from a request to the worker method that serves it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, get_args
 
-from nepse_ray.nepse.endpoints import CATALOGUE, PreparedCall, prepare
+from nepse_ray.nepse.endpoints import CATALOGUE, SESSION_METHODS, PreparedCall, prepare
 from nepse_ray.nepse.errors import NepseInputError
 
 #: ``interactive`` requests wait only for the next free worker slot; ``bulk`` requests queue behind each other.
@@ -30,19 +30,6 @@ Form = Literal["model", "arrow", "raw"]
 
 LANES: tuple[Lane, ...] = get_args(Lane)
 FORMS: tuple[Form, ...] = get_args(Form)
-
-#: The seed design's single-token methods, answered by a worker from its token state.
-SEED_METHODS: tuple[str, ...] = (
-    "get_access_token",
-    "get_salts",
-    "get_market_id",
-    "get_market_status",
-    "get_post_payload_id",
-    "get_post_payload_id_for_floor_sheet",
-    "get_security_brief",
-    "get_security_symbol_id_map",
-)
-_SEED = frozenset(SEED_METHODS)
 
 
 class RequestKey(NamedTuple):
@@ -78,7 +65,7 @@ class PoolRequest:
         if form not in FORMS:
             raise NepseInputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
         call = validate_request(name, params)
-        if form != "model" and name in _SEED:
+        if form != "model" and name in SESSION_METHODS:
             raise NepseInputError(f"{name} is a session method; it answers in form='model' only, not {form!r}")
         if form == "arrow" and not CATALOGUE[name].paged:
             paged = ", ".join(sorted(n for n, e in CATALOGUE.items() if e.paged))
@@ -88,8 +75,8 @@ class PoolRequest:
 
     @property
     def is_session(self) -> bool:
-        """A seed method, answered from a worker's token state (no HTTP when the token is fresh)."""
-        return self.name in _SEED
+        """A session method, answered from a worker's token state (no HTTP when the token is fresh)."""
+        return self.name in SESSION_METHODS
 
     def worker_call(self) -> tuple[str, tuple[Any, ...]]:
         """The :class:`~nepse_ray.pool.worker.NepseWorker` method and arguments that serve this request."""
@@ -101,11 +88,11 @@ class PoolRequest:
 def validate_request(name: str, params: Mapping[str, object]) -> PreparedCall | None:
     """The prepared call of ``name(**params)`` (None for a session method); :class:`NepseInputError` if a worker
     cannot serve it."""
-    if name in _SEED:
+    if name in SESSION_METHODS:
         if params:
             raise NepseInputError(f"{name} takes no arguments, got {', '.join(sorted(params))}")
         return None
     if name not in CATALOGUE:
-        known = ", ".join(sorted([*CATALOGUE, *SEED_METHODS]))
+        known = ", ".join(sorted([*CATALOGUE, *SESSION_METHODS]))
         raise NepseInputError(f"unknown request {name!r}; known: {known}")
     return prepare(name, params)

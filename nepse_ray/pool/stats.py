@@ -33,7 +33,7 @@ class WorkerStatus(BaseModel):
 
 
 class PoolStats(BaseModel):
-    """A snapshot of the pool: the seed's seven fields first, then what a Ray pool adds."""
+    """A snapshot of the pool: the original design's seven fields first, then what a Ray pool adds."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -66,7 +66,8 @@ class PoolStats(BaseModel):
         default=0, description="Bytes of results the coordinator passed on unopened (rows never become objects there)."
     )
     session_calls: int = Field(
-        default=0, description="Seed session calls (token, salts, market id...) this driver sent straight to a worker."
+        default=0,
+        description="Session method calls (token, salts, market id...) this driver sent straight to a worker.",
     )
     requests_per_worker: dict[str, int] = Field(default_factory=dict)
     latency_p50: float | None = Field(default=None, description="Median seconds from accept to answer (recent calls).")

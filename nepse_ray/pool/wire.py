@@ -10,11 +10,11 @@ one ``bytes`` payload (the response body for ``model`` and ``raw``, the pickled 
   materialises the result: the pydantic model (validated from the bytes in one pass), the ``PageBatch`` or the bytes.
 
 Why this design, measured on the shared 2-core development machine for a 500-row floorsheet page (208 KiB body;
-``benchmarks/bench_coordinator.py``, one run): pickling and unpickling the page as a pydantic model costs 8 ms
-(3.5 + 2.1 ms on a quiet machine, ``/tmp/measure.py``), and the old coordinator did both once per page, ~20 ms of
-its CPU with the framing around it; as a passing ``Wire`` it costs 0.03 ms. What is left is Ray's own cost of
-moving a page through an actor: a bare async actor relaying a worker's page spends 2.2 ms of CPU per page, one that
-only grants a worker 0.5 ms; the coordinator itself spends 3.1 ms per page at full speed.
+``benchmarks/bench_coordinator.py``, one run): pickling and unpickling the page as a pydantic model costs 8 ms (3.5 +
+2.1 ms on a quiet machine, timing ``pickle.dumps`` and ``pickle.loads`` of the model alone), and the old coordinator did
+both once per page, ~20 ms of its CPU with the framing around it; as a passing ``Wire`` it costs 0.03 ms. What is left
+is Ray's own cost of moving a page through an actor: a bare async actor relaying a worker's page spends 2.2 ms of CPU
+per page, one that only grants a worker 0.5 ms; the coordinator itself spends 3.1 ms per page at full speed.
 
 The alternative, handing the caller a worker and letting it receive the result directly (Ray Serve's router),
 would cut the coordinator's share towards the grant floor (a grant and a release per request), but Ray never

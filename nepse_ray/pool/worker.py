@@ -9,7 +9,7 @@ The coordinator makes every retry decision, so Ray never retries a worker task (
 restarts a crashed worker process (``max_restarts``), which rebuilds the client with a fresh token.
 
 A catalogue endpoint is served by :meth:`NepseWorker.call`, which answers with a :class:`~nepse_ray.pool.wire.Wire`
-(bytes the coordinator passes on without opening); a seed method (``get_access_token`` ...) by
+(bytes the coordinator passes on without opening); a session method (``get_access_token`` ...) by
 :meth:`NepseWorker.session`, from the client's token state.
 """
 
@@ -24,10 +24,11 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nepse_ray.nepse.client import NepseClient
+from nepse_ray.nepse.endpoints import SESSION_METHODS
 from nepse_ray.nepse.errors import NepseError, NepseInputError
 from nepse_ray.pool.metrics import WorkerMetrics
 from nepse_ray.pool.options import PoolOptions
-from nepse_ray.pool.request import SEED_METHODS, Form
+from nepse_ray.pool.request import Form
 from nepse_ray.pool.wire import Wire, packer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,9 +82,9 @@ class NepseWorker:
 
     @request_method
     def session(self, name: str) -> Any:
-        """Serve seed method ``name`` (``get_access_token``, ``get_salts``, ...) from this worker's token state."""
-        if name not in SEED_METHODS:
-            raise NepseInputError(f"{name!r} is not a session method; known: {', '.join(SEED_METHODS)}")
+        """Serve session method ``name`` (``get_access_token``, ``get_salts``, ...) from this worker's token state."""
+        if name not in SESSION_METHODS:
+            raise NepseInputError(f"{name!r} is not a session method; known: {', '.join(SESSION_METHODS)}")
         try:
             return getattr(self._client, name)()
         finally:

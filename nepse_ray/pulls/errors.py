@@ -1,6 +1,7 @@
 """What a pull can raise on top of the protocol's errors; each message says what happened and what to do.
 
-They pickle like every :class:`~nepse_ray.nepse.errors.NepseError` (a Ray job can pass them on).
+They pickle like every :class:`~nepse_ray.nepse.errors.NepseError` (a Ray job can pass them on); the tree of all
+nepse-ray exceptions is drawn in :mod:`nepse_ray.nepse.errors`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class PagingError(NepseInvalidResponseError):
 
 class PullTooLargeError(NepseInputError):
     """The site announced more pages than the pull's hard maximum (``max_pages``)."""
+
+
+class OutputError(NepseInputError):
+    """The output file cannot be written (no such directory, no permission, unknown format)."""
 
 
 class UnknownSymbolError(NepseInputError):

@@ -32,7 +32,7 @@ from .sinks import write_table
 if TYPE_CHECKING:
     from nepse_ray.pool.api import NepseWorkerAPI
 
-#: The index ids the site knows (notes §4): 58 NEPSE, 57 Sensitive, 62 Float, 63 Sensitive Float, 51..67 sectors.
+#: The index ids the site knows: 58 NEPSE, 57 Sensitive, 62 Float, 63 Sensitive Float, 51..67 sectors.
 INDEX_IDS: tuple[int, ...] = tuple(range(51, 68))
 
 Day = dt.date | str

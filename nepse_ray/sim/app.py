@@ -281,7 +281,7 @@ class SimServer:
         return web.Response(body=encode(body), content_type=JSON)
 
     async def refresh_token(self, request: web.Request) -> web.Response:
-        """The site's refresh endpoint has not worked since 2023 (notes §2.5): always 401."""
+        """The site's refresh endpoint has not worked since 2023 (clients prove again instead): always 401."""
         self.stats.count_request("refresh_token")
         refused = self._admit_client(request, self.now())
         return self.counted(

@@ -1,6 +1,6 @@
 """Injected faults: which one (if any) hits a request, drawn from the server's seeded RNG.
 
-The failure modes are those clients meet on the real site (notes §5): dropped connections, 502s, 403 HTML
+The failure modes are those clients meet on the real site: dropped connections, 502s, 403 HTML
 pages, 200s that are not JSON, ``200 []`` pages, and tokens refused before their time. Each authed request
 draws once per enabled kind, in a fixed order, so one seed and one request sequence give the same faults.
 

@@ -4,7 +4,7 @@ Everything is drawn from ``random.Random`` streams named after the seed, so one 
 every process. :func:`build_market` caches markets by their parameters (they are immutable), so many
 simulators in one test session share the few seconds of generation.
 
-Shape, after the notes (§4): ~600 companies in the 13 sectors (ordinary scrips share their id with their
+Shape, as the real site shows it: ~600 companies in the 13 sectors (ordinary scrips share their id with their
 security), ~550 non-delisted securities (plus promoter shares, which are only in the security list, and ~100
 delisted ones shown with ``nonDelisted=false``), 90 brokers, indices 51..67, and a floorsheet of ``trades`` rows
 for the business day, in contract order (seq 1 = first trade of the day), plus any trades kept back for live
@@ -28,7 +28,7 @@ from ..nepse.payload import NEPAL_TZ
 
 SESSION_START = dt.time(11, 0)
 SESSION_END = dt.time(15, 0)
-#: The "as of" moment of an open market: the time of the intraday sample in the notes.
+#: The "as of" moment of an open market: the time of an intraday answer observed on the real site.
 OPEN_AS_OF = dt.time(12, 22, 25, 746796)
 #: Sunday..Thursday: the NEPSE trading week (Python's Monday = 0).
 TRADING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})

@@ -1,8 +1,8 @@
 """The JSON bodies the simulator serves, rendered from a :class:`~nepse_ray.sim.market.Market`.
 
-Field names and types follow the notes (§4.1-4.3) and validate against :mod:`nepse_ray.nepse.models`; pydantic
-stays off this path. Bodies that never change are encoded once; floorsheet pages live in
-:mod:`~nepse_ray.sim.floorsheet`. Methods return ``None`` for an unknown security or index id (the app answers
+Field names and types follow the real site's answers (samples observed 2022-2026) and validate against
+:mod:`nepse_ray.nepse.models`; pydantic stays off this path. Bodies that never change are encoded once; floorsheet pages
+live in :mod:`~nepse_ray.sim.floorsheet`. Methods return ``None`` for an unknown security or index id (the app answers
 404).
 """
 
