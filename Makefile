@@ -37,10 +37,9 @@ fmt: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not ray"
 
+# Every benchmark scenario, full size; the README's results table (between the bench markers) is regenerated.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_protocol.py
-	$(BIN)/python benchmarks/bench_sim.py
-	$(BIN)/python benchmarks/bench_pool.py
+	$(BIN)/nepse-ray bench --json benchmarks/results.json --readme README.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -8,6 +8,7 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
     nepse-ray sync nepse-data --since 2026-11-01
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
     nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
+    nepse-ray bench --quick --json out.json
 """
 
 from __future__ import annotations
@@ -110,6 +111,30 @@ def _run_stats(args: argparse.Namespace) -> int:
         return 2
     chosen = {name: getattr(args, name) for name in ("pool_name", "namespace") if getattr(args, name) is not None}
     return run_stats(address=args.address, watch=args.watch, as_json=args.as_json, **chosen)
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--quick", action="store_true", default=False, help="every scenario with smaller parameters (< 3 minutes)")
+    add("--json", dest="json_path", type=Path, default=None, metavar="FILE", help="write the results as JSON")
+    add("--markdown", dest="markdown_path", type=Path, default=None, metavar="FILE", help="write the results table")
+    add("--readme", type=Path, default=None, metavar="FILE",
+        help="replace the table between <!-- bench:start --> and <!-- bench:end --> in FILE")  # fmt: skip
+    add("--only", nargs="+", default=None, metavar="NAME", help="run these scenarios only (default: all)")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import SCENARIOS, run_bench
+
+    unknown = sorted(set(args.only or ()) - set(SCENARIOS))
+    if unknown:
+        print(f"nepse-ray bench: no scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    chosen = [name for name in SCENARIOS if name in args.only] if args.only else None
+    results = run_bench(
+        chosen, quick=args.quick, json_path=args.json_path, markdown_path=args.markdown_path, readme=args.readme
+    )
+    return 1 if any(result.error for result in results) else 0
 
 
 PULLS = ("floorsheet", "today-price", "history", "securities", "companies", "indices")
@@ -239,6 +264,7 @@ COMMANDS: dict[str, Command] = {
         Command("sync", "bring a local partitioned Parquet dataset up to date", _sync_arguments, _run_sync),
         Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
         Command("stats", "print a running pool's stats (table or JSON)", _stats_arguments, _run_stats),
+        Command("bench", "measure every benchmark scenario against its goal", _bench_arguments, _run_bench),
     )
 }
 

@@ -12,7 +12,7 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
   (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls;
 * the **control group** takes stats, readiness, the session-worker list, options and shutdown, so they answer
-  however deep the backlog (``bench_coordinator.py`` measures it with 50,000 requests queued).
+  however deep the backlog (the ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
 
 All pool state lives on one loop, the home loop: the default group's, where the bulk calls (nearly all the traffic)
 already run. Interactive and control calls hop there with ``run_coroutine_threadsafe`` and await the answer, so the

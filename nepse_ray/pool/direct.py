@@ -6,9 +6,10 @@ then calls the worker itself, so the result (one buffer: a pickled Arrow batch o
 worker to the caller in one hop, and the coordinator never receives it. After the attempt the lease goes back,
 batched with others, saying what the attempt came to, and the coordinator frees the slot and counts the outcome.
 
-Why (``benchmarks/bench_scaleout.py``, one run at W = 5..20): relaying a page through an actor costs that actor
-about 2 ms of CPU however little it does with it, and pages through ``api.submit`` cost the coordinator 2.7-4.0 ms
-each; on this path, where a lease and its return are a few hundred bytes and several travel in one call, 0.6-0.9 ms.
+Why (both paths measured side by side in one run at W = 5..20; ``nepse-ray bench --only scale-out wire-costs``
+measures it now): relaying a page through an actor costs that actor about 2 ms of CPU however little it does, and
+pages through ``api.submit`` cost the coordinator 2.7-4.0 ms each; on this path, where a lease and its return are a
+few hundred bytes and several travel in one call, 0.6-0.9 ms.
 
 The rules are the coordinator's, decided in the same pure parts: :class:`~nepse_ray.pool.policy.Attempts` says
 whether a failed attempt is retried and after how long (a retry asks for a new lease, in the dispatcher's retry

@@ -10,7 +10,7 @@ one ``bytes`` payload (the response body for ``model`` and ``raw``, the pickled 
   materialises the result: the pydantic model (validated from the bytes in one pass), the ``PageBatch`` or the bytes.
 
 Why this design, measured on the shared 2-core development machine for a 500-row floorsheet page (208 KiB body;
-``benchmarks/bench_coordinator.py``, one run): pickling and unpickling the page as a pydantic model costs 8 ms (3.5 +
+``nepse-ray bench --only wire-costs``): pickling and unpickling the page as a pydantic model costs 8 ms (3.5 +
 2.1 ms on a quiet machine, timing ``pickle.dumps`` and ``pickle.loads`` of the model alone), and the old coordinator did
 both once per page, ~20 ms of its CPU with the framing around it; as a passing ``Wire`` it costs 0.03 ms. What is left
 is Ray's own cost of moving a page through an actor: a bare async actor relaying a worker's page spends 2.2 ms of CPU
@@ -24,7 +24,7 @@ router and futures that are not ObjectRefs, and it cannot coalesce or cache acro
 one request = one ObjectRef = one hop through the coordinator, which retries, coalesces and caches. Pulls need none
 of that (their pages are distinct and they wait on their own loop), so they take that other design
 (``direct.py``): a ``Wire`` then goes from the worker straight to the pulling process, and the coordinator's CPU
-per page fell from 2.7-4.0 ms to 0.6-0.9 ms at W = 5..20 (``benchmarks/bench_scaleout.py``, one run). (Raising Ray's
+per page fell from 2.7-4.0 ms to 0.6-0.9 ms at W = 5..20 (both paths side by side in one run). (Raising Ray's
 ``max_direct_call_object_size`` to 1 MiB when the cluster starts keeps pages out of the object store and brought
 the relay floor from 2.6 to 1.6 ms per page in one run; a cluster-level choice, not the pool's.)
 

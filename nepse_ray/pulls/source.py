@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 PageForm = Literal["arrow", "raw"]
 Answer = PageBatch | Exception
 #: Where a page becomes a table: ``arrow`` in the worker (the batch travels pickled), ``raw`` here on the driver
-#: from the body bytes. Chosen by ``benchmarks/bench_pulls.py`` (driver CPU per page and peak RSS of each).
+#: from the body bytes. Chosen by the ``page-form`` scenario of ``nepse-ray bench`` (driver CPU per page and peak
+#: RSS of each).
 PAGE_FORM: PageForm = "arrow"
 
 #: Requests a pull keeps submitted per worker slot (``max_workers * inflight_per_worker`` slots): enough to keep

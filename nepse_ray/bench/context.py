@@ -1,0 +1,197 @@
+"""The one context every scenario runs in: a private local Ray instance, simulators in their own processes, and
+the measuring tools the scenarios share (process CPU and memory, latency and pipelined-rate loops).
+
+Ray starts on loopback with its own short temp dir, no dashboard and usage stats off; the token that Ray's auth
+needs is kept in that temp dir. Simulators are started on first use, one per day size (a served day's trades are
+fixed when it starts), and are put back to their defaults (2 requests/s per token, burst 1, no latency) before
+each scenario.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from ..pool.stats_math import percentile
+
+if TYPE_CHECKING:
+    from ..pool.api import NepseWorkerAPI
+    from ..sim import SimulatorProcess
+
+RATE_PER_TOKEN = 2.0
+PAGE_ROWS = 500
+MB = 2**20
+NAMESPACE = "nepse_ray_bench"
+
+_RAY_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+class BenchContext:
+    """Ray and the simulators of one benchmark run; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.temp_dir = tempfile.mkdtemp(prefix="nrb-", dir="/tmp")
+        self._simulators: dict[int, SimulatorProcess] = {}
+        self._pool_numbers = itertools.count(1)
+
+    def __enter__(self) -> BenchContext:
+        for name, value in _RAY_ENVIRONMENT.items():  # read by Ray at import and by the processes it starts
+            os.environ[name] = value
+        if not any(name in os.environ for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+            token_path = Path(self.temp_dir) / "auth_token"
+            token_path.touch(mode=0o600)
+            token_path.write_text(secrets.token_hex(32))
+            os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_path)
+        import ray
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False  # read from the environment when ray was imported, maybe earlier
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            namespace=NAMESPACE,
+            _temp_dir=self.temp_dir,
+            log_to_driver=False,
+        )
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        import ray
+
+        for sim in self._simulators.values():
+            sim.close()
+        ray.shutdown()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def simulator(self, trades: int, **config: Any) -> SimulatorProcess:
+        """The simulator serving a day of ``trades`` trades, at the default limits unless ``config`` says otherwise."""
+        from ..sim import SimulatorProcess
+
+        if trades not in self._simulators:
+            self._simulators[trades] = SimulatorProcess(seed=1, trades=trades, rate_limit=RATE_PER_TOKEN, burst=1)
+        sim = self._simulators[trades]
+        settings: dict[str, Any] = {
+            "rate_limit": RATE_PER_TOKEN,
+            "burst": 1,
+            "rate_leeway": 0.25,
+            "latency_ms": 0.0,
+            "jitter_ms": 0.0,
+            "day_source": "nepal",
+        }
+        sim.configure(**(settings | config))
+        sim.reset_stats()
+        return sim
+
+    def pool(self, sim: SimulatorProcess, **options: Any) -> NepseWorkerAPI:
+        """A new pool against ``sim`` with a name of its own in the bench namespace."""
+        from ..pool.api import NepseWorkerAPI
+
+        options.setdefault("pool_name", f"bench-{next(self._pool_numbers)}")
+        return NepseWorkerAPI(base_url=sim.base_url, namespace=NAMESPACE, **options)
+
+    def driver_processes(self) -> list[psutil.Process]:
+        """Every process this run started, directly or not (Ray's, the workers', the simulators')."""
+        children: list[psutil.Process] = psutil.Process().children(recursive=True)
+        return children
+
+
+def actor(cls: type, *args: Any, **options: Any) -> Any:
+    """A handle to a new actor of ``cls`` taking no CPU (Ray's stubs do not type ``ray.remote`` with options)."""
+    import ray
+
+    remote: Any = ray.remote
+    return remote(num_cpus=0, **options)(cls).remote(*args)
+
+
+def actor_pid(api: NepseWorkerAPI, name: str) -> int:
+    """The OS process id of the live actor ``name`` (e.g. the pool's name for its coordinator)."""
+    from ..testing import live_actors
+
+    (info,) = [a for a in live_actors() if a["Name"] == name]
+    return int(info["Pid"])
+
+
+def coordinator_process(api: NepseWorkerAPI) -> psutil.Process:
+    return psutil.Process(actor_pid(api, api.options.pool_name))
+
+
+def worker_processes(api: NepseWorkerAPI) -> list[psutil.Process]:
+    return [psutil.Process(w.pid) for w in api.get_stats().workers if w.pid is not None]
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU seconds of ``process`` so far (0 once it has gone)."""
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def driver_rss() -> tuple[int, int]:
+    """(current, peak) resident set size of this process in bytes (Linux)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status if ":" in line)
+    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+
+
+def reset_peak_rss() -> None:
+    """Start the kernel's peak-RSS counter of this process again from now (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def timed(call: Callable[[], object]) -> float:
+    """Seconds ``call()`` took."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def latency_p50s(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Median seconds per call of each contender, interleaved so that all see the same machine load."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            samples[name].append(timed(call))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def pipelined(submits: dict[str, Callable[[], Any]], calls: int, repeats: int = 3) -> dict[str, float]:
+    """Best calls/s of each contender with ``calls`` submitted at once, over interleaved repeats."""
+    import ray
+
+    best = dict.fromkeys(submits, 0.0)
+    for _ in range(repeats):
+        for name, submit in submits.items():
+            elapsed = timed(lambda: ray.get([submit() for _ in range(calls)]))  # noqa: B023 (called at once)
+            best[name] = max(best[name], calls / elapsed)
+    return best
+
+
+def p50_p99(samples: list[float]) -> tuple[float, float]:
+    return percentile(samples, 50) or 0.0, percentile(samples, 99) or 0.0
+
+
+def warm(api: NepseWorkerAPI, workers: int, timeout: float = 180.0) -> None:
+    """Once ``workers`` workers serve, every one proves its token; then each token bucket refills its one permit."""
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while sum(w.state == "serving" for w in api.get_stats().workers) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ray.get([api.remote.floorsheet(page=page, size=1) for page in range(2 * workers)])
+    time.sleep(1.0 / RATE_PER_TOKEN)

@@ -1,0 +1,134 @@
+"""Per-call cost scenarios: the facade against a bare Ray actor (cached, coalesced and session calls, with the floors
+any coordinator design pays), and what the pool's Ray metrics cost."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import ray
+
+from .context import BenchContext, actor, latency_p50s, pipelined
+from .report import Goal, Value
+from .scenario import Scenario
+
+DAY_TRADES = 5_000
+
+
+class BareActor:
+    def market_open(self) -> int:
+        return 80
+
+
+class AsyncBareActor:
+    """The floor of any answer an async actor (the coordinator is one) gives itself."""
+
+    async def market_open(self) -> int:
+        return 80
+
+
+class RelayActor:
+    """The floor of any coordinator in the data path: an async actor awaiting a trivial call on a threaded one."""
+
+    def __init__(self) -> None:
+        self._target = actor(BareActor, max_concurrency=2)
+
+    async def market_open(self) -> int:
+        value: int = await self._target.market_open.remote()
+        return value
+
+
+def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
+    sim = context.simulator(DAY_TRADES, rate_limit=None)
+    bare, async_bare, relay = actor(BareActor), actor(AsyncBareActor), actor(RelayActor)
+    fixed = {"min_workers": p["workers"], "max_workers": p["workers"]}
+    cached = context.pool(sim, **fixed, cache_ttl={"market_open": 3600.0})
+    coalesced = context.pool(sim, **fixed, rate_per_token=1000.0, cache_ttl={"market_open": 0.0})
+    try:
+        for api in (cached, coalesced):
+            ray.get([api.remote.market_open() for _ in range(20)] + [api.remote.get_market_id() for _ in range(20)])
+        ray.get([handle.market_open.remote() for handle in (bare, async_bare, relay) for _ in range(20)])
+        p50 = latency_p50s(
+            {
+                "bare": lambda: ray.get(bare.market_open.remote()),
+                "async_bare": lambda: ray.get(async_bare.market_open.remote()),
+                "relay": lambda: ray.get(relay.market_open.remote()),
+                "cached": cached.market_open,
+                "session": cached.get_market_id,
+            },
+            p["calls"],
+        )
+        rates = pipelined(
+            {
+                "bare": bare.market_open.remote,
+                "async_bare": async_bare.market_open.remote,
+                "relay": relay.market_open.remote,
+                "cached": cached.remote.market_open,
+                "coalesced": coalesced.remote.market_open,
+                "session": cached.remote.get_market_id,
+            },
+            p["calls"],
+        )
+    finally:
+        for api in (cached, coalesced):
+            api.shutdown(drain=False)
+        for handle in (bare, async_bare, relay):
+            ray.kill(handle)
+    values = {"bare_p50": Value(p50["bare"] * 1e3, "ms"), "bare_pipelined": Value(rates["bare"], "calls/s")}
+    for name in ("cached", "session", "async_bare", "relay"):
+        values[f"{name}_p50_ratio"] = Value(p50[name] / p50["bare"], "x bare")
+    for name in ("cached", "coalesced", "session", "async_bare", "relay"):
+        values[f"{name}_pipelined_ratio"] = Value(rates[name] / rates["bare"], "x bare")
+    return values
+
+
+def metrics_cost(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
+    """Two pools that differ only in ``metrics``, answering a cached call, alternating: the slowdown of metrics on."""
+    sim = context.simulator(DAY_TRADES, rate_limit=None)
+    pools = {
+        metrics: context.pool(
+            sim,
+            min_workers=p["workers"],
+            max_workers=p["workers"],
+            metrics=metrics,
+            max_queued=p["calls"],
+            cache_ttl={"market_open": 3600.0},
+        )
+        for metrics in (True, False)
+    }
+    try:
+        for api in pools.values():
+            ray.get([api.remote.market_open() for _ in range(100)])  # cached from here on
+        rates = pipelined({str(m): api.remote.market_open for m, api in pools.items()}, p["calls"], p["repeats"])
+    finally:
+        for api in pools.values():
+            api.shutdown(drain=False)
+    on, off = rates["True"], rates["False"]
+    return {
+        "metrics_on": Value(on, "calls/s"),
+        "metrics_off": Value(off, "calls/s"),
+        "slowdown": Value(100 * (1 - on / off), "%"),
+    }
+
+
+SCENARIOS = (
+    Scenario(
+        "facade-overhead",
+        "cached, coalesced and session calls through the facade against a bare Ray actor (p50 and pipelined)",
+        facade,
+        full={"calls": 1000, "workers": 5},
+        quick={"calls": 200, "workers": 1},
+        goals=(
+            Goal("cached_p50_ratio", "<=", 2.5, "cached call p50 <= 2.5x bare"),
+            Goal("cached_pipelined_ratio", ">=", 0.35, "cached calls pipelined >= 0.35x bare"),
+        ),
+    ),
+    Scenario(
+        "metrics-cost",
+        "cached-call throughput with the pool's Ray metrics on against off, alternating rounds",
+        metrics_cost,
+        full={"calls": 2000, "repeats": 5, "workers": 2},
+        quick={"calls": 200, "repeats": 2, "workers": 1},
+        goals=(Goal("slowdown", "<", 10.0, "metrics on < 10 % slower"),),
+    ),
+)

@@ -1,0 +1,12 @@
+"""Every scenario of the harness, in the order a run measures them (cheap and quiet first)."""
+
+from __future__ import annotations
+
+from . import coordinator, micro, overhead, pulls, resilience, throughput
+from .scenario import Scenario
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for module in (micro, throughput, resilience, overhead, coordinator, pulls)
+    for scenario in module.SCENARIOS
+}

@@ -1,0 +1,119 @@
+"""The benchmark harness: the scenario registry, the verdicts and reports (pure), and ``nepse-ray bench --quick``
+run in a subprocess on a few scenarios (it checks that the harness works and reports, not the timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nepse_ray.bench import SCENARIOS
+from nepse_ray.bench.report import (
+    END_MARKER,
+    START_MARKER,
+    Goal,
+    ScenarioResult,
+    Value,
+    report_json,
+    report_markdown,
+    splice,
+    verdict,
+)
+from nepse_ray.cli import main
+
+HOST = {"cpus": 2, "cpu_model": "test CPU", "ram_gib": 4.0, "python": "3.11", "ray": "2.60.0", "os": "Linux"}
+# Cheap scenarios that still start the harness's Ray, a simulator, a pool and kill a worker and the coordinator.
+SUBPROCESS_SCENARIOS = ("protocol", "client-transport", "recovery")
+
+
+def test_every_scenario_has_a_description_and_the_same_parameters_in_both_modes() -> None:
+    assert len(SCENARIOS) >= 18
+    for name, scenario in SCENARIOS.items():
+        assert scenario.name == name and scenario.description
+        assert set(scenario.full) == set(scenario.quick), name
+
+
+def test_the_issue_figures_each_have_a_machine_checked_goal() -> None:
+    goals = {name: {goal.metric for goal in scenario.goals} for name, scenario in SCENARIOS.items()}
+    assert {"fraction_w5", "violations"} <= goals["throughput"] and "fraction_w5" in goals["throughput-slow-site"]
+    assert goals["speedup"] == {"speedup_w5"}
+    assert goals["scaling"] == {"scale_up_s", "down_off_timeout_s"}
+    assert goals["recovery"] == {"worker_kill_s", "coordinator_kill_s"}
+    assert {"seconds", "driver_peak_over_idle"} <= goals["floorsheet-day"]
+    assert goals["facade-overhead"] == {"cached_p50_ratio", "cached_pipelined_ratio"}
+    assert goals["coordinator-backlog"] == {"stats_p99_queued"}
+    assert "max_latency" in goals["interactive-during-pull"]
+    assert {"cpu_total", "cpu_coordinator", "fraction_at_goal_w"} <= goals["scale-out"]
+    assert goals["metrics-cost"] == {"slowdown"}
+
+
+def test_a_verdict_follows_the_goals() -> None:
+    goals = (Goal("rate", ">=", 0.95, "fast"), Goal("errors", "<=", 0, "clean"))
+    assert verdict(goals, {"rate": Value(0.96, ""), "errors": Value(0, "")}) == "met"
+    assert verdict(goals, {"rate": Value(0.94, ""), "errors": Value(0, "")}) == "not met"
+    assert verdict(goals, {"rate": Value(0.96, "")}) == "failed"
+    assert verdict((), {"rate": Value(1.0, "")}) == "no goal"
+    assert Goal("p", "<", 5.0, "").met({"p": Value(5.0, "")}) is False
+
+
+def _results() -> list[ScenarioResult]:
+    goal = Goal("seconds", "<=", 44.0, "<= 44 s")
+    return [
+        ScenarioResult("day", "a day", (goal,), {"seconds": Value(43.1, "s")}, {"pages": 400}, 50.0),
+        ScenarioResult("broken", "fails", (goal,), {}, {}, 1.0, error="RuntimeError: boom | pipe"),
+    ]
+
+
+def test_the_json_report_holds_goals_values_verdicts_and_the_machine() -> None:
+    document = json.loads(report_json(_results(), quick=True, seconds=51.0, host=HOST))
+    assert document["quick"] is True and document["machine"] == HOST and document["date"]
+    day, broken = document["scenarios"]
+    assert day["goals"] == [{"text": "<= 44 s", "check": "seconds <= 44", "met": True}]
+    assert day["values"] == {"seconds": {"value": 43.1, "unit": "s"}} and day["parameters"] == {"pages": 400}
+    assert day["verdict"] == "met" and broken["verdict"] == "failed" and broken["goals"][0]["met"] is None
+
+
+def test_the_markdown_table_has_a_row_per_scenario_and_escapes_pipes() -> None:
+    table = report_markdown(_results(), quick=False, seconds=120.0, host=HOST, command="nepse-ray bench")
+    assert "2 CPUs (test CPU), 4 GiB RAM, Python 3.11, Ray 2.60.0, Linux" in table
+    assert "| day | seconds 43.1 s | <= 44 s | met |" in table
+    assert "boom \\| pipe" in table and table.rstrip().endswith("| failed |")
+
+
+def test_splice_replaces_only_the_marked_block() -> None:
+    readme = f"intro\n{START_MARKER}\nold table\n{END_MARKER}\noutro\n"
+    assert splice(readme, "new\n") == f"intro\n{START_MARKER}\nnew\n{END_MARKER}\noutro\n"
+    with pytest.raises(ValueError, match="bench:start"):
+        splice("no markers", "new\n")
+
+
+def test_an_unknown_scenario_is_refused_before_anything_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--only", "throughput", "nonsense"]) == 2
+    assert "no scenario nonsense; choose from" in capsys.readouterr().err
+
+
+@pytest.mark.ray
+def test_a_quick_run_reports_every_chosen_scenario_with_goals_and_values(tmp_path: Path) -> None:
+    out, table = tmp_path / "out.json", tmp_path / "table.md"
+    env = {name: value for name, value in os.environ.items() if name != "RAY_ADDRESS"}
+    command = [sys.executable, "-m", "nepse_ray.cli", "bench", "--quick", "--json", str(out), "--markdown", str(table)]
+    finished = subprocess.run(
+        [*command, "--only", *SUBPROCESS_SCENARIOS], env=env, capture_output=True, text=True, timeout=280
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    document = json.loads(out.read_text())
+    assert document["quick"] is True and document["machine"]["cpus"] >= 1
+    scenarios = {scenario["name"]: scenario for scenario in document["scenarios"]}
+    assert list(scenarios) == list(SUBPROCESS_SCENARIOS)
+    for name, scenario in scenarios.items():
+        assert scenario["error"] is None and scenario["parameters"] == SCENARIOS[name].parameters(quick=True)
+        assert {goal["check"].split()[0] for goal in scenario["goals"]} <= set(scenario["values"])
+        assert all(goal["met"] in (True, False) for goal in scenario["goals"])
+        assert all(v["unit"] is not None and v["value"] >= 0 for v in scenario["values"].values())
+        assert scenario["verdict"] in ("met", "not met")
+        assert f"| {name} |" in table.read_text()
+    assert "[3/3] recovery" in finished.stderr
