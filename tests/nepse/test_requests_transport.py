@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import pickle
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 from client_rig import FLOORSHEET
+from loopback_http import Handler, LoopbackServer, hang
 from nepse_fakes import BASE_URL
 
 from nepse_ray.nepse.errors import NepseConnectionError, NepseError, NepseTimeoutError
@@ -54,57 +53,31 @@ def test_requests_failures_are_mapped_without_the_request(
         assert "SECRET" not in text and "4242" not in text and "page=1" not in text
 
 
-class LocalNepse(http.server.BaseHTTPRequestHandler):
-    """Just enough HTTP to exercise RequestsTransport for real, on 127.0.0.1."""
+def echo_request(handler: Handler) -> None:
+    """The request as the server read it: method, target, Authorization header and JSON body."""
+    echoed = {
+        "method": handler.command,
+        "path": handler.path,
+        "authorization": handler.headers.get("Authorization"),
+        "body": json.loads(handler.body) if handler.body else None,
+    }
+    handler.answer(200, json.dumps(echoed).encode())
 
-    release = threading.Event()
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+def drop(handler: Handler) -> None:
+    handler.close_connection = True
 
-    def do_GET(self) -> None:
-        self.answer()
 
-    def do_POST(self) -> None:
-        self.answer()
-
-    def answer(self) -> None:
-        if self.path.startswith("/api/nots/drop"):
-            self.close_connection = True
-            return
-        if self.path.startswith("/api/nots/hang"):
-            self.release.wait(timeout=5)
-        if self.path.startswith("/api/nots/moved"):
-            self.send_response(302)
-            self.send_header("Location", "https://elsewhere.test/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        echo = {
-            "method": self.command,
-            "path": self.path,
-            "authorization": self.headers.get("Authorization"),
-            "body": json.loads(self.rfile.read(length)) if length else None,
-        }
-        data = json.dumps(echo).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def moved(handler: Handler) -> None:
+    handler.answer(302, b"", {"Location": "https://elsewhere.test/"})
 
 
 @pytest.fixture(scope="module")
 def local_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LocalNepse)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    LocalNepse.release.set()
-    server.shutdown()
-    server.server_close()
+    routes = {"/api/nots/echo": echo_request, "/api/nots/drop": drop, "/api/nots/hang": hang, "/api/nots/moved": moved}
+    server = LoopbackServer(routes)
+    yield server.url
+    server.close()
 
 
 def test_requests_transport_round_trip(local_url: str) -> None:
