@@ -21,19 +21,15 @@ dashboard-backed state API; :func:`wait_until` polls a condition with a deadline
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import secrets
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+
+from nepse_ray.local_ray import private_ray
 
 if TYPE_CHECKING:
     from nepse_ray.pool.api import NepseWorkerAPI
@@ -44,45 +40,6 @@ TEST_NAMESPACE = "nepse_ray_tests"
 T = TypeVar("T")
 
 
-@contextlib.contextmanager
-def _scoped_environ(changes: Mapping[str, str], *, also_restore: Iterable[str] = ()) -> Iterator[None]:
-    """Set ``changes`` in ``os.environ``; on exit put back these and ``also_restore`` (set meanwhile by others)."""
-    names = {*changes, *also_restore}
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _private_cluster_settings(temp_dir: str) -> Iterator[None]:
-    """What a private test cluster needs while it runs: no usage stats, loopback only, token auth kept in ``temp_dir``.
-
-    Ray turns token auth on for a new local instance and writes ``RAY_AUTH_MODE=token`` into this process's
-    environment; that variable is put back too.
-    """
-    from ray._private import ray_constants
-
-    changes = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-    token_configured = any(name in os.environ for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"))
-    if os.environ.get("RAY_AUTH_MODE", "").lower() != "disabled" and not token_configured:
-        token_path = Path(temp_dir) / "auth_token"
-        token_path.touch(mode=0o600)
-        token_path.write_text(secrets.token_hex(32))
-        changes["RAY_AUTH_TOKEN_PATH"] = str(token_path)
-    with _scoped_environ(changes, also_restore=["RAY_AUTH_MODE"]), pytest.MonkeyPatch.context() as patch:
-        # Ray's processes read the variable when they start; this driver read it when ray was first imported
-        # (often at collection), so its copy is set for the scope too.
-        patch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)
-        yield
-
-
 @pytest.fixture(scope="session")
 def nepse_ray_cluster() -> Iterator[dict[str, Any]]:
     """A private local Ray instance for the whole session (or the one this process is already connected to)."""
@@ -91,24 +48,8 @@ def nepse_ray_cluster() -> Iterator[dict[str, Any]]:
     if ray.is_initialized():
         yield {"gcs_address": ray.get_runtime_context().gcs_address}
         return
-    # Ray puts unix sockets under the temp dir; their paths must stay short.
-    temp_dir = tempfile.mkdtemp(prefix="nr-", dir="/tmp")
-    try:
-        with _private_cluster_settings(temp_dir):
-            context: Any = ray.init(
-                address="local",
-                num_cpus=2,
-                include_dashboard=False,
-                namespace=TEST_NAMESPACE,
-                _temp_dir=temp_dir,
-                log_to_driver=False,
-            )
-            try:
-                yield dict(context.address_info)
-            finally:
-                ray.shutdown()
-    finally:
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with private_ray(TEST_NAMESPACE) as address_info:
+        yield address_info
 
 
 @pytest.fixture

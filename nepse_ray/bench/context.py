@@ -9,12 +9,9 @@ each scenario.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import os
-import secrets
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from ..local_ray import private_ray
 from ..pool.stats_math import percentile
 
 if TYPE_CHECKING:
@@ -34,48 +32,27 @@ PAGE_ROWS = 500
 MB = 2**20
 NAMESPACE = "nepse_ray_bench"
 
-_RAY_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-
 
 class BenchContext:
     """Ray and the simulators of one benchmark run; use as a context manager."""
 
     def __init__(self) -> None:
-        self.temp_dir = tempfile.mkdtemp(prefix="nrb-", dir="/tmp")
+        self._ray = contextlib.ExitStack()
         self._simulators: dict[int, SimulatorProcess] = {}
         self._pool_numbers = itertools.count(1)
 
     def __enter__(self) -> BenchContext:
-        for name, value in _RAY_ENVIRONMENT.items():  # read by Ray at import and by the processes it starts
-            os.environ[name] = value
-        if not any(name in os.environ for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
-            token_path = Path(self.temp_dir) / "auth_token"
-            token_path.touch(mode=0o600)
-            token_path.write_text(secrets.token_hex(32))
-            os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_path)
-        import ray
-        from ray._private import ray_constants
-
-        ray_constants.ENABLE_RAY_CLUSTER = False  # read from the environment when ray was imported, maybe earlier
-        ray.init(
-            address="local",
-            num_cpus=2,
-            include_dashboard=False,
-            namespace=NAMESPACE,
-            _temp_dir=self.temp_dir,
-            log_to_driver=False,
-        )
+        self._ray.enter_context(private_ray(NAMESPACE, prefix="nrb-"))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        import ray
-
-        for sim in self._simulators.values():
-            sim.close()
-        ray.shutdown()
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        try:
+            for sim in self._simulators.values():
+                sim.close()
+        finally:
+            self._ray.close()
 
     def simulator(self, trades: int, **config: Any) -> SimulatorProcess:
         """The simulator serving a day of ``trades`` trades, at the default limits unless ``config`` says otherwise."""
