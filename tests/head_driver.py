@@ -109,12 +109,15 @@ def metrics_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
     answered += api.market_open() is not None  # the interactive lane
 
     names = exported_names()
-    # The workers report their own series (token proves) on their own schedule: wait for those of all three
-    # workers (the first, the one scaled up, the replacement), not only for the coordinator's count.
+    # A worker proves its token at its first request: the one killed above (the only worker at the start), and each
+    # live worker that served (the replacement, and the scaled-up one if the backlog scaled the pool in time). The
+    # workers report their own series on their own schedule: wait for all of them, not only the coordinator's count.
+    stats = api.get_stats()
+    proved = 1 + sum(1 for served in stats.requests_per_worker.values() if served > 0)
     before = wait_for(
         metrics_url,
         pool,
-        lambda s: names <= set(s) and completed(s) == answered and s["ray_nepse_pool_token_proves_total"] >= 3,
+        lambda s: names <= set(s) and completed(s) == answered and s["ray_nepse_pool_token_proves_total"] >= proved,
     )
     stats = api.get_stats()
     api.shutdown()
@@ -123,6 +126,7 @@ def metrics_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
         "refused": refused,
         "failed": failed,
         "stats": stats.model_dump(mode="json"),
+        "proved": proved,
         "before_shutdown": before,
     }
 

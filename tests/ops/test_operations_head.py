@@ -63,7 +63,8 @@ def test_every_documented_metric_reaches_the_nodes_endpoint_and_the_counts_match
     assert result["refused"] >= 1 and answered >= 20
     assert completed(before) == answered == result["stats"]["total_tasks_completed"]
     assert before["ray_nepse_pool_latency_seconds_count"] == answered
-    assert before["ray_nepse_pool_token_proves_total"] >= 3  # two workers and a replacement, each proved
+    assert result["proved"] >= 2  # the first worker and its replacement at least
+    assert before["ray_nepse_pool_token_proves_total"] >= result["proved"]  # every worker that served proved
     assert before["ray_nepse_pool_refused_total"] == result["stats"]["refused"] == result["refused"]
 
     # After the shutdown: the counters stay (the coordinator's last values were exported before it ended), the
