@@ -6,6 +6,12 @@ objects: ids and counts ``int64``, prices and amounts ``float64``, dates ``date3
 model's Python names (``contract_id``, ``stock_symbol``), in the model's field order, so the schema of every
 paged endpoint is derived from :mod:`models` and never written out twice.
 
+A page arrives as JSON bytes; :func:`read_page` turns them into the batch in one pass of Arrow's JSON reader,
+without a Python object per value. Where that reader refuses a body as it is (a number sent as a string, a
+missing paging field, a row that is not an object), the caller decodes it with ``json`` and calls
+:func:`page_batch`, which converts what it tolerantly can and names what it cannot: both ways give the same batch,
+and every error comes from :func:`page_batch`.
+
 The site sends times without a zone, in Nepal time. Nepal has kept UTC+05:45 without daylight saving since 1986,
 so the conversion subtracts that fixed offset; no time-zone database is needed to build a batch.
 
@@ -23,11 +29,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import struct
 import types
 import typing
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 from .endpoints import CATALOGUE, Endpoint
 from .errors import NepseInputError, NepseInvalidResponseError
@@ -35,6 +44,9 @@ from .errors import NepseInputError, NepseInvalidResponseError
 #: The zone every NEPSE time is in.
 NEPAL_TZ = "Asia/Kathmandu"
 _NEPAL_OFFSET_US = (5 * 3600 + 45 * 60) * 1_000_000
+# The offset as an Arrow scalar built from its bytes: converting any Python value (``pa.scalar``, ``pa.array``)
+# makes pyarrow import pandas, ~0.25 s of CPU in a fresh worker process, which the one-pass path never needs.
+_NEPAL_OFFSET = pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(struct.pack("<q", _NEPAL_OFFSET_US))])[0]
 
 #: String fields that hold a time of day in Nepal: stored as zoned timestamps.
 TIMESTAMP_FIELDS = frozenset({"trade_time", "last_updated_time", "last_updated_date_time"})
@@ -77,7 +89,8 @@ class Column:
 class PageBatch:
     """One page of a paged endpoint as Arrow: the rows and the paging facts the site sent with them.
 
-    ``extras`` holds the wrapper's other numbers (the floorsheet's ``totalAmount``, ``totalQty``, ``totalTrades``).
+    ``extras`` holds the wrapper's other numbers the response model declares (the floorsheet's ``totalAmount``,
+    ``totalQty``, ``totalTrades``), typed as the model types them, ``None`` where the site left one out.
     """
 
     endpoint: str
@@ -183,8 +196,8 @@ def page_batch(endpoint: str, payload: object) -> PageBatch:
     except (KeyError, TypeError, ValueError):
         raise _invalid(endpoint, "the page lacks totalElements, totalPages or number") from None
     extras: dict[str, float | int | None] = {}
-    if spec.page_field and isinstance(payload, dict):
-        extras = {k: v for k, v in payload.items() if k != spec.page_field and isinstance(v, (int, float, type(None)))}
+    if isinstance(payload, dict):
+        extras = {wire: _extra(kind, payload.get(wire)) for wire, kind in _extra_fields(endpoint)}
     return PageBatch(
         endpoint=endpoint,
         rows=_record_batch(endpoint, rows),
@@ -195,6 +208,88 @@ def page_batch(endpoint: str, payload: object) -> PageBatch:
     )
 
 
+def read_page(endpoint: str, body: bytes) -> PageBatch | None:
+    """``body``, a page of paged endpoint ``endpoint`` as the site sent it, converted in one pass of Arrow's JSON
+    reader; ``None`` when that reader cannot take the body as it is.
+
+    ``None`` is not an error: decode the body with ``json`` and call :func:`page_batch`, which converts what it
+    tolerantly can (numbers sent as strings) and raises the named error for what it cannot.
+
+    >>> body = b'{"content": [{"businessDate": "2026-11-30", "securityId": 131, "symbol": "NABIL"}], '
+    >>> read_page("today_price", body + b'"totalElements": 1, "totalPages": 1, "number": 0}').rows.num_rows
+    1
+    >>> read_page("today_price", body + b'"totalElements": "1", "totalPages": 1}') is None
+    True
+    """
+    spec = paged_endpoint(endpoint)
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(body),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(body), 1 << 16)),
+            parse_options=_parse_options(endpoint),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != 1 or table.column(0).num_chunks != 1:
+        return None
+    top = table.to_struct_array().chunk(0)
+    page = top.field(spec.page_field) if spec.page_field else top
+    if page.null_count or page.field("content").null_count:
+        return None
+    rows = page.field("content").flatten()
+    paging = {key: page.field(key)[0].as_py() for key in ("totalElements", "totalPages", "number")}
+    if rows.null_count or paging["totalElements"] is None or paging["totalPages"] is None:
+        return None
+    arrays = [_finish(column, array) for column, array in zip(columns(endpoint), rows.flatten(), strict=True)]
+    if any(column.required and array.null_count for column, array in zip(columns(endpoint), arrays, strict=True)):
+        return None
+    return PageBatch(
+        endpoint=endpoint,
+        rows=pa.RecordBatch.from_arrays(arrays, schema=schema(endpoint)),
+        number=paging["number"] or 0,
+        total_pages=paging["totalPages"],
+        total_elements=paging["totalElements"],
+        extras={wire: top.field(wire)[0].as_py() for wire, _ in _extra_fields(endpoint)},
+    )
+
+
+@functools.cache
+def _parse_options(endpoint: str) -> pa_json.ParseOptions:
+    """The JSON reader's options for ``endpoint``'s pages: the body's shape as Arrow types, other keys ignored."""
+    spec = paged_endpoint(endpoint)
+    row = pa.struct([pa.field(column.wire, _wire_type(column)) for column in columns(endpoint)])
+    page = [pa.field("content", pa.list_(row))]
+    page += [pa.field(key, pa.int64()) for key in ("totalElements", "totalPages", "number")]
+    top = page
+    if spec.page_field:
+        extras = [pa.field(wire, _SCALARS[kind]) for wire, kind in _extra_fields(endpoint)]
+        top = [pa.field(spec.page_field, pa.struct(page)), *extras]
+    return pa_json.ParseOptions(explicit_schema=pa.schema(top), unexpected_field_behavior="ignore")
+
+
+@functools.cache
+def _extra_fields(endpoint: str) -> tuple[tuple[str, type[int] | type[float]], ...]:
+    """The numbers a wrapped page's response declares beside the page, as ``(JSON key, int or float)``."""
+    spec = paged_endpoint(endpoint)
+    if not spec.page_field:
+        return ()
+    out: list[tuple[str, type[int] | type[float]]] = []
+    for name, field in spec.response.model_fields.items():
+        base, _ = _unwrap_optional(field.annotation)
+        if name != spec.page_field and base in (int, float):
+            out.append((field.alias or name, int if base is int else float))
+    return tuple(out)
+
+
+def _extra(kind: type[int] | type[float], value: object) -> int | float | None:
+    """A wrapper number as its model types it; ``None`` for one missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        return None
+    return kind(value)
+
+
 def _record_batch(endpoint: str, rows: Sequence[object]) -> pa.RecordBatch:
     arrays = [_column_array(endpoint, column, rows) for column in columns(endpoint)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema(endpoint))
@@ -203,16 +298,36 @@ def _record_batch(endpoint: str, rows: Sequence[object]) -> pa.RecordBatch:
 def _column_array(endpoint: str, column: Column, rows: Sequence[object]) -> pa.Array:
     values = [row.get(column.wire) for row in rows]  # type: ignore[attr-defined]
     try:
-        if column.name in TIMESTAMP_FIELDS:
-            array = _nepal_timestamps(values)
-        elif pa.types.is_dictionary(column.type):
-            array = pa.array(values, type=pa.string()).dictionary_encode()
+        wire_type = _wire_type(column)
+        if pa.types.is_timestamp(wire_type) or pa.types.is_string(wire_type):
+            array = _finish(column, pa.array(values, type=pa.string()).cast(wire_type))
         else:
-            array = _typed(values, column.type)
+            array = _typed(values, wire_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         raise _invalid(endpoint, f"column {column.wire} holds a value that is not {column.type}") from None
     if column.required and array.null_count:
         raise _invalid(endpoint, f"column {column.wire} is missing in {array.null_count} row(s)")
+    return array
+
+
+def _wire_type(column: Column) -> pa.DataType:
+    """The type a column's JSON values are read as before :func:`_finish`: dictionaries and dates as strings,
+    times as naive timestamps (Nepal wall-clock time)."""
+    if pa.types.is_dictionary(column.type) or pa.types.is_date(column.type):
+        return pa.string()
+    if pa.types.is_timestamp(column.type):
+        return pa.timestamp("us")
+    return column.type
+
+
+def _finish(column: Column, array: pa.Array) -> pa.Array:
+    """A column read as :func:`_wire_type` in its table type."""
+    if pa.types.is_dictionary(column.type):
+        return array.dictionary_encode()
+    if pa.types.is_timestamp(column.type):  # Nepal wall-clock time -> the UTC instant, zoned
+        return pc.call_function("subtract", [array.cast(pa.int64()), _NEPAL_OFFSET]).cast(column.type)
+    if pa.types.is_date(column.type):
+        return array.cast(column.type)
     return array
 
 
@@ -225,16 +340,7 @@ def _typed(values: list[object], arrow_type: pa.DataType) -> pa.Array:
             return pa.array([None if v is None else int(v) for v in values], type=arrow_type)  # type: ignore[call-overload]
         if pa.types.is_floating(arrow_type):
             return pa.array([None if v is None else float(v) for v in values], type=arrow_type)  # type: ignore[arg-type]
-        if pa.types.is_date(arrow_type):
-            return pa.array(values, type=pa.string()).cast(arrow_type)
         raise
-
-
-def _nepal_timestamps(values: list[object]) -> pa.Array:
-    """Naive ISO strings in Nepal time -> UTC instants typed as ``timestamp[us, tz=Asia/Kathmandu]``."""
-    local = pa.array(values, type=pa.string()).cast(pa.timestamp("us"))
-    utc_micros = pa.compute.subtract(local.cast(pa.int64()), _NEPAL_OFFSET_US)
-    return utc_micros.cast(pa.timestamp("us", tz=NEPAL_TZ))
 
 
 def _row_model(endpoint: Endpoint) -> type[typing.Any]:

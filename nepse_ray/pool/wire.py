@@ -40,7 +40,7 @@ from typing import Any
 
 from nepse_ray.nepse.client import read_checked_body, read_json, read_model
 from nepse_ray.nepse.endpoints import CATALOGUE, Endpoint
-from nepse_ray.nepse.tables import PageBatch, page_batch
+from nepse_ray.nepse.tables import PageBatch, page_batch, read_page
 from nepse_ray.nepse.transport import RawResponse
 from nepse_ray.pool.request import Form
 
@@ -94,7 +94,8 @@ def packer(form: Form) -> Callable[[Endpoint, RawResponse], Wire]:
 
     Every form is checked in the worker, so a malformed answer raises ``NepseInvalidResponseError`` there and the
     pool retries it: ``model`` and ``raw`` validate the body against the endpoint's model (and ship the body),
-    ``arrow`` converts the page with ``tables.page_batch`` (and ships the batch).
+    ``arrow`` converts the page with ``tables.read_page`` in one pass, or ``tables.page_batch`` when that reader
+    refuses the body as it is (and ships the batch).
     """
     if form == "arrow":
         return _pack_batch
@@ -106,5 +107,5 @@ def packer(form: Form) -> Callable[[Endpoint, RawResponse], Wire]:
 
 
 def _pack_batch(endpoint: Endpoint, raw: RawResponse) -> Wire:
-    batch = page_batch(endpoint.name, read_json(raw, endpoint.name))
+    batch = read_page(endpoint.name, raw.body) or page_batch(endpoint.name, read_json(raw, endpoint.name))
     return Wire(endpoint.name, "arrow", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from nepse_ray.nepse.tables import PageBatch, page_batch
+from nepse_ray.nepse.tables import PageBatch, page_batch, read_page
 from nepse_ray.pool.direct import DirectRequest
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def as_page(endpoint: str, answer: object) -> PageBatch:
     if isinstance(answer, PageBatch):
         return answer
     if isinstance(answer, bytes):
-        return page_batch(endpoint, json.loads(answer))
+        return read_page(endpoint, answer) or page_batch(endpoint, json.loads(answer))
     raise TypeError(f"{endpoint}: the pool answered a {type(answer).__name__}, not a page")
 
 
