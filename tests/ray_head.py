@@ -53,31 +53,35 @@ class Head:
         return Path(self.env["RAY_AUTH_TOKEN_PATH"]).read_text()
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
+def _below_ephemeral() -> int:
+    """The first port the kernel may hand out as a connection's source port: ports below it stay ours once free."""
     try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def free_block(size: int) -> int:
-    """The first port of ``size`` consecutive free ports, outside Ray's default worker range."""
-    for start in range(20_000 + secrets.randbelow(20_000), 60_000, size):
-        block = range(start, start + size)
+    """The first port of ``size`` consecutive free ports below the kernel's ephemeral range (where another
+    process's outgoing connection could take one between this check and Ray's bind), and outside Ray's defaults."""
+    high = _below_ephemeral() - size
+    first = 11_000 + secrets.randbelow(max(1, high - 11_000))
+    starts: list[int] = [*range(first, high, size), *range(11_000, first, size)]
+    for begin in starts:
         try:
-            with socket.socket() as probe:
-                for port in block:
-                    probe.close()
-                    probe = socket.socket()
+            for port in range(begin, begin + size):
+                with socket.socket() as probe:
                     probe.bind(("127.0.0.1", port))
         except OSError:
             continue
-        return start
-    raise RuntimeError("no free block of ports")
+        return begin
+    raise RuntimeError("no free block of ports below the ephemeral range")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` free ports below the ephemeral range (see :func:`free_block`)."""
+    first = free_block(count)
+    return list(range(first, first + count))
 
 
 def head_processes(temp_dir: str) -> list[int]:
@@ -133,15 +137,20 @@ def ray_head(head_env: Mapping[str, str] | None = None) -> Iterator[Head]:
            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}  # fmt: skip
     env.pop("RAY_ADDRESS", None)
-    ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
-    workers = free_block(WORKER_PORTS)
-    command = [RAY, "start", "--head", "--temp-dir", temp_dir, "--node-ip-address", "127.0.0.1",
-               "--dashboard-host", "127.0.0.1", "--include-dashboard", "true", "--num-cpus", "2",
-               "--disable-usage-stats", "--min-worker-port", str(workers),
-               "--max-worker-port", str(workers + WORKER_PORTS - 1),
-               *(f"{flag}={port}" for flag, port in ports.items())]  # fmt: skip
     try:
-        started = subprocess.run(command, env={**env, **(head_env or {})}, capture_output=True, text=True, timeout=120)
+        for attempt in range(3):  # a port found free can still be taken before Ray binds it: then new ports
+            ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+            workers = free_block(WORKER_PORTS)
+            command = [RAY, "start", "--head", "--temp-dir", temp_dir, "--node-ip-address", "127.0.0.1",
+                       "--dashboard-host", "127.0.0.1", "--include-dashboard", "true", "--num-cpus", "2",
+                       "--disable-usage-stats", "--min-worker-port", str(workers),
+                       "--max-worker-port", str(workers + WORKER_PORTS - 1),
+                       *(f"{flag}={port}" for flag, port in ports.items())]  # fmt: skip
+            started = subprocess.run(command, env={**env, **(head_env or {})}, capture_output=True, text=True,
+                                     timeout=120)  # fmt: skip
+            if started.returncode == 0 or "address already in use" not in started.stderr or attempt == 2:
+                break
+            stop_head(temp_dir)
         assert started.returncode == 0, started.stderr[-3000:]
         yield Head(temp_dir, ports, env)
     finally:
