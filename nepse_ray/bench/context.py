@@ -164,11 +164,11 @@ def p50_p99(samples: list[float]) -> tuple[float, float]:
 
 
 def warm(api: NepseWorkerAPI, workers: int, timeout: float = 180.0) -> None:
-    """Once ``workers`` workers serve, every one proves its token; then each token bucket refills its one permit."""
+    """Once ``workers`` workers serve, every one proves its tokens; then each token bucket refills its one permit."""
     import ray
 
     deadline = time.monotonic() + timeout
     while sum(w.state == "serving" for w in api.get_stats().workers) < workers and time.monotonic() < deadline:
         time.sleep(0.1)
-    ray.get([api.remote.floorsheet(page=page, size=1) for page in range(2 * workers)])
+    ray.get([api.remote.floorsheet(page=page, size=1) for page in range(2 * workers * api.options.tokens_per_worker)])
     time.sleep(1.0 / RATE_PER_TOKEN)

@@ -151,19 +151,19 @@ def _fetch_pages(source: PoolPageSource, pages: list[int], window: int) -> int:
 
 
 def _steady(
-    context: BenchContext, api: NepseWorkerAPI, sim_pid: int, workers: int, p: Mapping[str, Any]
+    context: BenchContext, api: NepseWorkerAPI, sim_pid: int, tokens: int, p: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The pull's path held at full speed for ``seconds``: share of the limit and CPU per page by role, gross and
     net of each role's idle rate (measured first, for ``idle_seconds``, with the pool up and nothing asked).
 
-    Pages are full 500-row pages of the day, none past its end; two per worker go first, unmeasured.
+    Pages are full 500-row pages of the day, none past its end. ``warmup_seconds`` of them go first, unmeasured:
+    a worker's first pages pay one-off costs (its HTTP connections, its first buffers) that are not steady state.
     """
-    count = workers + int(p["seconds"] * RATE_PER_TOKEN * workers)
+    count = tokens + int(p["seconds"] * RATE_PER_TOKEN * tokens)
     pages = [1 + number % (p["pages"] - 1) for number in range(count)]
     source = PoolPageSource(api)
     try:
-        # Every worker's first pages pay one-off costs (its HTTP connection, first buffers): not steady state.
-        _fetch_pages(source, pages[-2 * workers :], default_window(api))
+        _fetch_pages(source, pages[-int(p["warmup_seconds"] * RATE_PER_TOKEN * tokens) :], default_window(api))
         time.sleep(1.0 / RATE_PER_TOKEN)
         roles = _cpu_by_role(context, api, sim_pid)
         idle_rate = _idle_rate(roles, p["idle_seconds"])
@@ -174,7 +174,7 @@ def _steady(
     finally:
         source.close()
     return {  # each token's first page used the permit it had saved up: not counted in the rate
-        "fraction": (answered - workers) / elapsed / (workers * RATE_PER_TOKEN),
+        "fraction": (answered - tokens) / elapsed / (tokens * RATE_PER_TOKEN),
         "gross": {role: 1000 * seconds / answered for role, seconds in spent.items()},
         "net": {role: 1000 * (seconds - idle_rate[role] * elapsed) / answered for role, seconds in spent.items()},
     }
@@ -195,9 +195,8 @@ def _whole_pull(context: BenchContext, api: NepseWorkerAPI, sim_pid: int) -> dic
     result = pull_floorsheet(api)
     elapsed = time.perf_counter() - started
     spent = {role: seconds - before[role] for role, seconds in _role_seconds(roles).items()}
-    workers = api.options.max_workers
     return {
-        "fraction": result.pages / elapsed / (workers * RATE_PER_TOKEN),
+        "fraction": result.pages / elapsed / (api.options.tokens * RATE_PER_TOKEN),
         "gross": {role: 1000 * seconds / result.pages for role, seconds in spent.items()},
     }
 
@@ -209,32 +208,37 @@ def _cpu_values(prefix: str, cpu: Mapping[str, float]) -> dict[str, Value]:
 
 
 def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
-    """A pool fixed at each W: the pull's path held at full speed (steady state), then a whole floorsheet pull.
+    """Pools of fixed sizes: the pull's path held at full speed (steady state), then a whole floorsheet pull.
 
-    Steady state is what the goals judge (the issue's figures are a pool at full speed); the whole pull adds the
-    fixed costs of one pull (page 0 alone first, the tail, the completeness check) and is reported beside it.
-    CPU per page sums the workers, the coordinator, the driver and the simulator (``cpu_total``); Ray's own
-    processes (GCS, raylet, idle workers) are reported as ``cpu_ray`` and not in the total.
+    Each shape is ``(workers, tokens_per_worker)``; W counts tokens (the limit is 2 req/s x W). Steady state is
+    what the goals judge, at the shape ``goal``: the issue's figures are a pool at full speed. The whole pull adds
+    one pull's fixed costs (page 0 alone first, the tail, the completeness check) and is reported beside it. CPU
+    per page sums the workers, the coordinator, the driver and the simulator (``cpu_total``); Ray's own processes
+    (GCS, raylet, idle workers) are reported as ``cpu_ray``, outside the total.
     """
     sim = context.simulator(p["pages"] * PAGE_ROWS)
     values: dict[str, Value] = {}
     violations = 0
-    for workers in p["workers"]:
-        api = context.pool(sim, min_workers=workers, max_workers=workers)
+    for workers, per_worker in p["shapes"]:
+        tokens = workers * per_worker
+        api = context.pool(sim, min_workers=workers, max_workers=workers, tokens_per_worker=per_worker)
         try:
             warm(api, workers)
             sim.reset_stats()
-            steady = _steady(context, api, sim.pid, workers, p)
+            steady = _steady(context, api, sim.pid, tokens, p)
             time.sleep(1.0 / RATE_PER_TOKEN)
             whole = _whole_pull(context, api, sim.pid)
             violations += sim.stats()["rate_limit_violations"]
         finally:
             api.shutdown(drain=False)
-        values[f"fraction_w{workers}"] = Value(steady["fraction"], "of W x 2 req/s")
-        values[f"pull_fraction_w{workers}"] = Value(whole["fraction"], "of W x 2 req/s")
-        if workers == p["goal_w"]:
-            values["fraction_at_goal_w"] = values[f"fraction_w{workers}"]
-            values |= _cpu_values("cpu", steady["gross"])
+        shape = f"w{tokens}" if per_worker == 1 else f"w{tokens}_{workers}x{per_worker}"
+        values[f"fraction_{shape}"] = Value(steady["fraction"], "of W x 2 req/s")
+        values[f"pull_fraction_{shape}"] = Value(whole["fraction"], "of W x 2 req/s")
+        cpu = _cpu_values("cpu", steady["gross"])
+        values[f"cpu_total_{shape}"] = cpu["cpu_total"]
+        if [workers, per_worker] == list(p["goal"]):
+            values["fraction_at_goal"] = values[f"fraction_{shape}"]
+            values |= cpu
             values |= _cpu_values("net_cpu", steady["net"])
             values |= _cpu_values("pull_cpu", whole["gross"])
     values["violations"] = Value(violations, "")
@@ -265,10 +269,24 @@ SCENARIOS = (
         "scale-out",
         "a pool fixed at W = 5..20 at full speed, then a whole floorsheet pull: share of the limit, CPU per page",
         scale_out,
-        full={"workers": [5, 10, 15, 20], "pages": 400, "goal_w": 15, "seconds": 9.0, "idle_seconds": 3.0},
-        quick={"workers": [5], "pages": 60, "goal_w": 5, "seconds": 4.0, "idle_seconds": 1.0},
+        full={
+            "shapes": [[5, 1], [10, 1], [15, 1], [20, 1], [5, 3]],
+            "goal": [5, 3],
+            "pages": 400,
+            "seconds": 9.0,
+            "warmup_seconds": 3.0,
+            "idle_seconds": 3.0,
+        },
+        quick={
+            "shapes": [[5, 1], [1, 5]],
+            "goal": [1, 5],
+            "pages": 60,
+            "seconds": 4.0,
+            "warmup_seconds": 1.0,
+            "idle_seconds": 1.0,
+        },
         goals=(
-            Goal("fraction_at_goal_w", ">=", 0.90, ">= 0.90 of the limit at W = 15 (quick: W = 5)"),
+            Goal("fraction_at_goal", ">=", 0.90, ">= 0.90 of the limit at W = 15 tokens in 5 workers (quick: 5 in 1)"),
             Goal("violations", "<=", 0, "0 rate violations"),
             Goal("cpu_total", "<=", 15.0, "<= 15 ms CPU per page: workers + coordinator + driver + simulator"),
             Goal("cpu_coordinator", "<=", 2.0, "coordinator <= 2 ms per page"),

@@ -113,7 +113,7 @@ class Coordinator:
         self._wall = wall
         self._retry = RetryPolicy.from_options(options)
         self._rng = random.Random()
-        self._fleet = Fleet(options.inflight_per_worker)
+        self._fleet = Fleet(options.slots_per_worker)
         self._dispatcher: Dispatcher[asyncio.Future[Worker]] = Dispatcher(options.pool_rate_cap, clock=clock)
         self._recorder = Recorder(metrics)
         self._supervisor = Supervisor(

@@ -85,7 +85,7 @@ class DirectRequests:
         self._caller = caller
         self._task_timeout = options.task_timeout
         self._policy = RetryPolicy.from_options(options)
-        self._slots = options.max_workers * options.inflight_per_worker
+        self._slots = options.max_workers * options.slots_per_worker
         self._clock = clock
         self._rng = random.Random()
         self._waiting: collections.deque[DirectRequest] = collections.deque()

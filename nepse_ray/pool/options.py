@@ -94,7 +94,14 @@ class PoolOptions(BaseModel):
     base_url: str = Field(default="https://www.nepalstock.com", description="NEPSE site root (http or https).")
     rate_per_token: float = Field(default=2.0, gt=0, description="Requests per second allowed per worker token.")
     burst: int = Field(default=1, ge=1, description="Token-bucket burst per worker.")
-    inflight_per_worker: int = Field(default=2, ge=1, le=16, description="Concurrent requests per worker actor.")
+    inflight_per_worker: int = Field(default=2, ge=1, le=16, description="Concurrent requests per worker token.")
+    tokens_per_worker: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="Tokens one worker actor holds, each its own NEPSE client and rate limiter: one process per "
+        "several tokens costs less CPU than one per token (see the README's scaling-out section).",
+    )
     max_restarts: int = Field(default=3, ge=-1, description="Ray restarts of a crashed worker (-1 = forever).")
     pool_rate_cap: float | None = Field(default=None, gt=0, description="Pool-wide requests/s ceiling, if any.")
 
@@ -202,6 +209,16 @@ class PoolOptions(BaseModel):
         if self.total_timeout is not None:
             return self.total_timeout
         return min(DEFAULT_TOTAL_TIMEOUT, 0.75 * self.task_timeout)
+
+    @property
+    def slots_per_worker(self) -> int:
+        """Requests one worker actor serves at once: ``inflight_per_worker`` for each of its tokens."""
+        return self.inflight_per_worker * self.tokens_per_worker
+
+    @property
+    def tokens(self) -> int:
+        """Tokens of the pool at ``max_workers``: what its rate limit is counted in (``tokens x rate_per_token``)."""
+        return self.max_workers * self.tokens_per_worker
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``NepseClient(**options.client_kwargs())`` in each worker."""

@@ -78,7 +78,7 @@ class ScalingConfig:
             max_workers=options.max_workers,
             scaling_threshold=options.scaling_threshold,
             idle_timeout=options.idle_timeout,
-            capacity_per_worker=options.inflight_per_worker,
+            capacity_per_worker=options.slots_per_worker,
             upscale_delay=options.upscale_delay,
             downscale_delay=options.downscale_delay,
         )

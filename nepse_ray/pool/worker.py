@@ -1,9 +1,11 @@
 """``NepseWorker``: the Ray actor that owns one :class:`~nepse_ray.nepse.client.NepseClient`.
 
 Each worker has its own token and its own rate limiter, so ``W`` workers may send ``W * rate_per_token`` requests
-per second without any token exceeding its limit. Workers are threaded actors (``inflight_per_worker`` threads
-share the client, which is thread-safe); the supervisor places each new one on the node that holds the fewest of
-the pool's workers, so on a cluster the tokens' traffic is spread evenly over the nodes.
+per second without any token exceeding its limit. A worker may hold several tokens (``tokens_per_worker``), each
+its own client with its own limiter, taking requests in turn: one Ray process then serves several tokens, and each
+Ray process costs CPU even while idle. Workers are threaded actors (``inflight_per_worker`` threads per token share
+the clients, which are thread-safe); the supervisor places each new one on the node that holds the fewest of the
+pool's workers, so on a cluster the tokens' traffic is spread evenly over the nodes.
 
 A node labelled :data:`SOURCE_ADDRESS_LABEL` (``ray start --labels='{"nepse-ray.source-address": "10.0.0.7"}'``,
 or ``Cluster.add_node(labels=...)``) names the local address its workers' HTTP connections leave from: a site that
@@ -20,6 +22,7 @@ A catalogue endpoint is served by :meth:`NepseWorker.call`, which answers with a
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Callable
@@ -56,11 +59,14 @@ class NepseWorker:
         context = ray.get_runtime_context()
         labels = cast(dict[str, str], context.get_node_labels())  # typed as lists of values; Ray 2.60 gives strings
         self._source_address = labels.get(SOURCE_ADDRESS_LABEL)
+        self._clients: list[NepseClient] = []
         try:
-            self._client = NepseClient(**options.client_kwargs(), source_address=self._source_address)
+            for _ in range(options.tokens_per_worker):
+                self._clients.append(NepseClient(**options.client_kwargs(), source_address=self._source_address))
         except NepseError as error:
             # Reported by ping() as itself, so the pool can name the problem; the coordinator then kills this actor.
             self._init_error = error
+        self._turns = itertools.count()
         self._metrics = WorkerMetrics(options.pool_name) if options.metrics else None
         with warnings.catch_warnings():
             # Ray 2.60 warns about its own use of a deprecated accessor inside this property.
@@ -75,7 +81,7 @@ class NepseWorker:
         ``urgent`` (an interactive request) takes this worker's next rate-limit permit before its bulk requests.
         """
         try:
-            return self._client.fetch(name, params, packer(form), urgent=urgent)
+            return self._next_client().fetch(name, params, packer(form), urgent=urgent)
         finally:
             self._record()
 
@@ -88,23 +94,37 @@ class NepseWorker:
             "pid": os.getpid(),
             "source_address": self._source_address,
             "reconstructed": self._reconstructed,
-            "client": self._client.stats(),
+            "tokens": len(self._clients),
+            "client": self._client_stats(),
         }
 
     @request_method
     def session(self, name: str) -> Any:
-        """Serve session method ``name`` (``get_access_token``, ``get_salts``, ...) from this worker's token state."""
+        """Serve session method ``name`` (``get_access_token``, ``get_salts``, ...) from the token state of this
+        worker's next token in turn."""
         if name not in SESSION_METHODS:
             raise NepseInputError(f"{name!r} is not a session method; known: {', '.join(SESSION_METHODS)}")
         try:
-            return getattr(self._client, name)()
+            return getattr(self._next_client(), name)()
         finally:
             self._record()
 
+    def _next_client(self) -> NepseClient:
+        """The client (token) whose turn it is: requests go round the tokens, so each gets its share of the load."""
+        return self._clients[next(self._turns) % len(self._clients)]
+
+    def _client_stats(self) -> dict[str, float]:
+        """Every token's client counters, added up (counts and seconds, never secrets)."""
+        totals: dict[str, float] = {}
+        for client in self._clients:
+            for key, value in client.stats().items():
+                totals[key] = totals.get(key, 0) + value
+        return totals
+
     def _record(self) -> None:
-        """Add the client's new proves and rate-limiter waits to the pool's worker metrics."""
+        """Add the clients' new proves and rate-limiter waits to the pool's worker metrics."""
         if self._metrics is not None:
-            self._metrics.update(self._client.stats())
+            self._metrics.update(self._client_stats())
 
 
 def worker_actor_options(options: PoolOptions, node_id: str | None = None, *, number: int) -> dict[str, Any]:
@@ -120,7 +140,7 @@ def worker_actor_options(options: PoolOptions, node_id: str | None = None, *, nu
         "name": f"{options.pool_name}-worker-{number}",
         "namespace": options.namespace,
         "num_cpus": 0,
-        "max_concurrency": options.inflight_per_worker,
+        "max_concurrency": options.slots_per_worker,
         "max_restarts": options.max_restarts,
         "max_task_retries": 0,
         "scheduling_strategy": placement,

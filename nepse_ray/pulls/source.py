@@ -25,7 +25,7 @@ Answer = PageBatch | Exception
 #: RSS of each).
 PAGE_FORM: PageForm = "arrow"
 
-#: Requests a pull keeps submitted per worker slot (``max_workers * inflight_per_worker`` slots): enough to keep
+#: Requests a pull keeps submitted per worker slot (``max_workers * slots_per_worker`` slots): enough to keep
 #: every slot busy while answers travel back; the ones without a slot wait in this process as plain data.
 WINDOW_PER_SLOT = 4
 
@@ -40,7 +40,7 @@ def as_page(endpoint: str, answer: object) -> PageBatch:
 
 
 def default_window(api: NepseWorkerAPI) -> int:
-    return WINDOW_PER_SLOT * api.options.max_workers * api.options.inflight_per_worker
+    return WINDOW_PER_SLOT * api.options.max_workers * api.options.slots_per_worker
 
 
 class PoolPageSource:

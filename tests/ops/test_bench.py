@@ -47,7 +47,7 @@ def test_the_issue_figures_each_have_a_machine_checked_goal() -> None:
     assert goals["facade-overhead"] == {"cached_p50_ratio", "cached_pipelined_ratio"}
     assert goals["coordinator-backlog"] == {"stats_p99_queued"}
     assert "max_latency" in goals["interactive-during-pull"]
-    assert {"cpu_total", "cpu_coordinator", "fraction_at_goal_w"} <= goals["scale-out"]
+    assert {"cpu_total", "cpu_coordinator", "fraction_at_goal"} <= goals["scale-out"]
     assert goals["metrics-cost"] == {"slowdown"}
 
 

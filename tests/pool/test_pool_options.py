@@ -249,6 +249,18 @@ def test_workers_are_pinned_to_their_node() -> None:
     assert worker_actor_options(PoolOptions(), number=1)["scheduling_strategy"] == "SPREAD"
 
 
+def test_a_worker_with_several_tokens_serves_each_tokens_share_at_once() -> None:
+    from nepse_ray.pool.worker import worker_actor_options
+
+    options = PoolOptions(max_workers=5, inflight_per_worker=2, tokens_per_worker=3)
+    assert (options.slots_per_worker, options.tokens) == (6, 15)
+    assert worker_actor_options(options, number=1)["max_concurrency"] == 6
+    assert (PoolOptions().slots_per_worker, PoolOptions().tokens) == (2, 5)
+    for wrong in (0, 9):
+        with pytest.raises(ValidationError, match="tokens_per_worker"):
+            PoolOptions(tokens_per_worker=wrong)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
