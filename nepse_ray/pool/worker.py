@@ -1,4 +1,4 @@
-"""``NepseWorker``: the Ray actor that owns one :class:`~nepse_ray.nepse.client.NepseClient`.
+"""``NepseWorker``: the Ray actor that owns a :class:`~nepse_ray.nepse.client.NepseClient` for each of its tokens.
 
 Each worker has its own token and its own rate limiter, so ``W`` workers may send ``W * rate_per_token`` requests
 per second without any token exceeding its limit. A worker may hold several tokens (``tokens_per_worker``), each
@@ -52,7 +52,8 @@ def request_method(method: F) -> F:
 
 
 class NepseWorker:
-    """One NEPSE client in one Ray actor; :class:`RayWorkerLauncher` creates it with :func:`worker_actor_options`."""
+    """The NEPSE clients of one Ray actor, one per token; :class:`RayWorkerLauncher` creates it with
+    :func:`worker_actor_options`."""
 
     def __init__(self, options: PoolOptions) -> None:
         self._init_error: NepseError | None = None
@@ -111,6 +112,8 @@ class NepseWorker:
 
     def _next_client(self) -> NepseClient:
         """The client (token) whose turn it is: requests go round the tokens, so each gets its share of the load."""
+        if self._init_error is not None:  # the coordinator kills this worker once ping() reports it
+            raise self._init_error
         return self._clients[next(self._turns) % len(self._clients)]
 
     def _client_stats(self) -> dict[str, float]:
