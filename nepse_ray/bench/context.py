@@ -94,16 +94,12 @@ def actor(cls: type, *args: Any, **options: Any) -> Any:
     return remote(num_cpus=0, **options)(cls).remote(*args)
 
 
-def actor_pid(api: NepseWorkerAPI, name: str) -> int:
-    """The OS process id of the live actor ``name`` (e.g. the pool's name for its coordinator)."""
+def coordinator_process(api: NepseWorkerAPI) -> psutil.Process:
+    """The OS process of ``api``'s coordinator: the live actor named after the pool."""
     from ..testing import live_actors
 
-    (info,) = [a for a in live_actors() if a["Name"] == name]
-    return int(info["Pid"])
-
-
-def coordinator_process(api: NepseWorkerAPI) -> psutil.Process:
-    return psutil.Process(actor_pid(api, api.options.pool_name))
+    (info,) = [a for a in live_actors() if a["Name"] == api.options.pool_name]
+    return psutil.Process(int(info["Pid"]))
 
 
 def worker_processes(api: NepseWorkerAPI) -> list[psutil.Process]:

@@ -4,8 +4,8 @@ pull, and the CPU a 500-row page costs in every process of a pull at W = 5..20."
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import psutil
 import ray
@@ -28,6 +28,8 @@ from .context import (
 )
 from .report import Goal, Value
 from .scenario import Scenario
+
+T = TypeVar("T")
 
 
 def _stats_latency(api: NepseWorkerAPI, calls: int = 200) -> tuple[float, float]:
@@ -135,6 +137,14 @@ def _role_seconds(roles: Mapping[str, list[psutil.Process]]) -> dict[str, float]
     return {role: sum(map(cpu_seconds, group)) for role, group in roles.items()}
 
 
+def _measured(roles: Mapping[str, list[psutil.Process]], run: Callable[[], T]) -> tuple[T, dict[str, float], float]:
+    """``run()``'s result, the CPU seconds each role spent meanwhile, and the seconds it took."""
+    before, started = _role_seconds(roles), time.perf_counter()
+    result = run()
+    elapsed = time.perf_counter() - started
+    return result, {role: seconds - before[role] for role, seconds in _role_seconds(roles).items()}, elapsed
+
+
 def _fetch_pages(source: PoolPageSource, pages: list[int], window: int) -> int:
     """Every page of ``pages`` through ``source``, ``window`` in flight as a pull keeps them; pages answered."""
     todo, answered = list(pages), 0
@@ -150,29 +160,25 @@ def _fetch_pages(source: PoolPageSource, pages: list[int], window: int) -> int:
     return answered
 
 
-def _steady(
-    context: BenchContext, api: NepseWorkerAPI, sim_pid: int, tokens: int, p: Mapping[str, Any]
-) -> dict[str, Any]:
+def _steady(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]], p: Mapping[str, Any]) -> dict[str, Any]:
     """The pull's path held at full speed for ``seconds``: share of the limit and CPU per page by role, gross and
     net of each role's idle rate (measured first, for ``idle_seconds``, with the pool up and nothing asked).
 
     Pages are full 500-row pages of the day, none past its end. ``warmup_seconds`` of them go first, unmeasured:
     a worker's first pages pay one-off costs (its HTTP connections, its first buffers) that are not steady state.
     """
+    tokens, window = api.options.tokens, default_window(api)
     count = tokens + int(p["seconds"] * RATE_PER_TOKEN * tokens)
     pages = [1 + number % (p["pages"] - 1) for number in range(count)]
     source = PoolPageSource(api)
     try:
-        _fetch_pages(source, pages[-int(p["warmup_seconds"] * RATE_PER_TOKEN * tokens) :], default_window(api))
+        _fetch_pages(source, pages[-int(p["warmup_seconds"] * RATE_PER_TOKEN * tokens) :], window)
         time.sleep(1.0 / RATE_PER_TOKEN)
-        roles = _cpu_by_role(context, api, sim_pid)
-        idle_rate = _idle_rate(roles, p["idle_seconds"])
-        before, started = _role_seconds(roles), time.perf_counter()
-        answered = _fetch_pages(source, pages, default_window(api))
-        elapsed = time.perf_counter() - started
-        spent = {role: seconds - before[role] for role, seconds in _role_seconds(roles).items()}
+        _, idle, idle_elapsed = _measured(roles, lambda: time.sleep(p["idle_seconds"]))
+        answered, spent, elapsed = _measured(roles, lambda: _fetch_pages(source, pages, window))
     finally:
         source.close()
+    idle_rate = {role: seconds / idle_elapsed for role, seconds in idle.items()}
     return {  # each token's first page used the permit it had saved up: not counted in the rate
         "fraction": (answered - tokens) / elapsed / (tokens * RATE_PER_TOKEN),
         "gross": {role: 1000 * seconds / answered for role, seconds in spent.items()},
@@ -180,21 +186,9 @@ def _steady(
     }
 
 
-def _idle_rate(roles: Mapping[str, list[psutil.Process]], seconds: float) -> dict[str, float]:
-    """CPU seconds per second each role spends with the pool up and nothing asked."""
-    before, started = _role_seconds(roles), time.perf_counter()
-    time.sleep(seconds)
-    elapsed = time.perf_counter() - started
-    return {role: (spent - before[role]) / elapsed for role, spent in _role_seconds(roles).items()}
-
-
-def _whole_pull(context: BenchContext, api: NepseWorkerAPI, sim_pid: int) -> dict[str, Any]:
+def _whole_pull(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]]) -> dict[str, Any]:
     """``pull_floorsheet`` of the whole day (page 0 first, the tail, the completeness check): share, CPU/page."""
-    roles = _cpu_by_role(context, api, sim_pid)
-    before, started = _role_seconds(roles), time.perf_counter()
-    result = pull_floorsheet(api)
-    elapsed = time.perf_counter() - started
-    spent = {role: seconds - before[role] for role, seconds in _role_seconds(roles).items()}
+    result, spent, elapsed = _measured(roles, lambda: pull_floorsheet(api))
     tokens = api.options.tokens
     return {  # as in _steady, each token's saved permit is not counted in the rate
         "fraction": (result.pages - tokens) / elapsed / (tokens * RATE_PER_TOKEN),
@@ -221,17 +215,18 @@ def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     values: dict[str, Value] = {}
     violations = 0
     for workers, per_worker in p["shapes"]:
-        tokens = workers * per_worker
         api = context.pool(sim, min_workers=workers, max_workers=workers, tokens_per_worker=per_worker)
         try:
             warm(api, workers)
             sim.reset_stats()
-            steady = _steady(context, api, sim.pid, tokens, p)
+            roles = _cpu_by_role(context, api, sim.pid)
+            steady = _steady(api, roles, p)
             time.sleep(1.0 / RATE_PER_TOKEN)
-            whole = _whole_pull(context, api, sim.pid)
+            whole = _whole_pull(api, roles)
             violations += sim.stats()["rate_limit_violations"]
         finally:
             api.shutdown(drain=False)
+        tokens = workers * per_worker
         shape = f"w{tokens}" if per_worker == 1 else f"w{tokens}_{workers}x{per_worker}"
         values[f"fraction_{shape}"] = Value(steady["fraction"], "of W x 2 req/s")
         values[f"pull_fraction_{shape}"] = Value(whole["fraction"], "of W x 2 req/s")

@@ -35,7 +35,6 @@ import typing
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from .endpoints import CATALOGUE, Endpoint
@@ -325,6 +324,10 @@ def _finish(column: Column, array: pa.Array) -> pa.Array:
     if pa.types.is_dictionary(column.type):
         return array.dictionary_encode()
     if pa.types.is_timestamp(column.type):  # Nepal wall-clock time -> the UTC instant, zoned
+        # Imported here, not at the top: pyarrow.compute costs ~55 ms to import, and a worker that only ever
+        # answers in the model form (interactive calls, a restart's first call) should not pay it at start.
+        import pyarrow.compute as pc
+
         return pc.call_function("subtract", [array.cast(pa.int64()), _NEPAL_OFFSET]).cast(column.type)
     if pa.types.is_date(column.type):
         return array.cast(column.type)

@@ -418,9 +418,11 @@ class Coordinator:
             if self._dispatcher.withdraw(ticket) or ticket.payload.cancelled():
                 continue
             if ticket.payload.done():
-                error = ticket.payload.exception() or error
-                if ticket.payload.exception() is None:
+                failure = ticket.payload.exception()
+                if failure is None:
                     workers.append(ticket.payload.result())
+                else:
+                    error = failure
         if error is not None and not workers:
             raise error
         return workers
