@@ -9,13 +9,17 @@ never the headers (they carry the token) nor the body (it carries the payload id
 bundles or ``.netrc`` credentials from environment variables), streams each body under a size cap counted after
 decompression, and holds every attempt to a total deadline, so neither a gzip bomb, an endless body nor a slow
 trickle can hold a worker or its memory. Given a ``source_address``, its connections leave from that local address
-(a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`).
+(a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`). It verifies TLS with its process's shared
+:class:`~nepse_ray.nepse.aia.SiteTrust`: by default certifi's roots plus the intermediates nepse-ray ships, and when
+a server leaves out the intermediate that signed its certificate, it completes the chain through AIA and tries once
+more.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -25,6 +29,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from .aia import AIA_TIMEOUT, MAX_AIA_BYTES, SiteTrust, probe_leaf, shared_trust
 from .errors import (
     NepseConnectionError,
     NepseDeadlineError,
@@ -35,6 +40,7 @@ from .errors import (
     NepseResponseTooLargeError,
     NepseTimeoutError,
 )
+from .tls import UNKNOWN_ISSUER_CODES, ChainError, certificate_error, verification_failure
 
 Query = Sequence[tuple[str, str]]
 
@@ -83,8 +89,11 @@ class Transport(Protocol):
 class RequestsTransport:
     """A :class:`Transport` over one ``requests.Session`` (thread-safe for the way the client uses it).
 
-    ``verify`` is passed to requests on every request: ``True`` (certifi's trust store), a CA bundle path, or
-    ``False``. The session does not read the environment (``trust_env=False``), so ``REQUESTS_CA_BUNDLE``,
+    ``verify`` is ``True`` (certifi's roots and the intermediates nepse-ray ships), the path of a CA bundle to trust
+    instead, or ``False``; while verifying, a chain the server left incomplete is completed through AIA
+    (:mod:`nepse_ray.nepse.aia`) and the request tried once more.
+
+    The session does not read the environment (``trust_env=False``), so ``REQUESTS_CA_BUNDLE``,
     ``CURL_CA_BUNDLE``, proxy variables and ``.netrc`` change neither verification, the route nor the
     Authorization header. A body larger than ``max_body_bytes`` after decompression raises
     :class:`NepseResponseTooLargeError`; an attempt longer than ``total_timeout`` raises :class:`NepseDeadlineError`.
@@ -108,11 +117,13 @@ class RequestsTransport:
         self._session = requests.Session()
         self._session.trust_env = False
         self._source_address = source_address
-        if source_address is not None:
-            adapter = SourceAddressAdapter(source_address)
+        self._trust: SiteTrust | None = None if verify is False else shared_trust(None if verify is True else verify)
+        if source_address is not None or self._trust is not None:
+            adapter = ConnectionAdapter(source_address, None if self._trust is None else self._trust.context)
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
-        self._session.verify = self._verify = verify
+        self._verify = verify
+        self._session.verify = verify is not False
         self._max_body_bytes = max_body_bytes
         self._total_timeout = total_timeout
         self._clock = clock
@@ -131,22 +142,35 @@ class RequestsTransport:
         require_sendable_headers(where, headers)
         deadline = self._clock() + self._total_timeout
         connect_timeout, read_timeout = (min(seconds, self._total_timeout) for seconds in timeout)
-        failure: NepseError
+        request = {
+            "method": method,
+            "url": url,
+            "headers": dict(headers),
+            "params": list(params),
+            "json": json_body,
+            "timeout": (connect_timeout, read_timeout),
+        }
+        try:
+            return self._attempt(where, request, deadline, repairable=True)
+        except _IssuerUnknown:
+            pass  # repaired outside the except block: no exception context rides along
+        self._complete_chain(url, connect_timeout, deadline)
+        return self._attempt(where, request, deadline, repairable=False)
+
+    def _attempt(self, where: str, request: dict[str, Any], deadline: float, *, repairable: bool) -> RawResponse:
+        """One exchange of ``request`` (``Session.request`` arguments); raises :class:`_IssuerUnknown` if
+        ``repairable`` and only the issuer of the server's certificate was missing."""
+        read_timeout = request["timeout"][1]
+        failure: Exception
         try:
             response = self._session.request(
-                method,
-                url,
-                headers=dict(headers),
-                params=list(params),
-                json=json_body,
-                timeout=(connect_timeout, read_timeout),
-                allow_redirects=False,
-                stream=True,
-                verify=self._verify,
+                **request, allow_redirects=False, stream=True, verify=self._verify is not False
             )
             with response:  # closes the connection unless the whole body was read
                 body = self._read_body(where, response.raw, deadline, read_timeout)
             return RawResponse(response.status_code, response.headers, body)
+        except requests.exceptions.SSLError as exc:
+            failure = self._tls_failure(where, request["url"], exc, repairable)
         except requests.RequestException as exc:
             failure = _network_failure(where, exc)
         except urllib3.exceptions.HTTPError as exc:  # raised while streaming the body
@@ -182,6 +206,34 @@ class RequestsTransport:
                 )
             chunks.append(chunk)
 
+    def _tls_failure(self, where: str, url: str, exc: requests.exceptions.SSLError, repairable: bool) -> Exception:
+        """The error for a failed TLS handshake, or :class:`_IssuerUnknown` when AIA may repair it."""
+        cause = verification_failure(exc)
+        if cause is None or self._trust is None:
+            return NepseConnectionError(f"{where}: the TLS handshake failed ({type(exc).__name__})", retryable=False)
+        if repairable and cause.verify_code in UNKNOWN_ISSUER_CODES:
+            return _IssuerUnknown()
+        problem = cause.verify_message or "the certificate was refused"
+        if cause.verify_code in UNKNOWN_ISSUER_CODES:
+            problem += " (even after completing the chain through AIA)"
+        return certificate_error(urlsplit(url).hostname or url, problem, self._trust.store.label)
+
+    def _complete_chain(self, url: str, connect_timeout: float, deadline: float) -> None:
+        """Fetch the issuer the server did not send (:meth:`SiteTrust.repair`) within what is left of ``deadline``."""
+        assert self._trust is not None  # only a verifying transport meets an unknown issuer
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 443
+
+        def left(cap: float) -> float:
+            return max(min(cap, deadline - self._clock()), 0.001)
+
+        source = self._source_address
+        self._trust.repair(
+            host,
+            read_leaf=lambda: probe_leaf(host, port, timeout=left(connect_timeout), source_address=source),
+            fetch=lambda aia_url: fetch_aia(aia_url, left(AIA_TIMEOUT)),
+        )
+
     def _deadline_error(self, where: str) -> NepseDeadlineError:
         return NepseDeadlineError(
             f"{where}: the answer took longer than total_timeout={self._total_timeout:g} s to arrive in full; "
@@ -198,23 +250,53 @@ class RequestsTransport:
         )
 
 
-class SourceAddressAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose connections bind to one local address (any port): the address a site's
-    per-address limit counts them against. Raises :class:`NepseInputError` if ``address`` is not an IP address."""
+class ConnectionAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections may bind to one local address (any port), the address a site's
+    per-address limit counts them against, and verify TLS with one ``SSLContext``, which alone decides what is
+    trusted. Raises :class:`NepseInputError` if ``source_address`` is not an IP address."""
 
-    def __init__(self, address: str) -> None:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise NepseInputError(
-                f"source_address must be an IP address of this host, got {address!r}; check the node's "
-                "nepse-ray.source-address label"
-            ) from None
-        self._bind = (address, 0)
+    def __init__(self, source_address: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
+        if source_address is not None:
+            try:
+                ipaddress.ip_address(source_address)
+            except ValueError:
+                raise NepseInputError(
+                    f"source_address must be an IP address of this host, got {source_address!r}; check the node's "
+                    "nepse-ray.source-address label"
+                ) from None
+        self._options = {
+            **({} if source_address is None else {"source_address": (source_address, 0)}),
+            **({} if ssl_context is None else {"ssl_context": ssl_context}),
+        }
         super().__init__()
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        super().init_poolmanager(connections, maxsize, block, source_address=self._bind, **pool_kwargs)
+        super().init_poolmanager(connections, maxsize, block, **self._options, **pool_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        """As requests does, except that with a context of its own no CA file is loaded into it per connection."""
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        if "ssl_context" in self._options:
+            conn.ca_certs = conn.ca_cert_dir = None
+
+
+class _IssuerUnknown(Exception):
+    """A handshake failed only because the issuer of a certificate is not in the trust store (AIA may repair it)."""
+
+
+def fetch_aia(url: str, seconds: float) -> bytes:
+    """The body of a plain-HTTP AIA answer: at most :data:`MAX_AIA_BYTES` within ``seconds``, no redirects.
+
+    Raises :class:`NepseError` when the fetch fails and :class:`ChainError` for an answer other than 200.
+    """
+    transport = RequestsTransport(False, max_body_bytes=MAX_AIA_BYTES, total_timeout=seconds)
+    try:
+        raw = transport.send("GET", url, headers={}, params=(), json_body=None, timeout=(seconds, seconds))
+    finally:
+        transport.close()
+    if raw.status != 200:
+        raise ChainError(f"HTTP {raw.status}")
+    return raw.body
 
 
 def require_sendable_headers(where: str, headers: Mapping[str, str]) -> None:
@@ -243,12 +325,6 @@ def _network_failure(where: str, exc: requests.RequestException) -> NepseError:
     if isinstance(exc, requests.Timeout):  # ConnectTimeout is also a ConnectionError: test this first
         phase = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for the answer"
         return NepseTimeoutError(f"{where}: timed out while {phase}; the server is slow or unreachable")
-    if isinstance(exc, requests.exceptions.SSLError):
-        return NepseConnectionError(
-            f"{where}: TLS verification failed. nepalstock.com serves an incomplete certificate chain; pass "
-            "ca_bundle= a bundle that includes the GeoTrust TLS RSA CA G1 intermediate (or, knowingly, verify=False)",
-            retryable=False,
-        )
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return NepseConnectionError(f"{where}: the connection failed or was dropped ({type(exc).__name__})")
     return NepseConnectionError(f"{where}: the request failed ({type(exc).__name__})")
