@@ -73,13 +73,13 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_sim(args: argparse.Namespace) -> int:
     from .sim import SimConfig, serve
 
-    fields = {k: v for k, v in vars(args).items() if k not in ("command", "run", "tls")}
+    fields = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     try:
         config = SimConfig.model_validate(fields)
     except ValidationError as error:
         print(f"nepse-ray sim: invalid options: {error}", file=sys.stderr)
         return 2
-    return serve(config, getattr(args, "tls", None))
+    return serve(config)
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from .config import SimConfig
-from .tls import AIA_LINE, CHAIN_FILE, ROOT_LINE, TLSMode
+from .tls import AIA_LINE, CHAIN_FILE, ROOT_LINE
 
 # The child asks Linux to SIGTERM it when its parent dies (and checks it has not already), so a simulator never
 # outlives a driver that was killed with SIGKILL.
@@ -39,7 +39,7 @@ _SERVE = (
     "        sys.exit(0)\n"
     "from nepse_ray.sim.config import SimConfig\n"
     "from nepse_ray.sim.server import serve\n"
-    "sys.exit(serve(SimConfig.model_validate_json(sys.argv[1]), sys.argv[3] or None))\n"
+    "sys.exit(serve(SimConfig.model_validate_json(sys.argv[1])))\n"
 )
 _BANNER = "listening on "
 
@@ -49,21 +49,13 @@ class SimulatorError(RuntimeError):
 
 
 class SimulatorProcess:
-    """A NEPSE simulator in a child process. ``overrides`` are :class:`SimConfig` fields; ``tls`` a mode of
-    :mod:`nepse_ray.sim.tls`."""
+    """A NEPSE simulator in a child process. ``overrides`` are :class:`SimConfig` fields."""
 
-    def __init__(
-        self,
-        config: SimConfig | None = None,
-        *,
-        startup_timeout: float = 60.0,
-        tls: TLSMode | None = None,
-        **overrides: Any,
-    ) -> None:
+    def __init__(self, config: SimConfig | None = None, *, startup_timeout: float = 60.0, **overrides: Any) -> None:
         base = config or SimConfig()
         self.config = SimConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, self.config.model_dump_json(), str(os.getpid()), tls or ""],
+            [sys.executable, "-c", _SERVE, self.config.model_dump_json(), str(os.getpid())],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -72,8 +64,8 @@ class SimulatorProcess:
         self._http = requests.Session()
         self.base_url = self._read_banner(startup_timeout)
         #: With ``tls``: the private root to trust (``ca_bundle=``) and the AIA endpoint's URL; else ``None``.
-        self.ca_bundle = self._read_line(ROOT_LINE) if tls else None
-        self.aia_url = self._read_line(AIA_LINE) if tls else None
+        self.ca_bundle = self._read_line(ROOT_LINE) if self.config.tls else None
+        self.aia_url = self._read_line(AIA_LINE) if self.config.tls else None
         self._http.trust_env = False  # REQUESTS_CA_BUNDLE would replace the verify below; proxies have no say
         self._http.verify = str(Path(self.ca_bundle).with_name(CHAIN_FILE)) if self.ca_bundle else True
 

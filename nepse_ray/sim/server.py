@@ -9,8 +9,8 @@ clients hammer it::
         sim.configure(fault_5xx=0.2)
         print(sim.stats()["requests_total"])
 
-With ``tls="incomplete-chain"`` it serves HTTPS with the real site's incomplete certificate chain
-(:mod:`nepse_ray.sim.tls`); ``sim.ca_bundle`` is then the private root a client must trust.
+With ``tls="incomplete-chain"`` (a :class:`SimConfig` field) it serves HTTPS with the real site's incomplete
+certificate chain (:mod:`nepse_ray.sim.tls`); ``sim.ca_bundle`` is then the private root a client must trust.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from aiohttp import web
 from .app import SimServer, make_app
 from .auth import Grant
 from .config import SimConfig
-from .tls import TLSMode, TLSSite
+from .tls import TLSSite
 
 T = TypeVar("T")
 
@@ -46,14 +46,14 @@ async def start(server: SimServer, tls: TLSSite | None = None) -> tuple[web.AppR
     return runner, f"{'http' if tls is None else 'https'}://{f'[{host}]' if ':' in host else host}:{port}"
 
 
-def serve(config: SimConfig, tls: TLSMode | None = None) -> int:
+def serve(config: SimConfig) -> int:
     """Serve until SIGINT or SIGTERM. The first line on stdout is ``listening on http://HOST:PORT``; with ``tls``,
     ``https://``, then the lines of :meth:`TLSSite.banner` (the root to trust, the AIA URL)."""
-    return asyncio.run(_serve(config, tls))
+    return asyncio.run(_serve(config))
 
 
-async def _serve(config: SimConfig, tls: TLSMode | None = None) -> int:
-    tls_site = None if tls is None else await TLSSite.start(tls, config.host)
+async def _serve(config: SimConfig) -> int:
+    tls_site = None if config.tls is None else await TLSSite.start(config.tls, config.host)
     runner, base_url = await start(SimServer(config), tls_site)
     # The market is hundreds of thousands of long-lived objects; a full collection walking them pauses the loop
     # for tens of milliseconds, which would skew arrival times and the per-token rate accounting. Freeze them.
@@ -76,13 +76,11 @@ async def _serve(config: SimConfig, tls: TLSMode | None = None) -> int:
 
 
 class Simulator:
-    """A NEPSE simulator on a background thread. ``overrides`` are :class:`SimConfig` fields; ``tls`` a mode of
-    :mod:`nepse_ray.sim.tls`."""
+    """A NEPSE simulator on a background thread. ``overrides`` are :class:`SimConfig` fields."""
 
-    def __init__(self, config: SimConfig | None = None, *, tls: TLSMode | None = None, **overrides: Any) -> None:
+    def __init__(self, config: SimConfig | None = None, **overrides: Any) -> None:
         base = config or SimConfig()
         self._server = SimServer(SimConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base)
-        self._tls_mode = tls
         self._tls: TLSSite | None = None
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -103,8 +101,9 @@ class Simulator:
 
     async def _start(self, ready: asyncio.Future[str]) -> None:
         try:
-            if self._tls_mode is not None:
-                self._tls = await TLSSite.start(self._tls_mode, self._server.config.host)
+            config = self._server.config
+            if config.tls is not None:
+                self._tls = await TLSSite.start(config.tls, config.host)
             self._runner, base_url = await start(self._server, self._tls)
         except Exception as error:
             ready.set_exception(error)
