@@ -37,6 +37,7 @@ class Command:
 
 def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     from .sim.hostile import HOSTILE_NAMES
+    from .sim.tls import TLS_MODES
 
     # Absent options stay absent (argument_default=SUPPRESS), so SimConfig's defaults and validation apply;
     # every dest is a SimConfig field.
@@ -65,7 +66,7 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
         add(f"--fault-{kind}", dest="fault_" + kind.replace("-", "_"), type=float, metavar="RATE")
     add("--day-source", dest="day_source", choices=("nepal", "local", "asof"), help="day term of ids (default nepal)")
     add("--today-price-variant", dest="today_price_variant", choices=("b", "floorsheet"), help="(default b)")
-    add("--tls", choices=("incomplete-chain",), help="HTTPS lacking the chain's intermediate (as on the site)")
+    add("--tls", choices=TLS_MODES, help="serve HTTPS lacking the chain's intermediate (as on the site)")
     add("--hostile", action="append", choices=HOSTILE_NAMES, metavar="KIND",
         help="serve this attack on the client (repeatable): " + ", ".join(HOSTILE_NAMES))  # fmt: skip
 
