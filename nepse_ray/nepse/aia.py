@@ -3,7 +3,7 @@
 A :class:`SiteTrust` is what :class:`~nepse_ray.nepse.transport.RequestsTransport` verifies with: one ``SSLContext``
 per trust source and process (:func:`shared_trust`), so every client of a process (every token of a worker) shares
 it and what it learns. When a handshake fails because an issuer is unknown, the transport calls
-:meth:`SiteTrust.repair`, then tries once more:
+:meth:`SiteTrust.complete_chain`, then tries once more:
 
 1. **Read the leaf.** Python's ``ssl`` gives no access to the certificates of a handshake that failed verification
    (``get_unverified_chain``, new in 3.13, needs a handshake that succeeded) and requests keeps only the error; so a
@@ -31,11 +31,13 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from .errors import NepseError, NepseInputError
+from .errors import NepseCertificateError, NepseError, NepseInputError
 from .tls import (
+    UNKNOWN_ISSUER_CODES,
     ChainError,
     TrustStore,
     bundle_trust,
@@ -45,6 +47,7 @@ from .tls import (
     pem_of,
     pick_issuer,
     read_certificates,
+    verification_failure,
 )
 
 #: Largest AIA answer read; a CA certificate is 1 to 2 KiB, a PKCS#7 bundle of a few a little more.
@@ -53,6 +56,8 @@ MAX_AIA_BYTES = 64 * 1024
 AIA_TIMEOUT = 10.0
 
 Fetch = Callable[[str], bytes]
+#: ``fetch(url, seconds, max_bytes)``: a plain GET's body, within ``seconds``, at most ``max_bytes``.
+BoundedFetch = Callable[[str, float, int], bytes]
 
 
 class SiteTrust:
@@ -63,6 +68,45 @@ class SiteTrust:
         self.context = store.ssl_context()
         self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
         self._lock = threading.Lock()
+
+    def missing_issuer(self, error: BaseException) -> bool:
+        """Whether a handshake failed (``error``) only because the issuer of a certificate is not trusted."""
+        cause = verification_failure(error)
+        return cause is not None and cause.verify_code in UNKNOWN_ISSUER_CODES
+
+    def refusal(self, url: str, error: BaseException) -> NepseCertificateError | None:
+        """The error for a handshake that failed a certificate check (``error``), or ``None`` if it failed otherwise."""
+        cause = verification_failure(error)
+        if cause is None:
+            return None
+        problem = cause.verify_message or "the certificate was refused"
+        if cause.verify_code in UNKNOWN_ISSUER_CODES:
+            problem += " (even after completing the chain through AIA)"
+        return certificate_error(urlsplit(url).hostname or url, problem, self.store.label)
+
+    def complete_chain(
+        self,
+        url: str,
+        *,
+        connect_timeout: float,
+        time_left: Callable[[], float],
+        source_address: str | None,
+        fetch: BoundedFetch,
+    ) -> None:
+        """:meth:`repair` for the server of ``url``: its leaf read within ``connect_timeout`` from
+        ``source_address``, its issuer fetched within :data:`AIA_TIMEOUT` and :data:`MAX_AIA_BYTES`, all within
+        ``time_left()`` seconds."""
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 443
+
+        def seconds(cap: float) -> float:
+            return max(min(cap, time_left()), 0.001)
+
+        self.repair(
+            host,
+            read_leaf=lambda: probe_leaf(host, port, timeout=seconds(connect_timeout), source_address=source_address),
+            fetch=lambda aia_url: fetch(aia_url, seconds(AIA_TIMEOUT), MAX_AIA_BYTES),
+        )
 
     def repair(self, host: str, read_leaf: Callable[[], x509.Certificate], fetch: Fetch) -> None:
         """Complete the chain of ``host``'s certificate through AIA, and trust its intermediate from now on.

@@ -20,16 +20,16 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from .aia import AIA_TIMEOUT, MAX_AIA_BYTES, SiteTrust, probe_leaf, shared_trust
 from .errors import (
     NepseConnectionError,
     NepseDeadlineError,
@@ -40,7 +40,9 @@ from .errors import (
     NepseResponseTooLargeError,
     NepseTimeoutError,
 )
-from .tls import UNKNOWN_ISSUER_CODES, ChainError, certificate_error, verification_failure
+
+if TYPE_CHECKING:
+    from .aia import SiteTrust
 
 Query = Sequence[tuple[str, str]]
 
@@ -117,16 +119,32 @@ class RequestsTransport:
         self._session = requests.Session()
         self._session.trust_env = False
         self._source_address = source_address
-        self._trust: SiteTrust | None = None if verify is False else shared_trust(None if verify is True else verify)
-        if source_address is not None or self._trust is not None:
-            adapter = ConnectionAdapter(source_address, None if self._trust is None else self._trust.context)
+        if source_address is not None:
+            adapter = ConnectionAdapter(source_address)
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
         self._verify = verify
         self._session.verify = verify is not False
+        self._trust: SiteTrust | None = None
+        self._trust_lock = threading.Lock()
+        if isinstance(verify, str):
+            self._site_trust()  # a CA bundle is read now, so one OpenSSL cannot load fails here rather than mid-pull
         self._max_body_bytes = max_body_bytes
         self._total_timeout = total_timeout
         self._clock = clock
+
+    def _site_trust(self) -> SiteTrust:
+        """The process's trust for ``verify``, mounted for ``https://`` on first use."""
+        with self._trust_lock:
+            if self._trust is None:
+                # Imported here: cryptography and certifi's roots then load only in processes that speak TLS, not in
+                # a worker pulling from the plain-HTTP simulator (about half a second of its start on a busy host).
+                from .aia import shared_trust
+
+                trust = shared_trust(None if self._verify is True else str(self._verify))
+                self._session.mount("https://", ConnectionAdapter(self._source_address, trust.context))
+                self._trust = trust
+            return self._trust
 
     def send(
         self,
@@ -138,8 +156,11 @@ class RequestsTransport:
         json_body: object | None,
         timeout: tuple[float, float],
     ) -> RawResponse:
-        where = f"{method} {urlsplit(url).path}"
+        parts = urlsplit(url)
+        where = f"{method} {parts.path}"
         require_sendable_headers(where, headers)
+        if parts.scheme == "https" and self._verify is not False and self._trust is None:
+            self._site_trust()
         deadline = self._clock() + self._total_timeout
         connect_timeout, read_timeout = (min(seconds, self._total_timeout) for seconds in timeout)
         request = {
@@ -208,30 +229,23 @@ class RequestsTransport:
 
     def _tls_failure(self, where: str, url: str, exc: requests.exceptions.SSLError, repairable: bool) -> Exception:
         """The error for a failed TLS handshake, or :class:`_IssuerUnknown` when AIA may repair it."""
-        cause = verification_failure(exc)
-        if cause is None or self._trust is None:
-            return NepseConnectionError(f"{where}: the TLS handshake failed ({type(exc).__name__})", retryable=False)
-        if repairable and cause.verify_code in UNKNOWN_ISSUER_CODES:
-            return _IssuerUnknown()
-        problem = cause.verify_message or "the certificate was refused"
-        if cause.verify_code in UNKNOWN_ISSUER_CODES:
-            problem += " (even after completing the chain through AIA)"
-        return certificate_error(urlsplit(url).hostname or url, problem, self._trust.store.label)
+        if self._trust is not None:
+            if repairable and self._trust.missing_issuer(exc):
+                return _IssuerUnknown()
+            refusal = self._trust.refusal(url, exc)
+            if refusal is not None:
+                return refusal
+        return NepseConnectionError(f"{where}: the TLS handshake failed ({type(exc).__name__})", retryable=False)
 
     def _complete_chain(self, url: str, connect_timeout: float, deadline: float) -> None:
-        """Fetch the issuer the server did not send (:meth:`SiteTrust.repair`) within what is left of ``deadline``."""
+        """Fetch the issuer the server did not send, within what is left of ``deadline``."""
         assert self._trust is not None  # only a verifying transport meets an unknown issuer
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port or 443
-
-        def left(cap: float) -> float:
-            return max(min(cap, deadline - self._clock()), 0.001)
-
-        source = self._source_address
-        self._trust.repair(
-            host,
-            read_leaf=lambda: probe_leaf(host, port, timeout=left(connect_timeout), source_address=source),
-            fetch=lambda aia_url: fetch_aia(aia_url, left(AIA_TIMEOUT)),
+        self._trust.complete_chain(
+            url,
+            connect_timeout=connect_timeout,
+            time_left=lambda: deadline - self._clock(),
+            source_address=self._source_address,
+            fetch=fetch_bounded,
         )
 
     def _deadline_error(self, where: str) -> NepseDeadlineError:
@@ -281,21 +295,19 @@ class ConnectionAdapter(HTTPAdapter):
 
 
 class _IssuerUnknown(Exception):
-    """A handshake failed only because the issuer of a certificate is not in the trust store (AIA may repair it)."""
+    """A handshake failed only because the issuer of the server's certificate is not trusted: AIA may repair it."""
 
 
-def fetch_aia(url: str, seconds: float) -> bytes:
-    """The body of a plain-HTTP AIA answer: at most :data:`MAX_AIA_BYTES` within ``seconds``, no redirects.
-
-    Raises :class:`NepseError` when the fetch fails and :class:`ChainError` for an answer other than 200.
-    """
-    transport = RequestsTransport(False, max_body_bytes=MAX_AIA_BYTES, total_timeout=seconds)
+def fetch_bounded(url: str, seconds: float, max_bytes: int) -> bytes:
+    """The body of ``url``'s answer to a plain GET (an AIA fetch): at most ``max_bytes`` within ``seconds``, no
+    redirects, nothing from the environment. Raises :class:`NepseError`, also for an answer other than 200."""
+    transport = RequestsTransport(False, max_body_bytes=max_bytes, total_timeout=seconds)
     try:
         raw = transport.send("GET", url, headers={}, params=(), json_body=None, timeout=(seconds, seconds))
     finally:
         transport.close()
     if raw.status != 200:
-        raise ChainError(f"HTTP {raw.status}")
+        raise NepseInvalidResponseError(f"GET {urlsplit(url).path}: HTTP {raw.status}", status=raw.status)
     return raw.body
 
 

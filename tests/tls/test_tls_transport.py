@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,3 +118,20 @@ def test_a_certificate_for_another_host_is_refused_with_its_chain_completed(
     error = refusal(RequestsTransport(site.ca_bundle), site)
     assert "no matching subjectAltName" in str(error)
     assert shared_trust(site.ca_bundle).store.intermediates == ()
+
+
+def test_a_client_of_a_plain_http_site_loads_no_tls_machinery() -> None:
+    """Workers pulling from the plain-HTTP simulator start without cryptography or a trust store to build."""
+    probe = (
+        "import sys\n"
+        "from nepse_ray.nepse.client import NepseClient\n"
+        "from nepse_ray.nepse.errors import NepseConnectionError\n"
+        "client = NepseClient('http://127.0.0.1:9')\n"
+        "try:\n"
+        "    client.market_open()\n"
+        "except NepseConnectionError:\n"
+        "    pass\n"
+        "print(sorted(name for name in ('cryptography', 'nepse_ray.nepse.aia') if name in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
