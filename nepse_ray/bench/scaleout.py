@@ -1,5 +1,5 @@
 """The scale-out scenario: pools of fixed shapes (workers x tokens per worker) held at full speed, then a whole
-floorsheet pull, with the CPU a 500-row page costs in every process of a pull."""
+floorsheet pull, with the CPU a 500-row page costs in every process of a pull, Ray's own included."""
 
 from __future__ import annotations
 
@@ -29,20 +29,17 @@ T = TypeVar("T")
 
 
 def _cpu_by_role(context: BenchContext, api: NepseWorkerAPI, sim_pid: int) -> dict[str, list[psutil.Process]]:
-    """This run's processes by role: the pool's workers and coordinator, the simulator, the driver, Ray's own."""
+    """This run's processes by role: the pool's workers and coordinator, the simulator, the driver, and Ray's own
+    (GCS, raylet, idle worker processes: every other process of the run but the other, idle, simulators)."""
     roles = {
         "workers": worker_processes(api),
         "coordinator": [coordinator_process(api)],
         "simulator": [psutil.Process(sim_pid)],
         "driver": [psutil.Process()],
     }
-    known = {process.pid for group in roles.values() for process in group}
+    known = {process.pid for group in roles.values() for process in group} | context.simulator_pids()
     roles["ray"] = [process for process in context.driver_processes() if process.pid not in known]
     return roles
-
-
-#: The processes whose CPU the issue's "per page, every process" goal sums; Ray's own are reported beside them.
-_PAGE_ROLES = ("workers", "coordinator", "driver", "simulator")
 
 
 def _role_seconds(roles: Mapping[str, list[psutil.Process]]) -> dict[str, float]:
@@ -108,22 +105,24 @@ def _whole_pull(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]]) 
     }
 
 
-def _cpu_values(prefix: str, cpu: Mapping[str, float]) -> dict[str, Value]:
-    values = {f"{prefix}_{role}": Value(ms, "ms/page") for role, ms in cpu.items()}
-    values[f"{prefix}_total"] = Value(sum(cpu[role] for role in _PAGE_ROLES), "ms/page")
-    return values
+def _total(cpu: Mapping[str, float]) -> Value:
+    """CPU per page summed over every process of the run: the pool's, the driver's, the simulator's and Ray's."""
+    return Value(sum(cpu.values()), "ms/page")
 
 
 def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     """Pools of fixed sizes: the pull's path held at full speed (steady state), then a whole floorsheet pull.
 
     Each shape is ``(workers, tokens_per_worker)``; W counts tokens (the limit is 2 req/s x W). Steady state is
-    what the goals judge, at the shape ``goal``: the issue's figures are a pool at full speed. The whole pull adds
-    one pull's fixed costs (page 0 alone first, the tail, the completeness check) and is reported beside it. CPU
-    per page sums the workers, the coordinator, the driver and the simulator (``cpu_total``); Ray's own processes
-    (GCS, raylet, idle workers) are reported as ``cpu_ray``, outside the total.
+    what the goals judge, at the two ``judged`` shapes: ``spread`` (one token per worker) and ``packed`` (several
+    tokens per worker) at the same W, the issue's figures being a pool at full speed. The whole pull adds one
+    pull's fixed costs (page 0 alone first, the tail, the completeness check) and is reported beside it. CPU per
+    page (``cpu_total_*``) sums every process of the run: the workers, the coordinator, the driver, the simulator
+    and Ray's own (GCS, raylet, idle workers), each reported by role at the judged shapes; ``net_`` subtracts
+    each process's idle rate.
     """
     sim = context.simulator(p["pages"] * PAGE_ROWS)
+    judged = {tuple(shape): label for label, shape in p["judged"].items()}
     values: dict[str, Value] = {}
     violations = 0
     for workers, per_worker in p["shapes"]:
@@ -142,13 +141,14 @@ def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
         shape = f"w{tokens}" if per_worker == 1 else f"w{tokens}_{workers}x{per_worker}"
         values[f"fraction_{shape}"] = Value(steady["fraction"], "of W x 2 req/s")
         values[f"pull_fraction_{shape}"] = Value(whole["fraction"], "of W x 2 req/s")
-        cpu = _cpu_values("cpu", steady["gross"])
-        values[f"cpu_total_{shape}"] = cpu["cpu_total"]
-        if [workers, per_worker] == list(p["goal"]):
-            values["fraction_at_goal"] = values[f"fraction_{shape}"]
-            values |= cpu
-            values |= _cpu_values("net_cpu", steady["net"])
-            values |= _cpu_values("pull_cpu", whole["gross"])
+        values[f"cpu_total_{shape}"] = _total(steady["gross"])
+        label = judged.get((workers, per_worker))
+        if label is not None:
+            values[f"fraction_{label}"] = values[f"fraction_{shape}"]
+            values |= {f"cpu_{label}_{role}": Value(ms, "ms/page") for role, ms in steady["gross"].items()}
+            values[f"cpu_total_{label}"] = values[f"cpu_total_{shape}"]
+            values[f"net_cpu_total_{label}"] = _total(steady["net"])
+            values[f"pull_cpu_total_{label}"] = _total(whole["gross"])
     values["violations"] = Value(violations, "")
     return values
 
@@ -156,11 +156,12 @@ def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
 SCENARIOS = (
     Scenario(
         "scale-out",
-        "a pool fixed at W = 5..20 at full speed, then a whole floorsheet pull: share of the limit, CPU per page",
+        "a pool fixed at W = 5..20 at full speed, then a whole floorsheet pull: share of the limit, CPU per page in "
+        "every process (Ray's included); judged at 15 tokens spread one per worker and packed 3 per worker",
         scale_out,
         full={
             "shapes": [[5, 1], [10, 1], [15, 1], [20, 1], [5, 3]],
-            "goal": [5, 3],
+            "judged": {"spread": [15, 1], "packed": [5, 3]},
             "pages": 400,
             "seconds": 9.0,
             "warmup_seconds": 3.0,
@@ -168,18 +169,19 @@ SCENARIOS = (
         },
         quick={
             "shapes": [[5, 1], [1, 5]],
-            "goal": [1, 5],
+            "judged": {"spread": [5, 1], "packed": [1, 5]},
             "pages": 60,
             "seconds": 4.0,
             "warmup_seconds": 1.0,
             "idle_seconds": 1.0,
         },
         goals=(
-            Goal("fraction_at_goal", ">=", 0.90, ">= 0.90 of the limit at W = 15 tokens in 5 workers (quick: 5 in 1)"),
+            Goal("fraction_packed", ">=", 0.90, ">= 0.90 of the limit at W = 15 tokens in 5 workers (quick: 5 in 1)"),
             Goal("fraction_w5", ">=", 0.90, ">= 0.90 at W = 5, one token per worker"),
             Goal("violations", "<=", 0, "0 rate violations"),
-            Goal("cpu_total", "<=", 15.0, "<= 15 ms CPU per page: workers + coordinator + driver + simulator"),
-            Goal("cpu_coordinator", "<=", 2.0, "coordinator <= 2 ms per page"),
+            Goal("cpu_total_spread", "<=", 15.0, "<= 15 ms CPU per page in every process, Ray's included: 15 x 1"),
+            Goal("cpu_total_packed", "<=", 15.0, "the same at 5 workers x 3 tokens (quick: 5 x 1 and 1 x 5)"),
+            Goal("cpu_packed_coordinator", "<=", 2.0, "coordinator <= 2 ms per page"),
         ),
     ),
 )
