@@ -184,13 +184,12 @@ def test_every_dashboard_query_returns_series_from_a_real_prometheus(
     sim = nepse_sim_factory(trades=2_000, rate_limit=None)
     started = time.monotonic()
     with held_pool(head, sim, tmp_path):
-        # $__rate_interval: a window that spans the whole of the traffic, as a dashboard range over the run would.
-        window = f"{math.ceil(time.monotonic() - started) + 10}s"
-        sent = {expr: as_grafana_sends(expr, POOL, window) for expr in expressions}
         answers: dict[str, list[dict[str, Any]]] = {}
 
         def every_query_answers() -> bool:
-            answers.update({expr: prometheus.query(query) for expr, query in sent.items()})
+            # $__rate_interval: a window that spans the whole of the traffic, as a dashboard range over the run would.
+            window = f"{math.ceil(time.monotonic() - started) + 10}s"
+            answers.update({expr: prometheus.query(as_grafana_sends(expr, POOL, window)) for expr in expressions})
             return all(_finite(series) for series in answers.values())
 
         _eventually(every_query_answers, timeout=60)
