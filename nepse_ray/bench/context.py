@@ -161,6 +161,12 @@ def pipelined(submits: dict[str, Callable[[], Any]], calls: int, repeats: int = 
     return best
 
 
+def share_of_limit(pages: int, tokens: int, seconds: float) -> float:
+    """``pages`` answered in ``seconds`` as a share of ``tokens x 2`` requests/s; each token's first page went on
+    the permit it had saved up while idle (burst 1), so it is not counted."""
+    return (pages - tokens) / seconds / (tokens * RATE_PER_TOKEN)
+
+
 def p50_p99(samples: list[float]) -> tuple[float, float]:
     return percentile(samples, 50) or 0.0, percentile(samples, 99) or 0.0
 

@@ -19,6 +19,7 @@ from .context import (
     BenchContext,
     coordinator_process,
     cpu_seconds,
+    share_of_limit,
     warm,
     worker_processes,
 )
@@ -88,8 +89,8 @@ def _steady(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]], p: M
     finally:
         source.close()
     idle_rate = {role: seconds / idle_elapsed for role, seconds in idle.items()}
-    return {  # each token's first page used the permit it had saved up: not counted in the rate
-        "fraction": (answered - tokens) / elapsed / (tokens * RATE_PER_TOKEN),
+    return {
+        "fraction": share_of_limit(answered, tokens, elapsed),
         "gross": {role: 1000 * seconds / answered for role, seconds in spent.items()},
         "net": {role: 1000 * (seconds - idle_rate[role] * elapsed) / answered for role, seconds in spent.items()},
     }
@@ -99,8 +100,8 @@ def _whole_pull(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]]) 
     """``pull_floorsheet`` of the whole day (page 0 first, the tail, the completeness check): share, CPU/page."""
     result, spent, elapsed = _measured(roles, lambda: pull_floorsheet(api))
     tokens = api.options.tokens
-    return {  # as in _steady, each token's saved permit is not counted in the rate
-        "fraction": (result.pages - tokens) / elapsed / (tokens * RATE_PER_TOKEN),
+    return {
+        "fraction": share_of_limit(result.pages, tokens, elapsed),
         "gross": {role: 1000 * seconds / result.pages for role, seconds in spent.items()},
     }
 

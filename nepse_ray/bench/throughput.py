@@ -20,7 +20,7 @@ from ..nepse.client import NepseClient
 from ..pool.api import NepseWorkerAPI
 from ..pulls import pull_floorsheet
 from ..sim import SimulatorProcess
-from .context import PAGE_ROWS, RATE_PER_TOKEN, BenchContext, timed, warm
+from .context import PAGE_ROWS, RATE_PER_TOKEN, BenchContext, share_of_limit, timed, warm
 from .report import Goal, Value
 from .scenario import Scenario
 
@@ -32,18 +32,6 @@ def answered(ref: Any) -> bool:
     except Exception:  # any error the pool answered with: not a page
         return False
     return True
-
-
-def share_of_limit(pages: int, tokens: int, seconds: float) -> float:
-    """``pages`` answered in ``seconds`` as a share of ``tokens x 2`` requests/s; each token's first page went on
-    the permit it had saved up, so it is not counted."""
-    return (pages - tokens) / seconds / (tokens * RATE_PER_TOKEN)
-
-
-def smallest_gap(sim: SimulatorProcess) -> float:
-    """The smallest gap between two requests of one token, as sent, since the simulator's stats were reset."""
-    gaps = sim.stats()["min_gap_per_token"].values()
-    return min(gaps, default=float("inf"))
 
 
 def fixed_pool_rate(
@@ -60,7 +48,6 @@ def fixed_pool_rate(
         refs = [api.remote.floorsheet(page=page % pages) for page in range(count)]
         elapsed = timed(lambda: ray.wait(refs, num_returns=count, fetch_local=True))
         stats = sim.stats()
-        gap = smallest_gap(sim)
         done = sum(map(answered, refs))
     finally:
         api.shutdown(drain=False)
@@ -68,7 +55,7 @@ def fixed_pool_rate(
         "fraction": share_of_limit(done, workers, elapsed),
         "failed": float(count - done),
         "violations": float(stats["rate_limit_violations"]),
-        "min_gap": gap,
+        "min_gap": min(stats["min_gap_per_token"].values(), default=float("inf")),
     }
 
 
@@ -110,9 +97,7 @@ def slow_site(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
 
 
 def _pull(api: NepseWorkerAPI, pages: int) -> int:
-    result = pull_floorsheet(api)
-    assert result.complete and result.pages == pages, result
-    return result.pages
+    return pull_floorsheet(api).pages  # every page of the day, or IncompletePullError
 
 
 def _arrow_refs(api: NepseWorkerAPI, pages: int) -> int:
