@@ -19,6 +19,7 @@ from .nepse.errors import (
     NepseClientRequestError,
     NepseConnectionError,
     NepseDeadlineError,
+    NepseDecoderError,
     NepseEmptyPageError,
     NepseError,
     NepseForbiddenError,
@@ -30,6 +31,7 @@ from .nepse.errors import (
     NepseRateLimitedError,
     NepseResponseError,
     NepseResponseTooLargeError,
+    NepseSchemaError,
     NepseServerError,
     NepseStatusError,
     NepseTimeoutError,
@@ -37,6 +39,7 @@ from .nepse.errors import (
 )
 
 if TYPE_CHECKING:
+    from .doctor import DoctorReport, doctor
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
     from .pool.errors import (
         PoolBusyError,
@@ -65,6 +68,8 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "DoctorReport": "nepse_ray.doctor",
+    "doctor": "nepse_ray.doctor",
     "NepseWorkerAPI": "nepse_ray.pool.api",
     "default_api": "nepse_ray.pool.api",
     "nepse_worker_api": "nepse_ray.pool.api",
@@ -94,6 +99,7 @@ _LAZY = {
 
 __all__ = [
     "ClusterNotFoundError",
+    "DoctorReport",
     "IncompletePullError",
     "NepseAuthError",
     "NepseCertificateError",
@@ -101,6 +107,7 @@ __all__ = [
     "NepseClientRequestError",
     "NepseConnectionError",
     "NepseDeadlineError",
+    "NepseDecoderError",
     "NepseEmptyPageError",
     "NepseError",
     "NepseForbiddenError",
@@ -112,6 +119,7 @@ __all__ = [
     "NepseRateLimitedError",
     "NepseResponseError",
     "NepseResponseTooLargeError",
+    "NepseSchemaError",
     "NepseServerError",
     "NepseStatusError",
     "NepseTimeoutError",
@@ -133,6 +141,7 @@ __all__ = [
     "WorkerLostError",
     "companies",
     "default_api",
+    "doctor",
     "index_history",
     "nepse_worker_api",
     "price_history",

@@ -17,7 +17,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
             "ClusterNotFoundError", "IncompletePullError", "NepseAuthError", "NepseCertificateError", "NepseClient",
-            "NepseClientRequestError",
+            "NepseClientRequestError", "DoctorReport", "doctor", "NepseDecoderError", "NepseSchemaError",
             "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
             "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
             "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",

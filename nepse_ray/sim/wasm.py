@@ -5,6 +5,9 @@ each ``(i32 x5) -> i32``, that read only their second argument (the salt) and re
 a ``memory`` export whose data segment holds :data:`~nepse_ray.nepse.tokens.JUNK_TABLE` at address 1024 as
 little-endian i32 values. The arithmetic is signed truncating division and remainder, as in the original.
 
+``css_wasm(scheme)`` builds the module of another :class:`~nepse_ray.nepse.tokens.JunkScheme` the same way: its
+table in the data segment and one export per position formula (the simulator's site changes serve these).
+
 >>> css_wasm()[:8] == b"\\x00asm\\x01\\x00\\x00\\x00"
 True
 """
@@ -15,7 +18,7 @@ import functools
 import struct
 from collections.abc import Iterable
 
-from ..nepse.tokens import JUNK_TABLE
+from ..nepse.tokens import BUILTIN_SCHEME, POSITION_EXPORTS, JunkScheme, PositionFormula
 
 TABLE_ADDRESS = 1024
 
@@ -29,14 +32,6 @@ _I32_ADD, _I32_DIV_S, _I32_REM_S, _I32_SHL = 0x6A, 0x6D, 0x6F, 0x74
 # Local indices: params 0..4 (the salt is 1), then three i32 locals for tens digit, hundreds digit, T[S].
 _SALT, _TENS, _HUNDREDS, _TABLE_VALUE = 1, 5, 6, 7
 
-#: export name -> (locals added to T[S], constant): the site's five position formulas.
-POSITION_TERMS: dict[str, tuple[tuple[int, ...], int]] = {
-    "cdx": ((), 22),
-    "rdx": ((_TENS, _HUNDREDS), 32),
-    "bdx": ((_TENS, _HUNDREDS), 60),
-    "ndx": ((_TENS,), 88),
-    "mdx": ((_HUNDREDS,), 110),
-}
 
 
 def _uleb(value: int) -> bytes:
@@ -89,7 +84,7 @@ def _digit(divisor: int) -> bytes:
     return _get(_SALT) + _const(divisor) + bytes([_I32_DIV_S]) + _const(10) + bytes([_I32_REM_S])
 
 
-def _function_body(terms: tuple[int, ...], constant: int) -> bytes:
+def _function_body(formula: PositionFormula) -> bytes:
     lookup = (
         _get(_SALT)
         + _const(10)
@@ -104,19 +99,20 @@ def _function_body(terms: tuple[int, ...], constant: int) -> bytes:
         + _uleb(TABLE_ADDRESS)  # static offset of the table
     )
     code = _digit(10) + _set(_TENS) + _digit(100) + _set(_HUNDREDS) + lookup + _set(_TABLE_VALUE) + _get(_TABLE_VALUE)
-    for local in terms:
-        code += _get(local) + bytes([_I32_ADD])
-    code += _const(constant) + bytes([_I32_ADD, _END])
+    for local, used in ((_TENS, formula.tens), (_HUNDREDS, formula.hundreds)):
+        if used:
+            code += _get(local) + bytes([_I32_ADD])
+    code += _const(formula.constant) + bytes([_I32_ADD, _END])
     body = _vec([_uleb(3) + bytes([_I32])]) + code  # one declaration: three i32 locals
     return _uleb(len(body)) + body
 
 
 @functools.cache
-def css_wasm() -> bytes:
-    """The module's bytes (built once per process)."""
-    names = list(POSITION_TERMS)
+def css_wasm(scheme: JunkScheme = BUILTIN_SCHEME) -> bytes:
+    """The bytes of ``scheme``'s module (built once per process and scheme)."""
+    names = POSITION_EXPORTS[: len(scheme.formulas)]
     func_type = bytes([_FUNC_TYPE]) + _vec([bytes([_I32])] * 5) + _vec([bytes([_I32])])
-    table = b"".join(struct.pack("<i", value) for value in JUNK_TABLE)
+    table = b"".join(struct.pack("<i", value) for value in scheme.table)
     exports = [_name(name) + bytes([_EXPORT_FUNC]) + _uleb(i) for i, name in enumerate(names)]
     exports.append(_name("memory") + bytes([_EXPORT_MEMORY]) + _uleb(0))
     data_segment = _uleb(0) + _const(TABLE_ADDRESS) + bytes([_END]) + _uleb(len(table)) + table
@@ -127,7 +123,7 @@ def css_wasm() -> bytes:
             _section(_SECTION_FUNCTION, _vec([_uleb(0)] * len(names))),
             _section(_SECTION_MEMORY, _vec([b"\x00" + _uleb(1)])),  # one page, no maximum
             _section(_SECTION_EXPORT, _vec(exports)),
-            _section(_SECTION_CODE, _vec(_function_body(*POSITION_TERMS[name]) for name in names)),
+            _section(_SECTION_CODE, _vec(_function_body(formula) for formula in scheme.formulas)),
             _section(_SECTION_DATA, _vec([data_segment])),
         )
     )

@@ -37,6 +37,8 @@ RETRYABLE = {
     "NepseTransportError": False,
     "NepseStatusError": False,
     "NepseResponseError": True,
+    "NepseDecoderError": False,
+    "NepseSchemaError": False,
 }
 
 
