@@ -8,6 +8,8 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
     nepse-ray sync nepse-data --since 2026-11-01
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
     nepse-ray sim --tls incomplete-chain
+    nepse-ray sim --change wasm-scheme --change field-rename:live_market.symbol=symbolCode
+    nepse-ray doctor --base-url http://127.0.0.1:8080 --json
     nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
     nepse-ray bench --quick --json out.json
 """
@@ -36,6 +38,7 @@ class Command:
 
 
 def _sim_arguments(parser: argparse.ArgumentParser) -> None:
+    from .sim.changes import CHANGE_NAMES
     from .sim.hostile import HOSTILE_NAMES
     from .sim.tls import TLS_MODES
 
@@ -69,6 +72,8 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--tls", choices=TLS_MODES, help="serve HTTPS lacking the chain's intermediate (as on the site)")
     add("--hostile", action="append", choices=HOSTILE_NAMES, metavar="KIND",
         help="serve this attack on the client (repeatable): " + ", ".join(HOSTILE_NAMES))  # fmt: skip
+    add("--change", dest="changes", action="append", metavar="NAME[:ARG]",
+        help="change the site the way NEPSE has (repeatable): " + ", ".join(CHANGE_NAMES))  # fmt: skip
 
 
 def _run_sim(args: argparse.Namespace) -> int:

@@ -33,7 +33,6 @@ _I32_ADD, _I32_DIV_S, _I32_REM_S, _I32_SHL = 0x6A, 0x6D, 0x6F, 0x74
 _SALT, _TENS, _HUNDREDS, _TABLE_VALUE = 1, 5, 6, 7
 
 
-
 def _uleb(value: int) -> bytes:
     out = bytearray()
     while True:
