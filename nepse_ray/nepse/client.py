@@ -53,6 +53,7 @@ from pydantic import ValidationError
 
 from .auth import TokenManager, TokenState
 from .decoder import MAX_MODULE_BYTES, MODULE_PATH, DecoderName
+from .drift import schema_error
 from .endpoints import SESSION_METHODS, Endpoint, PreparedCall, prepare
 from .errors import (
     NepseAuthError,
@@ -204,7 +205,7 @@ def read_model(endpoint: Endpoint, raw: RawResponse) -> Any:
 def _invalid_model(endpoint: Endpoint, raw: RawResponse, exc: ValidationError) -> NepseInvalidResponseError:
     not_json = [error["msg"] for error in exc.errors() if error["type"] == "json_invalid"]
     if not not_json:
-        return endpoint.shape_error(exc)
+        return schema_error(endpoint, exc, json.loads(raw.body)) or endpoint.shape_error(exc)
     problem = "nested too deeply to decode" if "recursion limit" in not_json[0] else "instead of JSON"
     return _not_json(raw, endpoint.name, problem)
 
