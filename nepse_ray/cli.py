@@ -88,6 +88,34 @@ def _run_sim(args: argparse.Namespace) -> int:
     return serve(config)
 
 
+def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--base-url", dest="base_url", default="https://www.nepalstock.com", metavar="URL",
+        help="the site (default https://www.nepalstock.com)")  # fmt: skip
+    add("--json", dest="as_json", action="store_true", default=False, help="print the report as JSON")
+    add("--all-endpoints", dest="all_endpoints", action="store_true", default=False,
+        help="call every endpoint of the catalogue too (more than the quick set's 30 requests)")  # fmt: skip
+    add("--ca-bundle", dest="ca_bundle", default=None, metavar="FILE", help="trust this CA file instead")
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .doctor import doctor
+    from .doctor.render import print_table, to_json
+
+    try:
+        report = doctor(args.base_url, all_endpoints=args.all_endpoints, ca_bundle=args.ca_bundle)
+    except NepseInputError as error:
+        print(f"nepse-ray doctor: {error}", file=sys.stderr)
+        return 2
+    if args.as_json:
+        print(to_json(report))
+    else:
+        print_table(report, Console())
+    return report.exit_code
+
+
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--trades", type=int, default=50_000, metavar="N", help="trades of the simulated day (default 50000)")
@@ -277,6 +305,12 @@ COMMANDS: dict[str, Command] = {
         Command("sync", "bring a local partitioned Parquet dataset up to date", _sync_arguments, _run_sync),
         Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
         Command("stats", "print a running pool's stats (table or JSON)", _stats_arguments, _run_stats),
+        Command(
+            "doctor",
+            "check the site against what nepse-ray knows (exit 0 ok, 1 changed, 2 broken)",
+            _doctor_arguments,
+            _run_doctor,
+        ),
         Command("bench", "measure every benchmark scenario against its goal", _bench_arguments, _run_bench),
     )
 }

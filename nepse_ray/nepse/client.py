@@ -436,7 +436,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
         Raises the named error for a failure status, and :class:`NepseResponseTooLargeError` for a module larger
         than the decoder accepts (its transport reads at most ``max_body_bytes``).
         """
-        raw = self._send(_MODULE_CALL, None, None)
+        raw = self.send_unauthenticated(_MODULE_CALL)
         check_status(raw, _MODULE_CALL.endpoint.name)
         if len(raw.body) > MAX_MODULE_BYTES:
             raise NepseResponseTooLargeError(
@@ -445,6 +445,16 @@ class NepseClient(CatalogueMethods, SessionMethods):
                 endpoint=_MODULE_CALL.endpoint.name,
             )
         return raw.body
+
+    def send_unauthenticated(self, call: PreparedCall) -> RawResponse:
+        """``call`` sent once without a token, through the rate limiter; its raw answer, whatever the status (the
+        doctor reads the prove's headers this way)."""
+        return self._send(call, None, None)
+
+    def send_signed(self, call: PreparedCall, rule: PayloadRule | None) -> RawResponse:
+        """``call`` sent with a fresh token, its body signed by ``rule`` (none if ``None``), whatever its method; the
+        raw 2xx answer, or the named error (the doctor probes a GET endpoint as a signed POST this way)."""
+        return self._fetch_signed_as(call, rule, False)
 
     @property
     def site(self) -> Site:

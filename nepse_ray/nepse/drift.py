@@ -3,7 +3,9 @@
 The models are tolerant (unknown fields kept, optional fields may be absent), so a renamed or dropped field does not
 fail validation unless the model requires it; what changed is then easy to miss. :func:`drift` compares one decoded
 answer with its model by the site's field names: fields the model does not know, required and optional fields the
-answer lacks (in every row of a list or page), and fields whose values no longer fit their type. ``nepse-ray
+answer lacks (in every row of a list or page), and fields whose values no longer fit their type. A field the model
+does not know counts only with a value somewhere (the site has long sent some unmodelled fields as null, such as
+``auditId``; a renamed field brings its values along). ``nepse-ray
 doctor`` reports it; :func:`missing_required_error` turns a required field gone from a whole answer into a
 :class:`~nepse_ray.nepse.errors.NepseSchemaError` that names the endpoint and the field, not a validation dump.
 
@@ -76,6 +78,7 @@ def drift(endpoint: Endpoint, payload: object) -> Drift:
         return Drift()
     fields = wire_fields(model)
     seen = {key for row in rows for key in row}
+    valued = {key for row in rows for key, value in row.items() if value is not None}
     missing = [name for name in fields if name not in seen]
     retyped: set[str] = set()
     adapter: TypeAdapter[Any] = TypeAdapter(model)
@@ -85,7 +88,7 @@ def drift(endpoint: Endpoint, payload: object) -> Drift:
         except ValidationError as error:
             retyped.update(str(e["loc"][0]) for e in error.errors() if e["type"] != "missing" and e["loc"])
     return Drift(
-        unknown=tuple(sorted(seen - set(fields))),
+        unknown=tuple(sorted(valued - set(fields))),
         missing_required=tuple(name for name in missing if fields[name]),
         missing_optional=tuple(name for name in missing if not fields[name]),
         retyped=tuple(sorted(retyped & set(fields))),
