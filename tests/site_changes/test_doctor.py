@@ -90,7 +90,7 @@ def test_all_endpoints_calls_every_endpoint(nepse_sim_factory: SimFactory) -> No
     assert [check.name for check in broken] == ["endpoint:security_floorsheet"] or broken == []
 
 
-@pytest.mark.parametrize(("changes", "code"), [([], 0), (["field-drop"], 1), (["get-to-post"], 2)])
+@pytest.mark.parametrize(("changes", "code"), [([], 0), (["get-to-post"], 2)])
 def test_the_command_prints_json_and_exits_by_verdict(
     nepse_sim_factory: SimFactory, changes: list[str], code: int
 ) -> None:
