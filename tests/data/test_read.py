@@ -91,6 +91,21 @@ def test_a_day_counts_before_any_page_is_read_and_holds_every_trade_once(
     assert by_symbol["sum(contract_quantity)"].sum() == pytest.approx(totals.total_qty)
 
 
+def test_a_live_day_holds_the_trades_of_its_first_page_once_however_it_grows(
+    nepse_pool_factory: PoolFactory, nepse_sim_factory: SimFactory
+) -> None:
+    sim = nepse_sim_factory(trades=8_000, market_open=True, live_trades_per_s=200.0, rate_limit=None)
+    api = nepse_pool_factory(sim, max_workers=1, rate_per_token=50.0)  # 16 pages and more: 2 parts
+    api.market_open()
+
+    ds = read_floorsheet(api=api)
+    expected = ds.count()
+    ids = rows(ds).column("contract_id").to_pylist()
+
+    assert expected >= 8_000 and len(ids) == len(set(ids)) == expected and set(ids) == truth_ids(sim, expected)
+    assert sim.stats()["floorsheet_rows"] > expected + 500  # a page's worth and more arrived before the parts ran
+
+
 def test_prices_histories_one_symbol_an_empty_day_and_a_limit(
     nepse_pool_factory: PoolFactory, nepse_sim_factory: SimFactory
 ) -> None:
@@ -132,7 +147,7 @@ def test_prices_histories_one_symbol_an_empty_day_and_a_limit(
 def test_a_read_task_killed_mid_way_is_read_again_and_every_trade_arrives_once(
     nepse_pool_factory: PoolFactory, nepse_sim_factory: SimFactory
 ) -> None:
-    sim = nepse_sim_factory(trades=12_000, rate_limit=None, latency_ms=100)
+    sim = nepse_sim_factory(trades=12_000, rate_limit=None, latency_ms=400)  # 24 pages, 2 at a time: ~5 s
     # A short task_timeout: the killed task's leases come back only when the pool gives up on them.
     api = nepse_pool_factory(sim, min_workers=1, max_workers=1, rate_per_token=50.0, task_timeout=4.0)
     ds = read_floorsheet(api=api, concurrency=1)  # 24 pages, 3 tasks of 8 pages, one after another
@@ -150,8 +165,8 @@ def test_a_read_task_killed_mid_way_is_read_again_and_every_trade_arrives_once(
 
         return [p for p in psutil.Process().children(recursive=True) if named(p)]
 
-    busy = wait_until(read_tasks, lambda tasks: len(tasks) == 1 and floorsheet_requests(sim) >= asked + 4, timeout=120)
-    os.kill(busy[0].pid, signal.SIGKILL)  # the first task, with about half of its pages read
+    busy = wait_until(read_tasks, lambda tasks: len(tasks) == 1 and floorsheet_requests(sim) >= asked + 3, timeout=120)
+    os.kill(busy[0].pid, signal.SIGKILL)  # a task with some of its 8 pages read
     reader.join(timeout=240)
 
     assert not reader.is_alive() and not psutil.pid_exists(busy[0].pid)
