@@ -123,6 +123,8 @@ def test_prices_histories_one_symbol_an_empty_day_and_a_limit(
     assert history.num_rows == pulled.num_rows > 3 * 15
     keys = ["symbol", "business_date"]
     assert history.select(keys).to_pylist() == pulled.select(keys).to_pylist()  # the same rows, in the same order
+    alone = read_price_history(symbols[:1], start=start, end=day, api=api)  # one listing: counted from its page 0
+    assert alone.count() == pc.sum(pc.equal(pulled["symbol"], symbols[0])).as_py() == rows(alone).num_rows
 
     whole = rows(read_floorsheet(api=api))
     symbol = whole.column("stock_symbol")[0].as_py()
