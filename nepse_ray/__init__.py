@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .nepse.client import NepseClient
 from .nepse.errors import (
     NepseAuthError,
+    NepseCertificateError,
     NepseClientRequestError,
     NepseConnectionError,
     NepseDeadlineError,
@@ -100,6 +101,7 @@ __all__ = [
     "ClusterNotFoundError",
     "IncompletePullError",
     "NepseAuthError",
+    "NepseCertificateError",
     "NepseClient",
     "NepseClientRequestError",
     "NepseConnectionError",
