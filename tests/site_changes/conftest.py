@@ -7,8 +7,3 @@ through a pool on the session's Ray cluster (``@pytest.mark.ray``).
 """
 
 from __future__ import annotations
-
-import datetime as dt
-
-#: A served day that is not today (nor today's day of month), so the day-term change is visible whatever the date.
-PAST_DAY = dt.date.today() - dt.timedelta(days=7)

@@ -20,7 +20,7 @@ from nepse_ray.nepse.errors import NepseDecoderError
 from nepse_ray.nepse.site import SiteMemory
 from nepse_ray.nepse.tokens import BUILTIN_SCHEME, insert_junk, junk_positions
 from nepse_ray.sim.changes import NEW_TABLE, TWO_DELETION_SCHEME, site_changes
-from nepse_ray.sim.wasm import css_wasm, hostile_module
+from nepse_ray.sim.wasm import HostileKind, css_wasm, hostile_module
 
 TOKEN = "header." + "p" * 120 + ".signature"
 
@@ -64,7 +64,7 @@ def test_new_code_is_run_and_its_positions_cached() -> None:
         ("no-exports", "does not export the position functions"),
     ],
 )
-def test_a_hostile_module_is_refused_with_a_named_error(kind: str, why: str) -> None:
+def test_a_hostile_module_is_refused_with_a_named_error(kind: HostileKind, why: str) -> None:
     module = hostile_module(kind)
     with pytest.raises(NepseDecoderError, match=why) as refused:
         classify_module(module)

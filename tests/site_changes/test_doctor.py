@@ -3,6 +3,7 @@ unchanged site is ok with nothing changed; the JSON shape, the exit codes, and n
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -10,11 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PAST_DAY
 
 from nepse_ray.doctor import DoctorReport, doctor
 from nepse_ray.doctor.session import QUICK_BUDGET
 from nepse_ray.sim import Simulator
+
+#: A served day that is not today (nor its day of month), so the day-term change shows whatever the date.
+PAST_DAY = dt.date.today() - dt.timedelta(days=7)
 
 NEPSE_RAY = str(Path(sys.executable).parent / "nepse-ray")
 SimFactory = Callable[..., Simulator]

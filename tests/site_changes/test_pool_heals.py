@@ -4,18 +4,21 @@ optional one gone leaves nulls and one warning."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import PAST_DAY
 
 from nepse_ray import NepseWorkerAPI, pull_floorsheet
 from nepse_ray.nepse.errors import NepseSchemaError
 from nepse_ray.nepse.payload import DAY_TERMS, PayloadVariant
 from nepse_ray.pulls.engine import PullLimits
 from nepse_ray.sim import Simulator
+
+#: A served day that is not today (nor its day of month), so the day-term change shows whatever the date.
+PAST_DAY = dt.date.today() - dt.timedelta(days=7)
 
 pytestmark = pytest.mark.ray
 
