@@ -47,6 +47,7 @@ def test_a_100_page_pull_stays_exact_while_the_pool_heals(
     assert len(set(result.to_arrow().column("contract_id").to_pylist())) == PAGES * SIZE
     stats, served = api.get_stats(), sim.stats()
     assert stats.token_decoder == decoder
+    assert {worker["token_decoder"] for worker in api.ping_workers()} == {decoder}  # each worker's health says it
     floorsheet_requests = served["requests_per_endpoint"]["floorsheet"]
     extra = {
         "css_wasm": served["requests_per_endpoint"].get("css_wasm", 0),
