@@ -40,15 +40,15 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from .nepse.errors import NepseInputError
-from .pulls import market
-from .pulls.engine import Progress, Series
-from .pulls.result import PullResult, SortKeys
-from .pulls.runner import run_pull
-from .pulls.sinks import PARTIAL_SUFFIX, write_table
+from ..nepse.errors import NepseInputError
+from ..pulls import market
+from ..pulls.engine import Progress, Series
+from ..pulls.result import PullResult, SortKeys
+from ..pulls.runner import run_pull
+from ..pulls.sinks import PARTIAL_SUFFIX, write_table
 
 if TYPE_CHECKING:
-    from .pool.api import NepseWorkerAPI
+    from ..pool.api import NepseWorkerAPI
 
 TABLES = ("securities", "companies", "floorsheet", "today_price", "price_history", "index_history")
 #: How a table is partitioned: the column that names its folders, and that column's type.
