@@ -44,8 +44,9 @@ from ..nepse.errors import NepseInputError
 from ..pulls import market
 from ..pulls.engine import Progress, Series
 from ..pulls.result import PullResult, SortKeys
-from ..pulls.runner import run_pull
 from ..pulls.sinks import PARTIAL_SUFFIX, write_table
+from .crash import crash_point
+from .site import ListName, PoolSite, Site
 
 if TYPE_CHECKING:
     from ..pool.api import NepseWorkerAPI
@@ -110,7 +111,9 @@ class Manifest:
             return
         partial = self.path.with_name(MANIFEST + PARTIAL_SUFFIX)
         partial.write_text(text)
+        crash_point("before-manifest-rename")
         os.replace(partial, self.path)
+        crash_point("after-manifest-rename")
 
 
 def sync(
@@ -123,6 +126,18 @@ def sync(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> SyncReport:
     """Bring ``directory`` up to date with the site from ``since`` (default: 30 days back) to its current day."""
+    return run_sync(PoolSite(api, on_progress), directory, since=since, tables=tables, on_step=on_step)
+
+
+def run_sync(
+    site: Site,
+    directory: Path | str,
+    *,
+    since: dt.date | str | None = None,
+    tables: Iterable[str] = TABLES,
+    on_step: Callable[[str], None] | None = None,
+) -> SyncReport:
+    """:func:`sync` with the data from ``site``."""
     wanted = tuple(tables)
     unknown = sorted(set(wanted) - set(TABLES))
     if unknown:
@@ -134,11 +149,11 @@ def sync(
         raise NepseInputError(f"cannot write {root}: {error.strerror or error}") from None
     for leftover in root.rglob("*" + PARTIAL_SUFFIX):  # files a killed sync was writing
         leftover.unlink()
-    status = api.market_open()
+    status = site.market_open()
     today: dt.date = status.as_of.date()
     final = today - dt.timedelta(days=1) if status.is_open.upper() == "OPEN" else today
     start = _day(since) if since is not None else today - dt.timedelta(days=DEFAULT_DAYS)
-    run = _Sync(api, root, Manifest(root), today, final, start, on_step or (lambda _: None), on_progress)
+    run = _Sync(site, root, Manifest(root), today, final, start, on_step or (lambda _: None))
     for table in TABLES:
         if table in wanted:
             getattr(run, table)()
@@ -166,27 +181,26 @@ def trading_days(first: dt.date, last: dt.date) -> list[dt.date]:
 
 @dataclasses.dataclass
 class _Sync:
-    api: NepseWorkerAPI
+    site: Site
     root: Path
     manifest: Manifest
     today: dt.date
     final: dt.date  # the last day whose data is final
     since: dt.date
     step: Callable[[str], None]
-    on_progress: Callable[[Progress], None] | None
     report: SyncReport = dataclasses.field(default_factory=SyncReport)
 
     def securities(self) -> None:
-        self._snapshot("securities", market.securities)
+        self._snapshot("securities")
 
     def companies(self) -> None:
-        self._snapshot("companies", market.companies)
+        self._snapshot("companies")
 
-    def _snapshot(self, table: str, pull: Callable[[NepseWorkerAPI], PullResult]) -> None:
+    def _snapshot(self, table: ListName) -> None:
         if (self.manifest.entry(table, "list") or {}).get("as_of") == self.today.isoformat():
             return
         self.step(f"{table}: the site's list as of {self.today}")
-        result = self._pulled(pull(self.api))
+        result = self._pulled(self.site.listed(table))
         self._write(result.to_arrow(), self.root / table / "part-0.parquet")
         self.manifest.record(table, "list", {"as_of": self.today.isoformat(), "rows": result.rows})
 
@@ -202,7 +216,7 @@ class _Sync:
         for offset in range(0, len(days), per_pull):
             chunk = days[offset : offset + per_pull]
             self.step(f"{table} {chunk[0]}" + (f" .. {chunk[-1]}" if len(chunk) > 1 else ""))
-            result = self._pulled(run_pull(self.api, [listing(day) for day in chunk], sort=sort, **self._kw()))
+            result = self._pulled(self.site.pull([listing(day) for day in chunk], sort))
             rows = result.to_arrow()
             for day in chunk:
                 if str(day) in result.unavailable:
@@ -230,7 +244,7 @@ class _Sync:
             chunk = wanted[offset : offset + HISTORY_CHUNK]
             self.step(f"price_history: ranges {offset + 1}-{offset + len(chunk)} of {len(wanted)}")
             series = [market.history_series(symbol, ids[symbol], first, last) for symbol, first, last in chunk]
-            result = self._pulled(run_pull(self.api, series, sort=market.PRICE_HISTORY_ORDER, **self._kw()))
+            result = self._pulled(self.site.pull(series, market.PRICE_HISTORY_ORDER))
             table = result.to_arrow()
             for symbol, first, last in chunk:
                 rows = table.filter(
@@ -259,7 +273,7 @@ class _Sync:
             return
         self.step(f"index_history: {len(stale)} indices")
         series = [market.index_series(index_id) for index_id in stale]
-        table = self._pulled(run_pull(self.api, series, sort=market.INDEX_HISTORY_ORDER, **self._kw())).to_arrow()
+        table = self._pulled(self.site.pull(series, market.INDEX_HISTORY_ORDER)).to_arrow()
         table = table.filter(_between(table["business_date"], self.since, self.final))
         for index_id in stale:
             rows = table.filter(pc.equal(table["index_id"], index_id)).drop_columns(["index_id"])
@@ -274,9 +288,6 @@ class _Sync:
         table = pq.read_table(stored, columns=["symbol", "id"])
         return dict(zip(table.column("symbol").to_pylist(), table.column("id").to_pylist(), strict=True))
 
-    def _kw(self) -> dict[str, Any]:
-        return {"on_progress": self.on_progress}
-
     def _pulled(self, result: PullResult) -> PullResult:
         self.report.pulls += 1
         self.report.rows += result.rows
@@ -285,6 +296,7 @@ class _Sync:
     def _write(self, table: pa.Table, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.report.written.append(write_table(canonical(table), path))
+        crash_point("after-data-rename")
 
 
 def canonical(table: pa.Table) -> pa.Table:
