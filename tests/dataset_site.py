@@ -38,9 +38,9 @@ class ClientPageSource:
         self._client = client
         self._answer = answer
         self._numbers = itertools.count()
-        self._done: list[tuple[int, PageBatch | Exception]] = []
+        self._done: list[tuple[object, PageBatch | Exception]] = []
 
-    def submit(self, endpoint: str, params: dict[str, Any]) -> int:
+    def submit(self, endpoint: str, params: dict[str, Any]) -> object:
         number = next(self._numbers)
         hooked = self._answer(endpoint, params) if self._answer is not None else None
         if isinstance(hooked, Exception):
@@ -53,7 +53,7 @@ class ClientPageSource:
             self._done.append((number, error))
         return number
 
-    def wait(self, handles: Sequence[int], timeout: float) -> list[tuple[int, PageBatch | Exception]]:
+    def wait(self, handles: Sequence[object], timeout: float) -> list[tuple[object, PageBatch | Exception]]:
         if not self._done:
             time.sleep(timeout)
         done, self._done = self._done, []
