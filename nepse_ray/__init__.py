@@ -36,6 +36,7 @@ from .nepse.errors import (
 )
 
 if TYPE_CHECKING:
+    from .dataset.errors import DatasetCorruptError, DatasetLockedError, IncompleteSyncError, NotADatasetError
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
     from .pool.errors import (
         PoolBusyError,
@@ -76,6 +77,10 @@ _LAZY = {
     "TaskTimeoutError": "nepse_ray.pool.errors",
     "WorkerLostError": "nepse_ray.pool.errors",
     "ClusterNotFoundError": "nepse_ray.pool.lookup",
+    "DatasetCorruptError": "nepse_ray.dataset.errors",
+    "DatasetLockedError": "nepse_ray.dataset.errors",
+    "IncompleteSyncError": "nepse_ray.dataset.errors",
+    "NotADatasetError": "nepse_ray.dataset.errors",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
     "OutputError": "nepse_ray.pulls",
     "PagingError": "nepse_ray.pulls",
@@ -93,7 +98,10 @@ _LAZY = {
 
 __all__ = [
     "ClusterNotFoundError",
+    "DatasetCorruptError",
+    "DatasetLockedError",
     "IncompletePullError",
+    "IncompleteSyncError",
     "NepseAuthError",
     "NepseClient",
     "NepseClientRequestError",
@@ -115,6 +123,7 @@ __all__ = [
     "NepseTimeoutError",
     "NepseTransportError",
     "NepseWorkerAPI",
+    "NotADatasetError",
     "OutputError",
     "PagingError",
     "PoolBusyError",

@@ -16,11 +16,13 @@ def test_every_public_name_resolves() -> None:
 def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
-            "ClusterNotFoundError", "IncompletePullError", "NepseAuthError", "NepseClient", "NepseClientRequestError",
+            "ClusterNotFoundError", "DatasetCorruptError", "DatasetLockedError", "IncompletePullError",
+            "IncompleteSyncError", "NepseAuthError", "NepseClient", "NepseClientRequestError",
             "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
             "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
             "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",
             "NepseServerError", "NepseStatusError", "NepseTimeoutError", "NepseTransportError", "NepseWorkerAPI",
+            "NotADatasetError",
             "OutputError", "PagingError", "PoolBusyError", "PoolConfigError", "PoolError", "PoolNotFoundError",
             "PoolOptions", "PoolShutdownError", "PoolStats", "PullResult", "PullTooLargeError", "TaskTimeoutError",
             "UnknownSymbolError", "WorkerLostError", "companies", "default_api", "index_history", "nepse_worker_api",

@@ -1,119 +1,101 @@
-"""A local NEPSE dataset kept in sync: hive-partitioned Parquet files and a manifest of what is complete.
+"""``sync``: bring a local dataset up to date with the site, fetching only what its manifest lacks.
 
-::
+Trading days (Sunday to Thursday) since ``since`` that are not recorded, each series' history outside what it
+covers or knows unavailable, and the lists when the site's day moved on (:mod:`.plan`). Every pull's rows become
+parts (:mod:`.store`) committed with the manifest (:mod:`.manifest`) chunk by chunk, under the writer's lock
+(:mod:`.writer`), so a sync killed at any instant (SIGKILL included) leaves the last committed snapshot, and the
+next run fetches the rest and ends byte for byte where an uninterrupted run ends. A run right after a complete one
+fetches nothing and changes no file.
 
-    DIR/manifest.json
-    DIR/floorsheet/business_date=2026-11-30/part-0.parquet
-    DIR/today_price/business_date=2026-11-30/part-0.parquet
-    DIR/price_history/symbol=NABIL/part-2026-10-01_2026-11-30.parquet
-    DIR/index_history/index_id=58/part-0.parquet
-    DIR/securities/part-0.parquet
-    DIR/companies/part-0.parquet
-
-:func:`sync` fetches only what the manifest lacks: trading days (Sunday to Thursday) since ``since`` that are not
-recorded, price history outside the range each symbol already covers, index history and the lists when the
-site's day moved on. A day that comes back empty is recorded *unavailable*, never as a complete day without
-trades. Today is skipped while the market is open (it is not final yet).
-
-Every file is written under a temporary name and renamed when complete, and the manifest (written the same way)
-records a partition only after its file is in place, so a sync killed at any moment (SIGKILL included) leaves no
-partial file that looks complete; the next run removes leftovers and finishes the job, ending byte for byte where
-an uninterrupted run ends (rows are sorted before they are written, and the manifest holds no clock). A second
-run right after a complete one fetches no data and changes no file.
+A listing that still fails after the pull's retry rounds is reported and left for the next run; what arrived
+beside it is kept, and the sync raises :class:`~nepse_ray.dataset.errors.IncompleteSyncError` once everything
+else is committed.
 
 >>> report = sync(api, "nepse-data", since="2026-11-01")           # doctest: +SKIP
->>> open("nepse-data", "floorsheet").to_table().num_rows            # doctest: +SKIP
+>>> dataset.open("nepse-data", "floorsheet").to_table().num_rows    # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import os
+import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ..nepse.errors import NepseInputError
+from ..nepse.payload import NEPAL_TZ
 from ..pulls import market
 from ..pulls.engine import Progress, Series
-from ..pulls.result import PullResult, SortKeys
-from ..pulls.sinks import PARTIAL_SUFFIX, write_table
-from .crash import crash_point
+from ..pulls.errors import IncompletePullError
+from ..pulls.result import PullResult
+from . import plan
+from .compact import compact_table
+from .errors import IncompleteSyncError
+from .layout import SPECS, TABLES, TableSpec, is_valid_symbol, resolve
+from .manifest import DayEntry, Gap, ListEntry
+from .ranges import Range
 from .site import ListName, PoolSite, Site
+from .writer import Writer, writing
 
 if TYPE_CHECKING:
     from ..pool.api import NepseWorkerAPI
 
-TABLES = ("securities", "companies", "floorsheet", "today_price", "price_history", "index_history")
-#: How a table is partitioned: the column that names its folders, and that column's type.
-PARTITIONS: dict[str, tuple[str, pa.DataType] | None] = {
-    "floorsheet": ("business_date", pa.date32()),
-    "today_price": ("business_date", pa.date32()),
-    "price_history": ("symbol", pa.string()),
-    "index_history": ("index_id", pa.int64()),
-    "securities": None,
-    "companies": None,
-}
-MANIFEST = "manifest.json"
 DEFAULT_DAYS = 30
-#: Symbols whose price history is pulled at once (their pages in parallel) before their files are written.
+#: Series whose history is pulled at once (their pages in parallel) and committed as one part.
 HISTORY_CHUNK = 50
 #: Days pulled together: a floorsheet day is hundreds of pages on its own; today-price days are one or two.
-FLOORSHEET_DAYS = 1
-TODAY_PRICE_DAYS = 10
-TRADING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday .. Thursday
+DAYS_PER_PULL = {"floorsheet": 1, "today_price": 10}
+DAY_LISTINGS: dict[str, Callable[[dt.date], Series]] = {
+    "floorsheet": market.floorsheet_series,
+    "today_price": market.today_price_series,
+}
+#: The column that names the listing each row came from (dropped before the rows are written).
+_LISTING = "_listing"
 
 
 @dataclasses.dataclass
 class SyncReport:
-    """What one sync did: pulls made, files written, days found unavailable."""
+    """What one sync did: pulls made, files written, days and history the site did not give, repairs, failures."""
 
     pulls: int = 0
     rows: int = 0
     written: list[Path] = dataclasses.field(default_factory=list)
     unavailable: list[str] = dataclasses.field(default_factory=list)
+    gaps: list[str] = dataclasses.field(default_factory=list)
+    repaired: list[str] = dataclasses.field(default_factory=list)
+    refused: list[str] = dataclasses.field(default_factory=list)
+    failed: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def __str__(self) -> str:
-        if not self.pulls:
+        if not (self.pulls or self.repaired or self.written):
             return "up to date: nothing fetched, no file changed"
-        gaps = f", {len(self.unavailable)} day(s) unavailable" if self.unavailable else ""
-        return f"{self.pulls} pull(s), {self.rows:,} rows, {len(self.written)} file(s) written{gaps}"
+        counts = [
+            f"{self.pulls} pull(s)",
+            f"{self.rows:,} rows",
+            f"{len(self.written)} file(s) written",
+            *([f"{len(self.unavailable)} day(s) unavailable"] if self.unavailable else []),
+            *([f"{len(self.repaired)} damaged file(s) repaired"] if self.repaired else []),
+            *([f"{len(self.failed)} listing(s) failed"] if self.failed else []),
+        ]
+        return ", ".join(counts)
 
-
-class Manifest:
-    """``manifest.json``: per table, what is complete. Saved atomically, and only when it changed."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / MANIFEST
-        try:
-            self.data: dict[str, dict[str, Any]] = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            self.data = {}
-        except ValueError:
-            raise NepseInputError(f"{self.path} is not a nepse-ray manifest; sync into an empty directory") from None
-        for table in TABLES:
-            self.data.setdefault(table, {})
-
-    def entry(self, table: str, key: str) -> dict[str, Any] | None:
-        return self.data[table].get(key)
-
-    def record(self, table: str, key: str, entry: dict[str, Any]) -> None:
-        self.data[table][key] = entry
-        text = json.dumps(self.data, indent=1, sort_keys=True) + "\n"
-        if self.path.exists() and self.path.read_text() == text:
-            return
-        partial = self.path.with_name(MANIFEST + PARTIAL_SUFFIX)
-        partial.write_text(text)
-        crash_point("before-manifest-rename")
-        os.replace(partial, self.path)
-        crash_point("after-manifest-rename")
+    def details(self) -> list[str]:
+        """One line per thing a user should know beyond the counts."""
+        return [
+            *(f"unavailable: {entry}" for entry in self.unavailable),
+            *(f"not served: {line}" for line in self.gaps),
+            *(f"repaired: {line}" for line in self.repaired),
+            *(f"refused: {line}" for line in self.refused),
+            *(f"failed: {line}" for line in self.failed),
+            *self.notes,
+        ]
 
 
 def sync(
@@ -122,11 +104,27 @@ def sync(
     *,
     since: dt.date | str | None = None,
     tables: Iterable[str] = TABLES,
+    retry_unavailable: bool = False,
+    verify: bool = False,
+    wait: float = 0.0,
     on_step: Callable[[str], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> SyncReport:
-    """Bring ``directory`` up to date with the site from ``since`` (default: 30 days back) to its current day."""
-    return run_sync(PoolSite(api, on_progress), directory, since=since, tables=tables, on_step=on_step)
+    """Bring ``directory`` up to date with the site from ``since`` (default: 30 days back) to its current day.
+
+    ``retry_unavailable`` asks again for days and history the site did not give before; ``verify`` checks every
+    file's SHA-256 (sizes are always checked); ``wait`` is how long to wait for another writer's lock.
+    """
+    return run_sync(
+        PoolSite(api, on_progress),
+        directory,
+        since=since,
+        tables=tables,
+        retry_unavailable=retry_unavailable,
+        verify=verify,
+        wait=wait,
+        on_step=on_step,
+    )
 
 
 def run_sync(
@@ -135,185 +133,229 @@ def run_sync(
     *,
     since: dt.date | str | None = None,
     tables: Iterable[str] = TABLES,
+    retry_unavailable: bool = False,
+    verify: bool = False,
+    wait: float = 0.0,
+    durable: bool = True,
     on_step: Callable[[str], None] | None = None,
+    local_today: Callable[[], dt.date] | None = None,
 ) -> SyncReport:
-    """:func:`sync` with the data from ``site``."""
+    """:func:`sync` with the data from ``site``; ``durable=False`` skips every ``fsync`` (benchmarks only)."""
     wanted = tuple(tables)
     unknown = sorted(set(wanted) - set(TABLES))
     if unknown:
         raise NepseInputError(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(TABLES)}")
-    root = Path(directory)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise NepseInputError(f"cannot write {root}: {error.strerror or error}") from None
-    for leftover in root.rglob("*" + PARTIAL_SUFFIX):  # files a killed sync was writing
-        leftover.unlink()
-    status = site.market_open()
-    today: dt.date = status.as_of.date()
-    final = today - dt.timedelta(days=1) if status.is_open.upper() == "OPEN" else today
-    start = _day(since) if since is not None else today - dt.timedelta(days=DEFAULT_DAYS)
-    run = _Sync(site, root, Manifest(root), today, final, start, on_step or (lambda _: None))
-    for table in TABLES:
-        if table in wanted:
-            getattr(run, table)()
-    return run.report
-
-
-def open(directory: Path | str, table: str = "floorsheet") -> ds.Dataset:
-    """``table`` of the dataset in ``directory`` as a ``pyarrow.dataset.Dataset`` (partition columns included)."""
-    if table not in PARTITIONS:
-        raise NepseInputError(f"unknown table {table!r}; choose from {', '.join(TABLES)}")
-    path = Path(directory) / table
-    if not path.is_dir():
-        raise NepseInputError(f"{path} does not exist; run `nepse-ray sync {directory} --tables {table}` first")
-    partition = PARTITIONS[table]
-    partitioning = ds.partitioning(pa.schema([partition]), flavor="hive") if partition else None
-    return ds.dataset(path, format="parquet", partitioning=partitioning, exclude_invalid_files=False)
+    first = _day(since) if since is not None else None
+    report = SyncReport()
+    with writing(directory, wait=wait, durable=durable) as writer:
+        report.repaired = writer.repair(verify=verify)
+        status = site.market_open()
+        day = plan.SiteDay.of(status.as_of, status.is_open, (local_today or _nepal_today)())
+        start = first if first is not None else day.today - dt.timedelta(days=DEFAULT_DAYS)
+        plan.check_span(start, day.final)
+        run = _Sync(site, writer, day, start, retry_unavailable, on_step or (lambda _: None), report)
+        for table in TABLES:
+            if table in wanted:
+                run.table(SPECS[table])
+        for table in TABLES:
+            if table in wanted and compact_table(writer, table, force=False):
+                report.notes.append(f"{table}: small parts compacted into one")
+        report.written = writer.written
+    report.notes.extend(writer.notes)
+    if report.failed:
+        raise IncompleteSyncError(str(writer.root), report.failed, report)
+    return report
 
 
 def trading_days(first: dt.date, last: dt.date) -> list[dt.date]:
     """Sunday..Thursday days from ``first`` to ``last``, oldest first."""
-    count = (last - first).days + 1
-    days = (first + dt.timedelta(days=n) for n in range(max(count, 0)))
-    return [day for day in days if day.weekday() in TRADING_WEEKDAYS]
+    return plan.trading_days(first, last)
 
 
 @dataclasses.dataclass
 class _Sync:
     site: Site
-    root: Path
-    manifest: Manifest
-    today: dt.date
-    final: dt.date  # the last day whose data is final
+    writer: Writer
+    day: plan.SiteDay
     since: dt.date
+    retry_unavailable: bool
     step: Callable[[str], None]
-    report: SyncReport = dataclasses.field(default_factory=SyncReport)
+    report: SyncReport
 
-    def securities(self) -> None:
-        self._snapshot("securities")
+    def table(self, spec: TableSpec) -> None:
+        if spec.kind == "list":
+            self.list_table(spec.name)
+        elif spec.kind == "days":
+            self.days_table(spec)
+        else:
+            self.history_table(spec)
 
-    def companies(self) -> None:
-        self._snapshot("companies")
+    # -- lists -----------------------------------------------------------------------------------------------
 
-    def _snapshot(self, table: ListName) -> None:
-        if (self.manifest.entry(table, "list") or {}).get("as_of") == self.today.isoformat():
+    def list_table(self, table: str) -> None:
+        state = self.writer.state(table)
+        if state.listed is not None and state.listed.as_of == self.day.today:
             return
-        self.step(f"{table}: the site's list as of {self.today}")
-        result = self._pulled(self.site.listed(table))
-        self._write(result.to_arrow(), self.root / table / "part-0.parquet")
-        self.manifest.record(table, "list", {"as_of": self.today.isoformat(), "rows": result.rows})
+        self.step(f"{table}: the site's list as of {self.day.today}")
+        name: ListName = "securities" if table == "securities" else "companies"
+        rows = self._counted(self.site.listed(name)).to_arrow()
+        if table == "securities":
+            rows = self._valid_symbols(rows)
+        old = state.listed.file if state.listed is not None else None
+        relative = self.writer.part(table, rows)
+        if old is not None and old != relative:
+            del state.files[old]
+        state.listed = ListEntry(as_of=self.day.today, file=relative, rows=rows.num_rows)
+        self.writer.commit()
 
-    def floorsheet(self) -> None:
-        self._days("floorsheet", market.floorsheet_series, market.FLOORSHEET_ORDER, per_pull=FLOORSHEET_DAYS)
-
-    def today_price(self) -> None:
-        self._days("today_price", market.today_price_series, market.TODAY_PRICE_ORDER, per_pull=TODAY_PRICE_DAYS)
-
-    def _days(self, table: str, listing: Callable[[dt.date], Series], sort: SortKeys, per_pull: int) -> None:
-        """Every missing day, ``per_pull`` days pulled together; each written (or recorded unavailable) alone."""
-        days = [d for d in trading_days(self.since, self.final) if self.manifest.entry(table, d.isoformat()) is None]
-        for offset in range(0, len(days), per_pull):
-            chunk = days[offset : offset + per_pull]
-            self.step(f"{table} {chunk[0]}" + (f" .. {chunk[-1]}" if len(chunk) > 1 else ""))
-            result = self._pulled(self.site.pull([listing(day) for day in chunk], sort))
-            rows = result.to_arrow()
-            for day in chunk:
-                if str(day) in result.unavailable:
-                    self.report.unavailable.append(f"{table} {day}")
-                    self.manifest.record(table, day.isoformat(), {"status": "unavailable"})
-                    continue
-                own = rows.filter(pc.equal(rows["business_date"], day)).drop_columns(["business_date"])
-                self._write(own, self.root / table / f"business_date={day.isoformat()}" / "part-0.parquet")
-                self.manifest.record(table, day.isoformat(), {"status": "complete", "rows": own.num_rows})
-
-    def price_history(self) -> None:
-        ids = self._security_ids()
-        wanted: list[tuple[str, dt.date, dt.date]] = []
-        for symbol in sorted(ids):
-            covered = self.manifest.entry("price_history", symbol)
-            if covered is None:
-                wanted.append((symbol, self.since, self.final))
-                continue
-            first, last = _day(covered["start"]), _day(covered["end"])
-            if self.since < first:
-                wanted.append((symbol, self.since, first - dt.timedelta(days=1)))
-            if last < self.final:
-                wanted.append((symbol, last + dt.timedelta(days=1), self.final))
-        for offset in range(0, len(wanted), HISTORY_CHUNK):
-            chunk = wanted[offset : offset + HISTORY_CHUNK]
-            self.step(f"price_history: ranges {offset + 1}-{offset + len(chunk)} of {len(wanted)}")
-            series = [market.history_series(symbol, ids[symbol], first, last) for symbol, first, last in chunk]
-            result = self._pulled(self.site.pull(series, market.PRICE_HISTORY_ORDER))
-            table = result.to_arrow()
-            for symbol, first, last in chunk:
-                rows = table.filter(
-                    pc.and_(pc.equal(table["symbol"], symbol), _between(table["business_date"], first, last))
-                )
-                self._history_range(symbol, first, last, rows.drop_columns(["symbol"]))
-
-    def _history_range(self, symbol: str, first: dt.date, last: dt.date, rows: pa.Table) -> None:
-        if rows.num_rows:
-            self._write(rows, self.root / "price_history" / f"symbol={symbol}" / f"part-{first}_{last}.parquet")
-        covered = self.manifest.entry("price_history", symbol)
-        start = min(first, _day(covered["start"])) if covered else first
-        end = max(last, _day(covered["end"])) if covered else last
-        total = rows.num_rows + (covered["rows"] if covered else 0)
-        entry = {"start": start.isoformat(), "end": end.isoformat(), "rows": total}
-        self.manifest.record("price_history", symbol, entry)
-
-    def index_history(self) -> None:
-        through = self.final.isoformat()
-        stale = [
-            i
-            for i in market.INDEX_IDS
-            if (self.manifest.entry("index_history", str(i)) or {}).get("through") != through
-        ]
-        if not stale:
-            return
-        self.step(f"index_history: {len(stale)} indices")
-        series = [market.index_series(index_id) for index_id in stale]
-        table = self._pulled(self.site.pull(series, market.INDEX_HISTORY_ORDER)).to_arrow()
-        table = table.filter(_between(table["business_date"], self.since, self.final))
-        for index_id in stale:
-            rows = table.filter(pc.equal(table["index_id"], index_id)).drop_columns(["index_id"])
-            self._write(rows, self.root / "index_history" / f"index_id={index_id}" / "part-0.parquet")
-            self.manifest.record("index_history", str(index_id), {"through": self.final.isoformat()})
+    def _valid_symbols(self, rows: pa.Table) -> pa.Table:
+        """The securities whose symbols look like NEPSE symbols; the others are reported and left out."""
+        symbols = rows.column("symbol").to_pylist()
+        valid = [is_valid_symbol(symbol) for symbol in symbols]
+        for symbol, ok in zip(symbols, valid, strict=True):
+            if not ok:
+                self.report.refused.append(f"security {symbol!r}: not a NEPSE symbol (letters, digits, / & . -)")
+        return rows.filter(pa.array(valid, pa.bool_())) if not all(valid) else rows
 
     def _security_ids(self) -> dict[str, int]:
         """``symbol -> security id`` from the stored security list (synced first if missing)."""
-        stored = self.root / "securities" / "part-0.parquet"
-        if not stored.exists():
-            self.securities()
-        table = pq.read_table(stored, columns=["symbol", "id"])
-        return dict(zip(table.column("symbol").to_pylist(), table.column("id").to_pylist(), strict=True))
+        listed = self.writer.state("securities").listed
+        if listed is None:
+            self.list_table("securities")
+            listed = self.writer.state("securities").listed
+            assert listed is not None
+        stored = pq.read_table(resolve(self.writer.root, "securities", listed.file), columns=["symbol", "id"])
+        return dict(zip(stored.column("symbol").to_pylist(), stored.column("id").to_pylist(), strict=True))
 
-    def _pulled(self, result: PullResult) -> PullResult:
+    # -- days ------------------------------------------------------------------------------------------------
+
+    def days_table(self, spec: TableSpec) -> None:
+        """Every day still needed, ``DAYS_PER_PULL`` pulled together; each written (or found unavailable) alone."""
+        table, state = spec.name, self.writer.state(spec.name)
+        candidates = plan.trading_days(self.since, self.day.final)
+        days = plan.days_to_fetch(state, candidates, self.day.today, self.retry_unavailable)
+        per_pull = DAYS_PER_PULL[table]
+        for offset in range(0, len(days), per_pull):
+            chunk = days[offset : offset + per_pull]
+            self.step(f"{table} {chunk[0]}" + (f" .. {chunk[-1]}" if len(chunk) > 1 else ""))
+            series = [_tagged(DAY_LISTINGS[table](day), day.isoformat()) for day in chunk]
+            rows, failed = self._pull(series, _LISTING)
+            for day in chunk:
+                if day.isoformat() in failed:
+                    self.report.failed.append(f"{table} {day}: {failed[day.isoformat()]}")
+                    continue
+                own = rows.filter(pc.equal(rows[_LISTING], day.isoformat()))
+                problem = plan.day_problem(day, own.column("business_date").to_pylist())
+                if problem is not None:
+                    state.days[day] = plan.unavailable_day(state.days.get(day), self.day.today, problem)
+                    self.report.unavailable.append(f"{table} {day}")
+                    continue
+                own = own.drop_columns([_LISTING, "business_date"]).sort_by(list(spec.sort))
+                relative = self.writer.part(table, own, day=day)
+                state.days[day] = DayEntry(status="complete", file=relative, rows=own.num_rows)
+            self.writer.commit()
+
+    # -- histories -------------------------------------------------------------------------------------------
+
+    def history_table(self, spec: TableSpec) -> None:
+        table, state = spec.name, self.writer.state(spec.name)
+        listings = self._history_listings(table)
+        gaps = plan.history_gaps(state, listings, self.since, self.day.final, self.retry_unavailable)
+        keys = sorted(gaps)
+        window_start = self.day.today - plan.HISTORY_WINDOW
+        found: list[tuple[str, Gap]] = []
+        for offset in range(0, len(keys), HISTORY_CHUNK):
+            chunk = keys[offset : offset + HISTORY_CHUNK]
+            self.step(f"{table}: series {offset + 1}-{offset + len(chunk)} of {len(keys)}")
+            series = [s for key in chunk for s in listings[key](gaps[key])]
+            rows, failed = self._pull(series, spec.series or "")
+            kept: list[pa.Table] = []
+            covers: dict[str, list[Range]] = {}
+            for key in chunk:
+                if key in failed:
+                    self.report.failed.append(f"{table} {key}: {failed[key]}")
+                    continue
+                own = rows.filter(pc.equal(rows[spec.series or ""], _key_value(table, key)))
+                for first, last in gaps[key]:
+                    asked = own.filter(_between(own["business_date"], first, last))
+                    covered, gap = plan.history_outcome(
+                        (first, last), asked.column("business_date").to_pylist(), window_start
+                    )
+                    if covered is not None:
+                        kept.append(asked)
+                        covers.setdefault(key, []).append(covered)
+                        state.cover(key, covered)
+                    if gap is not None:
+                        state.mark_unavailable(key, gap)
+                        found.append((key, gap))
+            if kept and sum(part.num_rows for part in kept):
+                self.writer.part(table, pa.concat_tables(kept).sort_by(list(spec.sort)), covers=covers)
+            self.writer.commit()
+        self.report.gaps.extend(f"{table} {line}" for line in plan.group_gaps(found))
+
+    def _history_listings(self, table: str) -> dict[str, Callable[[list[Range]], list[Series]]]:
+        """Each series of a history table, and how to list its missing days (an index's history comes whole)."""
+        if table == "index_history":
+            return {str(i): functools.partial(_index_listings, i) for i in market.INDEX_IDS}
+        return {
+            symbol: functools.partial(_history_listings, symbol, sid) for symbol, sid in self._security_ids().items()
+        }
+
+    # -- pulls -----------------------------------------------------------------------------------------------
+
+    def _pull(self, series: list[Series], label_column: str) -> tuple[pa.Table, dict[str, str]]:
+        """The rows of every listing that completed, and ``{label: why}`` for those that did not (rows are sorted
+        when they are written)."""
+        try:
+            result = self._counted(self.site.pull(series, ()))
+        except IncompletePullError as error:
+            why = f"pages still missing after every retry round ({type(error.__cause__).__name__})"
+            if error.partial is None:
+                return pa.table({}), {str(listing.label): why for listing in series}
+            failed = {str(label): why for label in error.missing}
+            rows = _plain(self._counted(error.partial).to_arrow())
+            unfailed = pc.invert(pc.is_in(pc.cast(rows[label_column], pa.string()), pa.array(sorted(failed))))
+            return rows.filter(unfailed), failed
+        return _plain(result.to_arrow()), {}
+
+    def _counted(self, result: PullResult) -> PullResult:
         self.report.pulls += 1
         self.report.rows += result.rows
         return result
 
-    def _write(self, table: pa.Table, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.report.written.append(write_table(canonical(table), path))
-        crash_point("after-data-rename")
+
+def _index_listings(index_id: int, _: list[Range]) -> list[Series]:
+    return [market.index_series(index_id)]
 
 
-def canonical(table: pa.Table) -> pa.Table:
-    """``table`` in one chunk with its dictionaries rebuilt in row order, so the same rows give the same bytes.
+def _history_listings(symbol: str, security_id: int, days: list[Range]) -> list[Series]:
+    return [market.history_series(symbol, security_id, first, last) for first, last in days]
 
-    A pull's dictionaries follow the order its pages arrived in, which differs between runs.
-    """
-    table = table.combine_chunks()
-    for index, field in enumerate(table.schema):
-        if pa.types.is_dictionary(field.type):
-            plain = table.column(index).cast(field.type.value_type)
-            table = table.set_column(index, field, plain.dictionary_encode())
+
+def _tagged(series: Series, listing: str) -> Series:
+    """``series`` with a column naming it on every row, so rows of listings pulled together are told apart."""
+    return dataclasses.replace(series, constants=(*series.constants, (_LISTING, listing)))
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """``table`` with the columns a sync adds (symbol, listing) as plain strings."""
+    for name in ("symbol", _LISTING):
+        index = table.schema.get_field_index(name)
+        if index >= 0 and pa.types.is_dictionary(table.schema.field(index).type):
+            table = table.set_column(index, name, table.column(index).cast(pa.string()))
     return table
+
+
+def _key_value(table: str, key: str) -> int | str:
+    return int(key) if table == "index_history" else key
 
 
 def _between(dates: pa.ChunkedArray, first: dt.date, last: dt.date) -> pa.ChunkedArray:
     return pc.and_(pc.greater_equal(dates, first), pc.less_equal(dates, last))
+
+
+def _nepal_today() -> dt.date:
+    return dt.datetime.now(NEPAL_TZ).date()
 
 
 def _day(value: dt.date | str) -> dt.date:

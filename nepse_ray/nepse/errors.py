@@ -9,7 +9,9 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── NepsePathNotAllowedError      a path outside the allowlist
     │   ├── OutputError                   pulls: the output file cannot be written
     │   ├── PullTooLargeError             pulls: more pages than max_pages
-    │   └── UnknownSymbolError            pulls: a symbol not in the security list
+    │   ├── UnknownSymbolError            pulls: a symbol not in the security list
+    │   ├── NotADatasetError              dataset: a folder of other files, or a manifest it cannot read
+    │   └── DatasetLockedError            dataset: another writer holds the folder's lock
     ├── NepseTransportError             no complete HTTP answer arrived
     │   ├── NepseConnectionError          connection failed or dropped (retryable; TLS failures are not)
     │   ├── NepseTimeoutError             connect or read timeout (retryable)
@@ -35,10 +37,12 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── PoolConfigError               a pool of that name runs against another site or TLS setting
     │   ├── ClusterNotFoundError          nepse-ray stats: no Ray cluster at the address
     │   └── PoolNotFoundError             nepse-ray stats: no pool of that name
-    └── IncompletePullError             pulls: pages still missing after the last round (retryable)
+    ├── IncompletePullError             pulls: pages still missing after the last round (retryable)
+    ├── IncompleteSyncError             dataset: listings that still failed when a sync ended (retryable)
+    └── DatasetCorruptError             dataset: the manifest names a file nepse-ray never writes
 
-The pool and pull classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
-:mod:`nepse_ray.pulls.errors`); every class is exported from ``nepse_ray``.
+The pool, pull and dataset classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
+:mod:`nepse_ray.pulls.errors`, :mod:`nepse_ray.dataset.errors`); every class is exported from ``nepse_ray``.
 """
 
 from __future__ import annotations
