@@ -6,9 +6,10 @@ A data request goes through, in order: latency, the Referer check (403 JSON when
 header is missing), the per-address limit, the token check (401 JSON: missing, malformed, forged, expired or
 un-stripped), the per-token limit (``on_excess``: 429 + Retry-After, a dropped connection, or ``200 []``), one
 fault draw, the signed-body check (``200 []`` when ``{"id": N}`` does not match the token's salts), and finally
-the endpoint. Unknown security or index ids answer 404 JSON; malformed query values 400 JSON. Latency applies to
-every ``/api`` request; the other faults only to data calls, so a client can always obtain a token (the
-handshake and ``css.wasm`` are never faulted).
+the endpoint, whose answer the hostile kinds in force may rewrite or deliver in a hostile way
+(:mod:`~nepse_ray.sim.hostile`). Unknown security or index ids answer 404 JSON; malformed query values 400 JSON.
+Latency applies to every ``/api`` request; the other faults only to data calls, so a client can always obtain a
+token (the handshake and ``css.wasm`` are never faulted).
 
 Introspection, never authed and never counted: ``GET /_sim/stats``, ``GET|POST /_sim/config`` (JSON of the
 fields to change) and ``POST /_sim/reset-stats``.
@@ -22,11 +23,12 @@ import json
 import random
 import secrets
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
+from . import hostile
 from .auth import TokenIssuer, TokenRecord, TokenRejected
 from .config import SimConfig
 from .days import TradingDays
@@ -40,6 +42,7 @@ from .wasm import css_wasm
 from .wire import encode
 
 JSON = "application/json"
+Answer = TypeVar("Answer", bound=web.StreamResponse)
 EMPTY_LIST = b"[]"
 #: Status of the placeholder response returned after a connection is dropped (never sent).
 DROPPED = 499
@@ -201,7 +204,7 @@ class SimServer:
             return False
         return sent == self.expected_payload_id(route.name, record)
 
-    async def guard(self, request: web.Request, route: Route) -> web.Response:
+    async def guard(self, request: web.Request, route: Route) -> web.StreamResponse:
         self.stats.count_request(route.name)
         await self._delay()
         now = self.now()
@@ -239,9 +242,14 @@ class SimServer:
         if fault == "non_json":
             text, content_type = non_json_body(body, self.fault_rng)
             return web.Response(body=text, content_type=content_type)
-        return web.Response(body=body, content_type=JSON)
+        attacks = hostile.active(self.config.hostile, route.name)
+        for attack in attacks:
+            self.stats.count_fault(f"hostile:{attack.name}")
+        return await hostile.respond(
+            attacks, route.name, request, body, lambda name: self.stats.count_fault(f"hostile:{name}:abandoned")
+        )
 
-    def counted(self, response: web.Response) -> web.Response:
+    def counted(self, response: Answer) -> Answer:
         self.stats.count_status("dropped" if response.status == DROPPED else response.status)
         return response
 
@@ -322,7 +330,7 @@ def make_app(server: SimServer) -> web.Application:
     add = app.router.add_route
     for route in data_routes(server.days, lambda: server.config, server.now):
 
-        async def endpoint(request: web.Request, route: Route = route) -> web.Response:
+        async def endpoint(request: web.Request, route: Route = route) -> web.StreamResponse:
             return server.counted(await server.guard(request, route))
 
         add(route.method, route.path, endpoint, name=route.name)
