@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
+from dataset_checks import committed
 
 from nepse_ray import dataset
 from nepse_ray.nepse.errors import NepseInputError
@@ -34,15 +35,6 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
         str(path.relative_to(root)): (path.stat().st_mtime_ns, path.read_bytes())
         for path in sorted(root.rglob("*"))
         if path.is_file() and path.name != ".nepse-ray-lock"
-    }
-
-
-def committed(root: Path) -> dict[str, bytes]:
-    """The manifest and every file it lists, by name."""
-    snap = dataset.snapshot(root)
-    listed = {path: Path(path).read_bytes() for table in dataset.TABLES for path in snap.files(table)}
-    return {"manifest.json": (root / "manifest.json").read_bytes()} | {
-        str(Path(path).relative_to(snap.root)): data for path, data in listed.items()
     }
 
 

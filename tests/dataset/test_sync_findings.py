@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from dataset_site import ClientSite
-from dataset_writers import run_writer
+from dataset_writers import Job, run_writer
 
 from nepse_ray import dataset
 from nepse_ray.dataset.sync import run_sync
@@ -42,7 +42,7 @@ def test_a_history_part_orphaned_by_a_kill_does_not_double_rows_when_the_sync_re
     since = (THURSDAY - dt.timedelta(days=10)).isoformat()
     first = site_on(nepse_sim_factory, THURSDAY)
     run_sync(ClientSite(first.base_url), tmp_path, since=since, tables=["securities"])
-    killed = run_writer(first.base_url, tmp_path, since=since, tables=["price_history"], crash="after-data-rename")
+    killed = run_writer(Job(first.base_url, tmp_path, ((since, ("price_history",)),), crash="after-data-rename"))
     assert killed == -9  # died with a history part in place and not yet recorded
 
     later = site_on(nepse_sim_factory, SUNDAY)
