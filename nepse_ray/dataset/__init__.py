@@ -19,8 +19,9 @@ from .compact import compact, vacuum
 from .errors import DatasetCorruptError, DatasetLockedError, IncompleteSyncError, NotADatasetError
 from .layout import TABLES
 from .read import Snapshot, files, open, snapshot
+from .report import SyncReport
 from .status import DatasetStatus, status
-from .sync import SyncReport, sync, trading_days
+from .sync import sync, trading_days
 
 __all__ = [
     "TABLES",

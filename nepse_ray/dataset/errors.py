@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..nepse.errors import NepseError, NepseInputError
 
 if TYPE_CHECKING:
-    from .sync import SyncReport
+    from .report import SyncReport
 
 
 class NotADatasetError(NepseInputError):

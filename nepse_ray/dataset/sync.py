@@ -40,6 +40,7 @@ from .errors import IncompleteSyncError
 from .layout import SPECS, TABLES, TableSpec, is_valid_symbol, resolve
 from .manifest import DayEntry, Gap, ListEntry
 from .ranges import Range
+from .report import SyncReport
 from .site import ListName, PoolSite, Site
 from .writer import Writer, writing
 
@@ -57,45 +58,6 @@ DAY_LISTINGS: dict[str, Callable[[dt.date], Series]] = {
 }
 #: The column that names the listing each row came from (dropped before the rows are written).
 _LISTING = "_listing"
-
-
-@dataclasses.dataclass
-class SyncReport:
-    """What one sync did: pulls made, files written, days and history the site did not give, repairs, failures."""
-
-    pulls: int = 0
-    rows: int = 0
-    written: list[Path] = dataclasses.field(default_factory=list)
-    unavailable: list[str] = dataclasses.field(default_factory=list)
-    gaps: list[str] = dataclasses.field(default_factory=list)
-    repaired: list[str] = dataclasses.field(default_factory=list)
-    refused: list[str] = dataclasses.field(default_factory=list)
-    failed: list[str] = dataclasses.field(default_factory=list)
-    notes: list[str] = dataclasses.field(default_factory=list)
-
-    def __str__(self) -> str:
-        if not (self.pulls or self.repaired or self.written):
-            return "up to date: nothing fetched, no file changed"
-        counts = [
-            f"{self.pulls} pull(s)",
-            f"{self.rows:,} rows",
-            f"{len(self.written)} file(s) written",
-            *([f"{len(self.unavailable)} day(s) unavailable"] if self.unavailable else []),
-            *([f"{len(self.repaired)} damaged file(s) repaired"] if self.repaired else []),
-            *([f"{len(self.failed)} listing(s) failed"] if self.failed else []),
-        ]
-        return ", ".join(counts)
-
-    def details(self) -> list[str]:
-        """One line per thing a user should know beyond the counts."""
-        return [
-            *(f"unavailable: {entry}" for entry in self.unavailable),
-            *(f"not served: {line}" for line in self.gaps),
-            *(f"repaired: {line}" for line in self.repaired),
-            *(f"refused: {line}" for line in self.refused),
-            *(f"failed: {line}" for line in self.failed),
-            *self.notes,
-        ]
 
 
 def sync(

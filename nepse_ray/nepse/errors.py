@@ -42,7 +42,8 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     └── DatasetCorruptError             dataset: the manifest names a file nepse-ray never writes
 
 The pool, pull and dataset classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
-:mod:`nepse_ray.pulls.errors`, :mod:`nepse_ray.dataset.errors`); every class is exported from ``nepse_ray``.
+:mod:`nepse_ray.pulls.errors` and ``.sinks``, :mod:`nepse_ray.dataset.errors`); every class is exported from
+``nepse_ray``.
 """
 
 from __future__ import annotations

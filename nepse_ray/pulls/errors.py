@@ -1,4 +1,5 @@
 """What a pull can raise on top of the protocol's errors; each message says what happened and what to do.
+(:class:`~nepse_ray.pulls.sinks.OutputError` lives with the files it is about.)
 
 They pickle like every :class:`~nepse_ray.nepse.errors.NepseError` (a Ray job can pass them on); the tree of all
 nepse-ray exceptions is drawn in :mod:`nepse_ray.nepse.errors`.
@@ -24,10 +25,6 @@ class PagingError(NepseInvalidResponseError):
 
 class PullTooLargeError(NepseInputError):
     """The site announced more pages than the pull's hard maximum (``max_pages``)."""
-
-
-class OutputError(NepseInputError):
-    """The output file cannot be written (no such directory, no permission, unknown format)."""
 
 
 class UnknownSymbolError(NepseInputError):

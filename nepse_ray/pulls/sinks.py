@@ -25,13 +25,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from .errors import OutputError
+from nepse_ray.nepse.errors import NepseInputError
+
 from .files import open_temporary, publish, sync_and_close
 
 #: Rows per Parquet row group (about 10 MB of floorsheet rows in memory).
 ROW_GROUP_ROWS = 50_000
 PARTIAL_SUFFIX = ".partial"
 _FORMULA_START = r"^[=+\-@\t\r]"
+
+
+class OutputError(NepseInputError):
+    """The output file cannot be written (no such directory, no permission, unknown format)."""
 
 
 class TableSink:
