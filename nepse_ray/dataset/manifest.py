@@ -149,9 +149,10 @@ class Manifest(_Model):
 
 
 def encode(manifest: Manifest) -> bytes:
+    """The manifest's bytes: keys sorted, no spaces (``nepse-ray sync DIR --status`` is the view for people)."""
     data = manifest.model_dump(mode="json", exclude_defaults=True)
     data["format"] = FORMAT
-    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
 def load(root: Path) -> Manifest | None:
@@ -212,23 +213,29 @@ def damaged_files(root: Path, manifest: Manifest, *, verify: bool = False) -> li
 
 
 class CommitPoint:
-    """The one place a dataset changes: a new manifest, written whole and renamed over the last one."""
+    """The one place a dataset changes: a new manifest, written whole and renamed over the last one.
+
+    ``loaded`` is the manifest committed when the point was made, for the writer to change and commit.
+    """
 
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
         self.durable = durable
-        self.committed = load(root) or Manifest()
-        self._bytes = encode(self.committed) if (root / MANIFEST).exists() else None
+        self.loaded = load(root) or Manifest()
+        self._bytes = encode(self.loaded) if (root / MANIFEST).exists() else None
+        self._files = self.loaded.file_paths()
 
-    def working_copy(self) -> Manifest:
-        return self.committed.model_copy(deep=True)
+    def committed(self) -> Manifest:
+        """The manifest last committed (a copy)."""
+        return Manifest.model_validate_json(self._bytes) if self._bytes is not None else Manifest()
 
     def commit(self, manifest: Manifest) -> bool:
         """Make ``manifest`` (whose files are all in place) the dataset's snapshot; False when nothing changed."""
         data = encode(manifest)
         if data == self._bytes:
             return False
-        for table, relative in sorted(self.committed.file_paths() - manifest.file_paths()):
+        files = manifest.file_paths()
+        for table, relative in sorted(self._files - files):
             _retire(resolve(self.root, table, relative))
         path, handle = open_temporary(self.root, MANIFEST)
         try:
@@ -238,8 +245,7 @@ class CommitPoint:
         crash_point("before-manifest-rename")
         publish(path, self.root / MANIFEST, durable=self.durable)
         crash_point("after-manifest-rename")
-        self.committed = Manifest.model_validate_json(data)
-        self._bytes = data
+        self._bytes, self._files = data, files
         return True
 
 

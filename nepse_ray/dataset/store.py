@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from ..pulls.files import open_temporary, publish, sync_and_close, sync_folder, temporary_pattern
 from .crash import crash_point
 from .layout import LOCK, MANIFEST, SPECS, TABLES, is_own_file, is_own_folder, relative_path, resolve
-from .manifest import FileEntry, Manifest
+from .manifest import FileEntry, Manifest, sha256_of
 
 #: Seconds a file stays on disk after the last snapshot that listed it was replaced.
 GRACE_SECONDS = 3600.0
@@ -69,7 +69,10 @@ def write_part(
     digest = hashlib.sha256(data).hexdigest()
     relative = relative_path(table, digest, day)
     final = resolve(root, table, relative)
-    created = _make_folders(final.parent)  # resolve() checked it stays inside root
+    entry = FileEntry(rows=rows.num_rows, bytes=len(data), sha256=digest, covers=covers or {})
+    if _holds(final, len(data), digest):  # written before (a list that did not change, a fetch repeated)
+        return relative, entry
+    created = _make_folders(final.parent)  # resolve() checked that no part of it is a symlink
     path, handle = open_temporary(final.parent, final.name)
     try:
         handle.write(data)
@@ -84,7 +87,15 @@ def write_part(
     if durable:
         for folder in created:  # a new folder's own name lives in its parent
             sync_folder(folder.parent)
-    return relative, FileEntry(rows=rows.num_rows, bytes=len(data), sha256=digest, covers=covers or {})
+    return relative, entry
+
+
+def _holds(path: Path, size: int, digest: str) -> bool:
+    """True when ``path`` is already a file of ``size`` bytes whose SHA-256 is ``digest``."""
+    try:
+        return path.stat().st_size == size and sha256_of(path) == digest
+    except FileNotFoundError:
+        return False
 
 
 def _make_folders(folder: Path) -> list[Path]:

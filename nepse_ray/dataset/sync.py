@@ -99,10 +99,12 @@ def run_sync(
     verify: bool = False,
     wait: float = 0.0,
     durable: bool = True,
+    compact: bool = True,
     on_step: Callable[[str], None] | None = None,
     local_today: Callable[[], dt.date] | None = None,
 ) -> SyncReport:
-    """:func:`sync` with the data from ``site``; ``durable=False`` skips every ``fsync`` (benchmarks only)."""
+    """:func:`sync` with the data from ``site``. For the benchmark: ``durable=False`` skips every ``fsync``,
+    ``compact=False`` leaves every part unmerged; ``local_today`` is this machine's date (Nepal time)."""
     wanted = tuple(tables)
     unknown = sorted(set(wanted) - set(TABLES))
     if unknown:
@@ -120,8 +122,9 @@ def run_sync(
             if table in wanted:
                 run.table(SPECS[table])
         for table in TABLES:
-            if table in wanted and compact_table(writer, table, force=False):
+            if compact and table in wanted and compact_table(writer, table, force=False):
                 report.notes.append(f"{table}: small parts compacted into one")
+        writer.commit()
         report.written = writer.written
     report.notes.extend(writer.notes)
     if report.failed:
@@ -168,7 +171,8 @@ class _Sync:
         if old is not None and old != relative:
             del state.files[old]
         state.listed = ListEntry(as_of=self.day.today, file=relative, rows=rows.num_rows)
-        self.writer.commit()
+        if relative != old:  # an unchanged list's new day is committed with the run's next commit, or its last
+            self.writer.commit()
 
     def _valid_symbols(self, rows: pa.Table) -> pa.Table:
         """The securities whose symbols look like NEPSE symbols; the others are reported and left out."""

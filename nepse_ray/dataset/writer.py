@@ -35,7 +35,7 @@ class Writer:
         self.root = root
         self.durable = durable
         self.point = CommitPoint(root, durable=durable)
-        self.manifest: Manifest = self.point.working_copy()
+        self.manifest: Manifest = self.point.loaded
         self.written: list[Path] = []
         self.notes: list[str] = []
 
@@ -83,7 +83,7 @@ def writing(
         if lock.taken_over:
             writer.notes.append(lock.taken_over)
         yield writer
-        removed = store.vacuum(root, writer.point.committed, grace=grace)
+        removed = store.vacuum(root, writer.point.committed(), grace=grace)
         if removed:
             writer.notes.append(f"removed {len(removed)} file(s) no snapshot has listed for {grace:g} s")
 
