@@ -20,6 +20,7 @@ from dataset_site import ClientSite
 from dataset_writers import Job, hold_lock, new_event, start_writer
 
 from nepse_ray import dataset
+from nepse_ray.cli import main
 from nepse_ray.dataset.sync import run_sync
 from nepse_ray.sim import Simulator, SimulatorProcess
 
@@ -111,7 +112,7 @@ def test_200_reads_while_compactions_replace_parts_never_see_both_or_neither(
 
 
 def test_a_reader_keeps_reading_its_snapshot_after_a_commit_replaced_its_files(
-    nepse_sim_factory: SimFactory, tmp_path: Path
+    nepse_sim_factory: SimFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim = nepse_sim_factory(trades=100, rate_limit=None)
     site = ClientSite(sim.base_url)
@@ -119,10 +120,18 @@ def test_a_reader_keeps_reading_its_snapshot_after_a_commit_replaced_its_files(
     for days in (10, 20):
         run_sync(site, tmp_path, since=today - dt.timedelta(days=days), tables=HISTORIES)
     opened = dataset.open(tmp_path, "price_history")  # two parts
-    assert dataset.compact(tmp_path) == {"price_history": 2, "index_history": 2}
+    assert main(["sync", str(tmp_path), "--compact"]) == 0
+    assert (
+        capsys.readouterr().out
+        == f"{tmp_path}: compacted (price_history: 2 files merged, index_history: 2 files merged)\n"
+    )
 
     assert opened.to_table().num_rows == dataset.open(tmp_path, "price_history").to_table().num_rows
-    assert dataset.vacuum(tmp_path) == ["removed 4 file(s) no snapshot has listed for 0 s"]
+    assert main(["sync", str(tmp_path), "--vacuum", "--compact"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path}: nothing to compact",
+        f"{tmp_path}: removed 4 file(s) no snapshot has listed for 0 s",
+    ]
     with pytest.raises(FileNotFoundError):  # --vacuum does not wait: an old snapshot's files are gone
         opened.to_table()
 
