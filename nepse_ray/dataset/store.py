@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,6 +56,14 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return bytes(sink.getvalue())
 
 
+class Part(NamedTuple):
+    """A part in place: its name in the table's folder, its manifest entry, and whether this call wrote it."""
+
+    relative: str
+    entry: FileEntry
+    written: bool
+
+
 def write_part(
     root: Path,
     table: str,
@@ -63,15 +72,15 @@ def write_part(
     day: dt.date | None = None,
     covers: dict[str, list[tuple[dt.date, dt.date]]] | None = None,
     durable: bool = True,
-) -> tuple[str, FileEntry]:
-    """Write ``rows`` as a part of ``table`` (a day's file for *days* tables): its name and its manifest entry."""
+) -> Part:
+    """Write ``rows`` as a part of ``table`` (a day's file for *days* tables), unless the same bytes are there."""
     data = parquet_bytes(rows)
     digest = hashlib.sha256(data).hexdigest()
     relative = relative_path(table, digest, day)
     final = resolve(root, table, relative)
     entry = FileEntry(rows=rows.num_rows, bytes=len(data), sha256=digest, covers=covers or {})
     if _holds(final, len(data), digest):  # written before (a list that did not change, a fetch repeated)
-        return relative, entry
+        return Part(relative, entry, written=False)
     created = _make_folders(final.parent)  # resolve() checked that no part of it is a symlink
     path, handle = open_temporary(final.parent, final.name)
     try:
@@ -87,7 +96,7 @@ def write_part(
     if durable:
         for folder in created:  # a new folder's own name lives in its parent
             sync_folder(folder.parent)
-    return relative, entry
+    return Part(relative, entry, written=True)
 
 
 def _holds(path: Path, size: int, digest: str) -> bool:

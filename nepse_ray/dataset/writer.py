@@ -51,10 +51,11 @@ class Writer:
         covers: dict[str, list[tuple[dt.date, dt.date]]] | None = None,
     ) -> str:
         """Write ``rows`` as a file of ``table`` and list it in the working manifest; its name."""
-        relative, entry = store.write_part(self.root, table, rows, day=day, covers=covers, durable=self.durable)
-        self.state(table).add_file(relative, entry)
-        self.written.append(self.root / table / relative)
-        return relative
+        part = store.write_part(self.root, table, rows, day=day, covers=covers, durable=self.durable)
+        self.state(table).add_file(part.relative, part.entry)
+        if part.written:
+            self.written.append(self.root / table / part.relative)
+        return part.relative
 
     def commit(self) -> bool:
         """Make the working manifest the dataset's snapshot (nothing happens when it did not change)."""
