@@ -17,7 +17,8 @@ def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
             "ClusterNotFoundError", "DatasetCorruptError", "DatasetLockedError", "IncompletePullError",
-            "IncompleteSyncError", "NepseAuthError", "NepseClient", "NepseClientRequestError",
+            "IncompleteSyncError", "NepseAuthError", "NepseCertificateError", "NepseClient",
+            "NepseClientRequestError",
             "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
             "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
             "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",
@@ -26,7 +27,8 @@ def test_public_names_are_pinned() -> None:
             "OutputError", "PagingError", "PoolBusyError", "PoolConfigError", "PoolError", "PoolNotFoundError",
             "PoolOptions", "PoolShutdownError", "PoolStats", "PullResult", "PullTooLargeError", "TaskTimeoutError",
             "UnknownSymbolError", "WorkerLostError", "companies", "default_api", "index_history", "nepse_worker_api",
-            "price_history", "pull_floorsheet", "securities", "today_prices",
+            "price_history", "pull_floorsheet", "read_floorsheet", "read_price_history", "read_today_price",
+            "securities", "today_prices",
         ]
     )  # fmt: skip
 
