@@ -17,6 +17,7 @@ from .nepse.errors import (
     NepseAuthError,
     NepseClientRequestError,
     NepseConnectionError,
+    NepseContentEncodingError,
     NepseDeadlineError,
     NepseEmptyPageError,
     NepseError,
@@ -33,6 +34,7 @@ from .nepse.errors import (
     NepseStatusError,
     NepseTimeoutError,
     NepseTransportError,
+    PagingError,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +53,6 @@ if TYPE_CHECKING:
     from .pulls import (
         IncompletePullError,
         OutputError,
-        PagingError,
         PullResult,
         PullTooLargeError,
         UnknownSymbolError,
@@ -78,7 +79,6 @@ _LAZY = {
     "ClusterNotFoundError": "nepse_ray.pool.lookup",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
     "OutputError": "nepse_ray.pulls",
-    "PagingError": "nepse_ray.pulls",
     "PullTooLargeError": "nepse_ray.pulls",
     "IncompletePullError": "nepse_ray.pulls",
     "PullResult": "nepse_ray.pulls",
@@ -98,6 +98,7 @@ __all__ = [
     "NepseClient",
     "NepseClientRequestError",
     "NepseConnectionError",
+    "NepseContentEncodingError",
     "NepseDeadlineError",
     "NepseEmptyPageError",
     "NepseError",

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .nepse.errors import NepseInputError
+from .terminal import printable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,7 +222,7 @@ def _pull(args: argparse.Namespace) -> int:
                     "indices": lambda: market.index_history(api, **kw),
                 }
                 result = pulls[args.what]()
-        connection.console.print(str(result), highlight=False)
+        connection.console.print(printable(str(result)), highlight=False, markup=False)
     return 0
 
 
@@ -242,10 +243,10 @@ def _sync(args: argparse.Namespace) -> int:
                 args.directory,
                 since=since,
                 tables=args.tables,
-                on_step=lambda step: connection.console.log(step),
+                on_step=lambda step: connection.console.log(printable(step), markup=False),
                 on_progress=on_progress,
             )
-        connection.console.print(f"{args.directory}: {report}", highlight=False)
+        connection.console.print(printable(f"{args.directory}: {report}"), highlight=False, markup=False)
     return 0
 
 

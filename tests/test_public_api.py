@@ -17,14 +17,15 @@ def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
             "ClusterNotFoundError", "IncompletePullError", "NepseAuthError", "NepseClient", "NepseClientRequestError",
-            "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
-            "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
-            "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",
-            "NepseServerError", "NepseStatusError", "NepseTimeoutError", "NepseTransportError", "NepseWorkerAPI",
-            "OutputError", "PagingError", "PoolBusyError", "PoolConfigError", "PoolError", "PoolNotFoundError",
-            "PoolOptions", "PoolShutdownError", "PoolStats", "PullResult", "PullTooLargeError", "TaskTimeoutError",
-            "UnknownSymbolError", "WorkerLostError", "companies", "default_api", "index_history", "nepse_worker_api",
-            "price_history", "pull_floorsheet", "securities", "today_prices",
+            "NepseConnectionError", "NepseContentEncodingError", "NepseDeadlineError", "NepseEmptyPageError",
+            "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError",
+            "NepseInvalidResponseError", "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError",
+            "NepseResponseTooLargeError", "NepseServerError", "NepseStatusError", "NepseTimeoutError",
+            "NepseTransportError", "NepseWorkerAPI", "OutputError", "PagingError", "PoolBusyError", "PoolConfigError",
+            "PoolError", "PoolNotFoundError", "PoolOptions", "PoolShutdownError", "PoolStats", "PullResult",
+            "PullTooLargeError", "TaskTimeoutError", "UnknownSymbolError", "WorkerLostError", "companies",
+            "default_api", "index_history", "nepse_worker_api", "price_history", "pull_floorsheet", "securities",
+            "today_prices",
         ]
     )  # fmt: skip
 

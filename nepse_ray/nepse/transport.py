@@ -6,9 +6,11 @@ so tests swap in a fake transport and never open a socket. A transport turns net
 never the headers (they carry the token) nor the body (it carries the payload id).
 
 :class:`RequestsTransport` trusts the server as little as it can: it ignores the environment (no proxies, CA
-bundles or ``.netrc`` credentials from environment variables), streams each body under a size cap counted after
-decompression, and holds every attempt to a total deadline, so neither a gzip bomb, an endless body nor a slow
-trickle can hold a worker or its memory. Given a ``source_address``, its connections leave from that local address
+bundles or ``.netrc`` credentials from environment variables), asks only for gzip or deflate and decodes each
+body itself under a size cap counted after decompression (:mod:`~nepse_ray.nepse.decoding`), and holds every
+attempt to a total deadline from the name lookup to the last byte (:mod:`~nepse_ray.nepse.deadline`), so neither a
+gzip bomb, an endless body, an unasked-for encoding nor a slow trickle of headers or body can hold a worker or its
+memory. Given a ``source_address``, its connections leave from that local address
 (a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`).
 """
 
@@ -23,8 +25,9 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
+from .deadline import Attempt, DeadlineAdapter
+from .decoding import ACCEPT_ENCODING, BodyDecoder
 from .errors import (
     NepseConnectionError,
     NepseDeadlineError,
@@ -32,7 +35,6 @@ from .errors import (
     NepseHeaderValueError,
     NepseInputError,
     NepseInvalidResponseError,
-    NepseResponseTooLargeError,
     NepseTimeoutError,
 )
 
@@ -49,11 +51,16 @@ _READ_SIZE = 256 * 1024
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RawResponse:
-    """What came back: the status, the headers and the undecoded body."""
+    """What came back: the status, the headers and the body (its Content-Encoding undone).
+
+    ``page_size`` is the ``size`` the request asked for when it asked for a page: a reader refuses a page holding
+    more rows (:func:`~nepse_ray.nepse.paging.check_page`). The client sets it; transports leave it ``None``.
+    """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    page_size: int | None = None
 
     def header(self, name: str) -> str | None:
         """The value of header ``name``, matched case-insensitively (fakes may use plain dicts)."""
@@ -91,9 +98,9 @@ class RequestsTransport:
     ``source_address`` (an IP address of this host) is the local address every connection binds to; ``None`` lets
     the OS choose.
 
-    The deadline caps connecting, waiting for the answer and reading the body, each socket wait shortened to what
-    is left of it. Only a server that trickles its header lines can overrun it, by at most ``http.client``'s header
-    limits times the read timeout.
+    The deadline caps the name lookup, connecting, waiting for the answer (however slowly its header lines come)
+    and reading the body, each socket wait shortened to what is left of it. A body in an encoding other than gzip,
+    deflate or identity raises :class:`NepseContentEncodingError` undecoded.
     """
 
     def __init__(
@@ -107,11 +114,11 @@ class RequestsTransport:
     ) -> None:
         self._session = requests.Session()
         self._session.trust_env = False
+        self._session.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self._source_address = source_address
-        if source_address is not None:
-            adapter = SourceAddressAdapter(source_address)
-            self._session.mount("https://", adapter)
-            self._session.mount("http://", adapter)
+        adapter = DeadlineAdapter() if source_address is None else SourceAddressAdapter(source_address)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
         self._session.verify = self._verify = verify
         self._max_body_bytes = max_body_bytes
         self._total_timeout = total_timeout
@@ -129,63 +136,67 @@ class RequestsTransport:
     ) -> RawResponse:
         where = f"{method} {urlsplit(url).path}"
         require_sendable_headers(where, headers)
-        deadline = self._clock() + self._total_timeout
+        attempt = Attempt(self._clock() + self._total_timeout, self._clock)
         connect_timeout, read_timeout = (min(seconds, self._total_timeout) for seconds in timeout)
         failure: NepseError
+        phase = "waiting for the answer"
         try:
-            response = self._session.request(
-                method,
-                url,
-                headers=dict(headers),
-                params=list(params),
-                json=json_body,
-                timeout=(connect_timeout, read_timeout),
-                allow_redirects=False,
-                stream=True,
-                verify=self._verify,
-            )
-            with response:  # closes the connection unless the whole body was read
-                body = self._read_body(where, response.raw, deadline, read_timeout)
+            with attempt.running():
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=dict(headers),
+                    params=list(params),
+                    json=json_body,
+                    timeout=(connect_timeout, read_timeout),
+                    allow_redirects=False,
+                    stream=True,
+                    verify=self._verify,
+                )
+                phase = "reading the answer"
+                with response:  # closes the connection unless the whole body was read
+                    body = self._read_body(where, response, attempt, read_timeout)
             return RawResponse(response.status_code, response.headers, body)
         except requests.RequestException as exc:
             failure = _network_failure(where, exc)
         except urllib3.exceptions.HTTPError as exc:  # raised while streaming the body
-            overdue = isinstance(exc, urllib3.exceptions.ReadTimeoutError) and self._clock() >= deadline
-            failure = self._deadline_error(where) if overdue else _body_failure(where, exc)
+            failure = _body_failure(where, exc)
+        if attempt.expired or (isinstance(failure, NepseTimeoutError) and attempt.left() <= 0):
+            failure = self._deadline_error(where, phase)
         # Raised outside the except block so the error keeps no reference (via __context__) to the requests
         # exception, whose .request still holds the Authorization header.
         raise failure
 
-    def _read_body(self, where: str, raw: urllib3.HTTPResponse, deadline: float, read_timeout: float) -> bytes:
+    def _read_body(self, where: str, response: requests.Response, attempt: Attempt, read_timeout: float) -> bytes:
         """The decoded body, read in pieces of at most ``_READ_SIZE`` so the cap and the deadline hold throughout.
 
-        ``read1`` returns as soon as some bytes arrived (``read`` would wait for a full piece), and urllib3
-        decompresses no more than it returns, so a gzip bomb is never inflated past the cap.
+        ``read1`` returns as soon as some bytes arrived (``read`` would wait for a full piece); each piece is
+        decoded by a :class:`BodyDecoder` before the next is read, so a gzip bomb is never inflated past the cap
+        and the deadline is checked between pieces however slowly they come.
         """
+        decoder = BodyDecoder(response.headers.get("Content-Encoding"), max_bytes=self._max_body_bytes, where=where)
+        raw: urllib3.HTTPResponse = response.raw
         chunks: list[bytes] = []
-        size = 0
         while True:
-            left = deadline - self._clock()
-            if left <= 0:
-                raise self._deadline_error(where)
+            left = attempt.left()
+            if left <= 0 or attempt.expired:
+                raise self._deadline_error(where, "reading the answer")
             connection = raw.connection
             if connection is not None and connection.sock is not None:
                 connection.sock.settimeout(min(read_timeout, left))
-            chunk = raw.read1(_READ_SIZE, decode_content=True)
+            chunk = raw.read1(_READ_SIZE, decode_content=False)
             if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self._max_body_bytes:
-                raise NepseResponseTooLargeError(
-                    f"{where}: the answer is larger than max_body_bytes={self._max_body_bytes:,} bytes (decompressed); "
-                    "refusing to read it. Raise max_body_bytes only if such answers are expected"
-                )
-            chunks.append(chunk)
+                break
+            chunks.append(decoder.feed(chunk))
+        if attempt.expired:  # the watchdog shut the socket: what looks like the end is not the body's end
+            raise self._deadline_error(where, "reading the answer")
+        chunks.append(decoder.finish())
+        return b"".join(chunks)
 
-    def _deadline_error(self, where: str) -> NepseDeadlineError:
+    def _deadline_error(self, where: str, phase: str) -> NepseDeadlineError:
         return NepseDeadlineError(
-            f"{where}: the answer took longer than total_timeout={self._total_timeout:g} s to arrive in full; "
-            "the server is trickling it out"
+            f"{where}: timed out while {phase}: it took longer than total_timeout={self._total_timeout:g} s in all; "
+            "the server is slow or trickling it out"
         )
 
     def close(self) -> None:
@@ -198,7 +209,7 @@ class RequestsTransport:
         )
 
 
-class SourceAddressAdapter(HTTPAdapter):
+class SourceAddressAdapter(DeadlineAdapter):
     """An ``HTTPAdapter`` whose connections bind to one local address (any port): the address a site's
     per-address limit counts them against. Raises :class:`NepseInputError` if ``address`` is not an IP address."""
 
