@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from loopback_http import Handler, LoopbackServer
 
 from nepse_ray.nepse.client import NepseClient
 from nepse_ray.nepse.errors import NepseContentEncodingError, NepseDeadlineError
+from nepse_ray.nepse.transport import RequestsTransport
 from nepse_ray.sim import Simulator
 from nepse_ray.testing import wait_until
 
@@ -74,3 +76,21 @@ def test_an_encoding_the_client_did_not_ask_for_is_refused(
     assert not info.value.retryable and info.value.endpoint == "market_open"
     sim.configure(hostile=[])
     assert client.market_open().id == 80
+
+
+def test_the_client_asks_for_gzip_and_deflate_only() -> None:
+    """Whatever decoders are installed (this suite installs brotli, which makes requests offer br by default)."""
+    asked: list[str | None] = []
+
+    def record(handler: Handler) -> None:
+        asked.append(handler.headers.get("Accept-Encoding"))
+        handler.answer(200, b"{}")
+
+    server = LoopbackServer({"/api/nots/accept": record})
+    try:
+        RequestsTransport().send(
+            "GET", server.url + "/api/nots/accept", headers={}, params=(), json_body=None, timeout=(5.0, 5.0)
+        )
+    finally:
+        server.close()
+    assert asked == ["gzip, deflate"]
