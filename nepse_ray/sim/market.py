@@ -199,6 +199,18 @@ class IndexDay:
     transactions: int
 
 
+def history_window_start(latest: dt.date) -> dt.date:
+    """The oldest day of a security's price history the site gives: one year before its latest trading day.
+
+    Observed: asked for 2020-01-01..2024-12-31 on 2025-12-04 (latest session 2025-12-03), the site answered only
+    2024-12-03..2024-12-31, whatever ``startDate`` said.
+    """
+    try:
+        return latest.replace(year=latest.year - 1)
+    except ValueError:  # 29 February
+        return latest.replace(year=latest.year - 1, day=28)
+
+
 def default_business_date(today: dt.date) -> dt.date:
     """The latest trading day (Sunday..Thursday) on or before ``today``."""
     day = today

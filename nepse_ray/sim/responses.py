@@ -15,7 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .floorsheet import FloorsheetPages
-from .market import INDICES, MAIN_INDEX_IDS, SUB_INDEX_IDS, DailyBar, DayStats, Market, Security
+from .market import (
+    INDICES,
+    MAIN_INDEX_IDS,
+    SUB_INDEX_IDS,
+    DailyBar,
+    DayStats,
+    Market,
+    Security,
+    history_window_start,
+)
 from .wire import BodyCache, Json, encode, spring_page
 
 
@@ -357,9 +366,12 @@ class Responses:
     def security_price_history(
         self, security_id: int, start: dt.date | None, end: dt.date | None, page: int, size: int
     ) -> bytes | None:
+        """Newest first, only within the site's window (:func:`~nepse_ray.sim.market.history_window_start`)."""
         security = self.security(security_id)
         if security is None:
             return None
+        oldest = history_window_start(self.market.business_date)
+        start = oldest if start is None else max(start, oldest)
         rows = [
             {
                 "businessDate": b.business_date.isoformat(),
@@ -371,9 +383,9 @@ class Responses:
                 "closePrice": b.close,
             }
             for b in reversed(self._bars(security))
-            if (start is None or b.business_date >= start) and (end is None or b.business_date <= end)
+            if b.business_date >= start and (end is None or b.business_date <= end)
         ]
-        return encode(spring_page(rows, page=page, size=size, sort=True))
+        return encode(spring_page(rows, page=page, size=size, sort=False))
 
     def daily_price_graph(self, security_id: int) -> bytes | None:
         security = self.security(security_id)

@@ -2,7 +2,8 @@
 
 Handlers read path and query values (a malformed one raises :class:`BadRequest`, answered 400), then ask
 :class:`~nepse_ray.sim.responses.Responses` for the encoded body; ``None`` means an unknown security or index
-id (answered 404). ``size`` defaults to and is capped at ``max_page_size`` (500, like the site).
+id (answered 404). ``size`` defaults to and is capped at ``max_page_size`` (500, like the site), except a
+security's price history, which the site caps at :data:`HISTORY_PAGE_CAP` and gives for one year only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from aiohttp import web
 from ..nepse.payload import VARIANT_BY_ENDPOINT
 from .config import SimConfig
 from .days import TradingDays
+
+#: The site caps a security's history page at 2,000 rows (asked for size=10000, it answered size 2000).
+HISTORY_PAGE_CAP = 2000
 
 
 class BadRequest(Exception):
@@ -74,12 +78,13 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
     server's clock (a live floorsheet grows with it)."""
     r = days.current
 
-    def page_args(request: web.Request) -> tuple[int, int]:
+    def page_args(request: web.Request, cap: int | None = None) -> tuple[int, int]:
         page = _query_int(request, "page") or 0
         size = _query_int(request, "size")
         if size == 0:
             raise BadRequest("size must be at least 1")
-        return page, min(size or config().max_page_size, config().max_page_size)
+        limit = cap or config().max_page_size
+        return page, min(size or limit, limit)
 
     def floorsheet(request: web.Request) -> bytes:
         page, size = page_args(request)
@@ -101,7 +106,7 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
         return days.floorsheet(_query_date(request, "businessDate"), now(), page, size, stock_id=security_id)
 
     def security_price_history(request: web.Request) -> bytes | None:
-        page, size = page_args(request)
+        page, size = page_args(request, HISTORY_PAGE_CAP)
         start, end = _query_date(request, "startDate"), _query_date(request, "endDate")
         return r.security_price_history(_path_int(request, "security_id"), start, end, page, size)
 

@@ -59,14 +59,29 @@ def test_a_day_not_served_answers_an_empty_page_like_the_site(days_sim: Simulato
     assert (prices["content"], prices["totalElements"]) == ([], 0)
 
 
-def test_price_history_reaches_back_over_any_range(days_sim: Simulator) -> None:
+def test_price_history_reaches_back_over_any_range_within_the_last_year(days_sim: Simulator) -> None:
     session = proved(days_sim)
     security = session.call("security_list").json()[0]["id"]
-    start, end = BUSINESS_DATE - dt.timedelta(days=400), BUSINESS_DATE - dt.timedelta(days=300)
+    start, end = BUSINESS_DATE - dt.timedelta(days=300), BUSINESS_DATE - dt.timedelta(days=200)
     body = session.call("security_price_history", security_id=security, start_date=start, end_date=end).json()
     dates = [dt.date.fromisoformat(row["businessDate"]) for row in body["content"]]
     assert 60 < body["totalElements"] == len(dates) < 80  # Sun-Thu over 100 days
     assert min(dates) >= start and max(dates) <= end
+
+
+def test_price_history_is_one_year_whatever_the_start_and_pages_cap_at_2000(days_sim: Simulator) -> None:
+    """As the site: asked for five years in pages of 10,000, it gives the last year in pages of 2,000."""
+    session = proved(days_sim)
+    security = int(session.call("price_volume").json()[0]["securityId"])  # traded on the business day
+    start = BUSINESS_DATE - dt.timedelta(days=5 * 365)
+    body = session.call("security_price_history", security_id=security, start_date=start, size=10_000).json()
+    dates = [dt.date.fromisoformat(row["businessDate"]) for row in body["content"]]
+    assert body["size"] == 2_000 and body["totalElements"] == len(dates)
+    assert min(dates) == dt.date(2024, 10, 30) and max(dates) == BUSINESS_DATE  # a Wednesday a year before
+    old = session.call(
+        "security_price_history", security_id=security, start_date=start, end_date=dt.date(2024, 10, 29)
+    ).json()
+    assert (old["content"], old["totalElements"]) == ([], 0)
 
 
 def test_live_trades_arrive_on_top_and_the_total_grows_with_the_clock() -> None:
