@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def scratch(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {name: value for name, value in os.environ.items() if not name.startswith(("RAY_", "PYTEST_"))}
     env.update(HOME=str(home), RAY_TMPDIR=ray_tmp, RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     yield env
-    subprocess.run(["rm", "-rf", ray_tmp], check=False)
+    shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def run(script: str, env: dict[str, str]) -> Any:
