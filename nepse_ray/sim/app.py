@@ -224,6 +224,7 @@ class SimServer:
 
     async def guard(self, request: web.Request, route: Route) -> web.StreamResponse:
         self.stats.count_request(route.name)
+        sent = self.now()
         await self._delay()
         now = self.now()
         refused = self._admit_client(request, now)
@@ -233,6 +234,7 @@ class SimServer:
         if isinstance(record, web.Response):
             return record
         self.stats.count_token(record.label, now)
+        self.stats.count_sent(record.label, sent)
         if self.token_limiter is not None:
             wait = self.token_limiter.admit(record.token_id, now)
             if wait is not None:

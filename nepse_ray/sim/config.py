@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .hostile import HostileName
+from .tls import TLSMode
 
 OnExcess = Literal["429", "drop", "empty"]
 DaySource = Literal["nepal", "local", "asof"]
@@ -24,7 +25,7 @@ TodayPriceVariant = Literal["b", "floorsheet"]
 
 #: Fields that define the served market or the socket; they cannot change on a running server.
 STARTUP_ONLY_FIELDS = frozenset(
-    {"host", "port", "seed", "trades", "business_date", "market_open", "live_trades_per_s", "past_days"}
+    {"host", "port", "seed", "trades", "business_date", "market_open", "live_trades_per_s", "past_days", "tls"}
 )
 #: Largest added latency and jitter: a minute already fails every client's timeouts.
 MAX_LATENCY_MS = 60_000.0
@@ -43,6 +44,7 @@ class SimConfig(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+    tls: TLSMode | None = Field(default=None, description="serve HTTPS with the site's flaw (nepse_ray.sim.tls)")
 
     # The synthetic market.
     seed: int = 0
