@@ -19,6 +19,7 @@ from .nepse.errors import (
     NepseCertificateError,
     NepseClientRequestError,
     NepseConnectionError,
+    NepseContentEncodingError,
     NepseDeadlineError,
     NepseEmptyPageError,
     NepseError,
@@ -35,6 +36,7 @@ from .nepse.errors import (
     NepseStatusError,
     NepseTimeoutError,
     NepseTransportError,
+    PagingError,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
     from .pulls import (
         IncompletePullError,
         OutputError,
-        PagingError,
         PullResult,
         PullTooLargeError,
         UnknownSymbolError,
@@ -86,7 +87,6 @@ _LAZY = {
     "NotADatasetError": "nepse_ray.dataset.errors",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
     "OutputError": "nepse_ray.pulls",
-    "PagingError": "nepse_ray.pulls",
     "PullTooLargeError": "nepse_ray.pulls",
     "IncompletePullError": "nepse_ray.pulls",
     "PullResult": "nepse_ray.pulls",
@@ -113,6 +113,7 @@ __all__ = [
     "NepseClient",
     "NepseClientRequestError",
     "NepseConnectionError",
+    "NepseContentEncodingError",
     "NepseDeadlineError",
     "NepseEmptyPageError",
     "NepseError",

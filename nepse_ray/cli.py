@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .nepse.errors import NepseInputError
+from .terminal import printable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +238,7 @@ def _pull(args: argparse.Namespace) -> int:
                     "indices": lambda: market.index_history(api, **kw),
                 }
                 result = pulls[args.what]()
-        connection.console.print(str(result), highlight=False)
+        connection.console.print(printable(str(result)), highlight=False, markup=False)
     return 0
 
 
@@ -265,7 +266,7 @@ def _sync(args: argparse.Namespace) -> int:
                     retry_unavailable=args.retry_unavailable,
                     verify=args.verify,
                     wait=args.wait,
-                    on_step=lambda step: console.log(step, markup=False, highlight=False),
+                    on_step=lambda step: console.log(printable(step), markup=False, highlight=False),
                     on_progress=on_progress,
                 )
             except dataset.IncompleteSyncError as error:
@@ -277,9 +278,9 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _print_report(console: Any, directory: Path, report: Any) -> None:
-    console.print(f"{directory}: {report}", markup=False, highlight=False)
+    console.print(printable(f"{directory}: {report}"), markup=False, highlight=False)
     for line in report.details():
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(printable(f"  {line}"), markup=False, highlight=False)
 
 
 def _maintain(args: argparse.Namespace) -> int:

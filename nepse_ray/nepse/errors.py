@@ -18,6 +18,7 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── NepseTimeoutError             connect or read timeout (retryable)
     │   │   └── NepseDeadlineError          the attempt passed total_timeout
     │   ├── NepseResponseTooLargeError    the body passed max_body_bytes
+    │   ├── NepseContentEncodingError     the body is encoded in a way nepse-ray did not ask for (Brotli...)
     │   └── NepseHeaderValueError         a header value cannot be sent (a malformed token)
     ├── NepseStatusError                the site answered with a failure status; .status holds it
     │   ├── NepseAuthError                401, again with a fresh token
@@ -27,7 +28,7 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   └── NepseClientRequestError       any other 4xx, or a redirect
     ├── NepseResponseError              a 2xx answer nepse-ray cannot use (retryable)
     │   ├── NepseInvalidResponseError     not the JSON the endpoint promises
-    │   │   └── PagingError                 pulls: pages that do not add up (not retryable)
+    │   │   └── PagingError                 pages that do not add up, or hold more rows than asked for
     │   ├── NepseEmptyPageError           200 [] with every payload variant
     │   └── NepseHandshakeError           the prove's answer holds no usable token
     ├── PoolError                       the worker pool itself (nepse_ray.pool.errors)
@@ -43,8 +44,8 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     └── DatasetCorruptError             dataset: the manifest names a file nepse-ray never writes
 
 The pool, pull and dataset classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
-:mod:`nepse_ray.pulls.errors` and ``.sinks``, :mod:`nepse_ray.dataset.errors`); every class is exported from
-``nepse_ray``.
+:mod:`nepse_ray.pulls.errors` and ``.sinks``, :mod:`nepse_ray.dataset.errors`); :class:`PagingError` is here because
+a page is refused where it is read; every class is exported from ``nepse_ray``.
 """
 
 from __future__ import annotations
@@ -168,6 +169,13 @@ class NepseInvalidResponseError(NepseResponseError):
     retryable = True
 
 
+class PagingError(NepseInvalidResponseError):
+    """The site's paging does not add up: ``totalPages`` disagrees with ``totalElements`` and the page size, or a
+    page holds more rows than the ``size`` asked for. Not retryable: the site's paging cannot be trusted."""
+
+    retryable = False
+
+
 class NepseForbiddenError(NepseStatusError):
     """HTTP 403, typically an HTML page served to clients the site considers abusive.
 
@@ -222,6 +230,13 @@ class NepseResponseTooLargeError(NepseTransportError):
     """The answer's body, counted after decompression, passed the client's ``max_body_bytes``.
 
     Not retryable: a server that sends an endless or bomb-sized body will send it again.
+    """
+
+
+class NepseContentEncodingError(NepseTransportError):
+    """The answer came in a ``Content-Encoding`` other than gzip, deflate or identity, which the client never asks
+    for (Brotli, zstd, a chain of encodings); it is refused undecoded, so no decoder can be made to bypass the
+    ``max_body_bytes`` cap. Not retryable: the server or a proxy on the way will encode it so again.
     """
 
 

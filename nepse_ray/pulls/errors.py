@@ -11,16 +11,12 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from nepse_ray.nepse.errors import NepseError, NepseInputError, NepseInvalidResponseError
+from nepse_ray.nepse.errors import NepseError, NepseInputError, PagingError
 
 if TYPE_CHECKING:
     from .result import PullResult
 
-
-class PagingError(NepseInvalidResponseError):
-    """The site's paging does not add up: ``totalPages`` disagrees with ``totalElements`` and the page size."""
-
-    retryable = False
+__all__ = ["IncompletePullError", "PagingError", "PullTooLargeError", "UnknownSymbolError"]
 
 
 class PullTooLargeError(NepseInputError):

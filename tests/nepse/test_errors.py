@@ -34,6 +34,8 @@ RETRYABLE = {
     "NepseDeadlineError": True,
     "NepseResponseTooLargeError": False,
     "NepseHeaderValueError": False,
+    "NepseContentEncodingError": False,
+    "PagingError": False,
     "NepseTransportError": False,
     "NepseStatusError": False,
     "NepseResponseError": True,
