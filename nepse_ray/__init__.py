@@ -19,6 +19,7 @@ from .nepse.errors import (
     NepseCertificateError,
     NepseClientRequestError,
     NepseConnectionError,
+    NepseContentEncodingError,
     NepseDeadlineError,
     NepseDecoderError,
     NepseEmptyPageError,
@@ -37,10 +38,12 @@ from .nepse.errors import (
     NepseStatusError,
     NepseTimeoutError,
     NepseTransportError,
+    PagingError,
 )
 
 if TYPE_CHECKING:
     from .data import read_floorsheet, read_price_history, read_today_price
+    from .dataset.errors import DatasetCorruptError, DatasetLockedError, IncompleteSyncError, NotADatasetError
     from .doctor import DoctorReport, doctor
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
     from .pool.errors import (
@@ -57,7 +60,6 @@ if TYPE_CHECKING:
     from .pulls import (
         IncompletePullError,
         OutputError,
-        PagingError,
         PullResult,
         PullTooLargeError,
         UnknownSymbolError,
@@ -84,9 +86,12 @@ _LAZY = {
     "TaskTimeoutError": "nepse_ray.pool.errors",
     "WorkerLostError": "nepse_ray.pool.errors",
     "ClusterNotFoundError": "nepse_ray.pool.lookup",
+    "DatasetCorruptError": "nepse_ray.dataset.errors",
+    "DatasetLockedError": "nepse_ray.dataset.errors",
+    "IncompleteSyncError": "nepse_ray.dataset.errors",
+    "NotADatasetError": "nepse_ray.dataset.errors",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
     "OutputError": "nepse_ray.pulls",
-    "PagingError": "nepse_ray.pulls",
     "PullTooLargeError": "nepse_ray.pulls",
     "IncompletePullError": "nepse_ray.pulls",
     "PullResult": "nepse_ray.pulls",
@@ -104,13 +109,17 @@ _LAZY = {
 
 __all__ = [
     "ClusterNotFoundError",
+    "DatasetCorruptError",
+    "DatasetLockedError",
     "DoctorReport",
     "IncompletePullError",
+    "IncompleteSyncError",
     "NepseAuthError",
     "NepseCertificateError",
     "NepseClient",
     "NepseClientRequestError",
     "NepseConnectionError",
+    "NepseContentEncodingError",
     "NepseDeadlineError",
     "NepseDecoderError",
     "NepseEmptyPageError",
@@ -130,6 +139,7 @@ __all__ = [
     "NepseTimeoutError",
     "NepseTransportError",
     "NepseWorkerAPI",
+    "NotADatasetError",
     "OutputError",
     "PagingError",
     "PoolBusyError",

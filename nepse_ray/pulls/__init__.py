@@ -6,7 +6,7 @@ start), ``source`` (pages through the pool), ``sinks`` (memory, Parquet, CSV, JS
 """
 
 from .engine import PagedPull, Progress, PullLimits, Series
-from .errors import IncompletePullError, OutputError, PagingError, PullTooLargeError, UnknownSymbolError
+from .errors import IncompletePullError, PagingError, PullTooLargeError, UnknownSymbolError
 from .market import (
     INDEX_IDS,
     companies,
@@ -19,6 +19,7 @@ from .market import (
 )
 from .result import PullResult
 from .runner import run_pull
+from .sinks import OutputError
 
 __all__ = [
     "INDEX_IDS",
