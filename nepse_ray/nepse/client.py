@@ -333,7 +333,8 @@ class NepseClient(CatalogueMethods, SessionMethods):
     Each HTTP attempt may take ``total_timeout`` seconds in all (keep it below the pool's ``task_timeout``) and
     bring at most ``max_body_bytes`` of decompressed body. ``http://`` is accepted only for loopback hosts (the
     simulator) unless ``allow_insecure_http=True``. ``source_address`` binds every connection to that local address
-    (see :class:`~nepse_ray.nepse.transport.RequestsTransport`).
+    (see :class:`~nepse_ray.nepse.transport.RequestsTransport`). ``before_send`` is called before every HTTP request,
+    once this client's rate limiter let it go: a gate shared with other clients (a pool's rate cap).
     """
 
     def __init__(
@@ -359,6 +360,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
         allow_insecure_http: bool = False,
         source_address: str | None = None,
         site: Site | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url, allow_insecure_http=allow_insecure_http)
         timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout, "total_timeout": total_timeout}
@@ -377,6 +379,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
             if not os.path.exists(ca_bundle):
                 raise NepseInputError(f"ca_bundle {ca_bundle!r} does not exist; pass the path of a PEM file")
         self._limiter = TokenBucket(rate, burst, clock=clock, sleep=sleep)
+        self._before_send = before_send
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_retry_after = float(max_retry_after)
         self._timeout = (float(connect_timeout), float(read_timeout))
@@ -517,6 +520,8 @@ class NepseClient(CatalogueMethods, SessionMethods):
         require_allowed_path(call.path)
         headers = self._headers if token is None else {**self._headers, "Authorization": f"Salter {token}"}
         self._count("rate_limit_wait_seconds", self._limiter.acquire(urgent=urgent))
+        if self._before_send is not None:
+            self._before_send()
         self._count("requests_sent")
         self._limiter.note_used()
         try:
@@ -534,6 +539,11 @@ class NepseClient(CatalogueMethods, SessionMethods):
             raise
         size = _asked_page_size(call)
         return raw if size is None else dataclasses.replace(raw, page_size=size)
+
+    def permit_due_at(self) -> float:
+        """When this client's rate limiter grants its next permit, on the client's clock (later while a 429 pause
+        lasts)."""
+        return self._limiter.next_permit_at()
 
     def _count(self, counter: str, amount: float = 1) -> None:
         with self._stats_lock:

@@ -26,7 +26,12 @@ load never accumulates towards a scale event. A decision never both adds and ret
 neither as capacity nor as retirement candidates: replacing or removing them is the coordinator's job.
 
 Retries are two small strategies, tenacity-style: :class:`Backoff` says how long to wait, :class:`RetryPolicy` says
-whether to retry at all and combines the two.
+whether to retry at all and combines the two; :class:`Attempts` applies them to one request. A token refused even
+after a fresh prove (:class:`TokenRefused`) is one token's trouble until enough distinct tokens refuse the same
+request: it goes to another token at once, as a lost worker does.
+
+:func:`next_token` picks which of a worker's tokens serves its next request: in turn, skipping a token paused by a
+429.
 """
 
 from __future__ import annotations
@@ -34,9 +39,9 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from nepse_ray.nepse.errors import NepseError, NepseRateLimitedError
+from nepse_ray.nepse.errors import NepseAuthError, NepseError, NepseForbiddenError, NepseRateLimitedError
 from nepse_ray.pool.options import PoolOptions
 
 # Elapsed-time comparisons tolerate float rounding: 0.1 + 0.2 - 0.3 is not 0, and a hand-driven clock (or a monotonic
@@ -45,6 +50,10 @@ _ELAPSED_EPS = 1e-9
 
 # 2**64 times any sane base exceeds any sane cap; clamping the exponent keeps huge attempt numbers from overflowing.
 _MAX_BACKOFF_EXPONENT = 64
+
+#: Distinct tokens that must refuse one request (HTTP 401 or 403 again after a fresh prove) before it ends with that
+#: refusal, in a pool with at least this many tokens (a smaller pool: every one of its tokens).
+REFUSING_TOKENS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +259,8 @@ class RetryPolicy:
     max_retries: int
     backoff: Backoff
     max_retry_after: float = 60.0
+    refusing_tokens: int = 1
+    """Distinct tokens that must refuse a request before it ends with the refusal."""
 
     @classmethod
     def from_options(cls, options: PoolOptions) -> RetryPolicy:
@@ -257,6 +268,7 @@ class RetryPolicy:
             max_retries=options.max_retries,
             backoff=Backoff(base=options.backoff_base, cap=options.backoff_cap),
             max_retry_after=options.max_retry_after,
+            refusing_tokens=min(options.tokens, REFUSING_TOKENS),
         )
 
     def should_retry(self, error: BaseException, retries_done: int) -> bool:
@@ -278,23 +290,48 @@ class RetryPolicy:
         return NepseRateLimitedError.beyond_cap(error.endpoint, error.retry_after, self.max_retry_after, error.status)
 
 
+class TokenRefused(Exception):
+    """A worker's token was refused (HTTP 401 or 403) even after a fresh prove: ``error``, on the worker's token
+    number ``token``.
+
+    It travels from the worker to whoever retries the request (the coordinator, or a caller on the direct path),
+    whose :class:`Attempts` tries another token, and never reaches a pool's user: the request ends with ``error``
+    itself once enough distinct tokens refused it. The site refusing one token is no proof it refuses the client
+    (that token may have been revoked early, or replaced while the request was on its way).
+    """
+
+    def __init__(self, error: NepseAuthError | NepseForbiddenError, token: int) -> None:
+        super().__init__(error, token)
+        self.error = error
+        self.token = token
+
+    def __str__(self) -> str:
+        return f"token {self.token} refused: {self.error}"
+
+
 @dataclass(slots=True)
 class Attempts:
     """One request's retries so far, and the one rule for what follows a failed attempt.
 
     The coordinator (requests it carries out) and the direct path (``direct.py``: attempts a caller sends straight
     to a worker on a lease) both ask :meth:`after` and nothing else, so a request is retried the same way whichever
-    path it takes. Failures of the site and losses of a worker are counted apart: a request may meet
-    ``max_retries`` of each. A lost worker is retried at once (another worker takes it), a site failure after the
-    policy's backoff.
+    path it takes. Failures of the site, losses of a worker and tokens refusing it are counted apart:
+
+    * a site failure is retried after the policy's backoff, up to ``max_retries`` times;
+    * a lost worker is retried at once (another worker takes it), up to ``max_retries`` times;
+    * a :class:`TokenRefused` from a token that had not refused this request yet is retried at once, on whichever
+      token comes next, until ``refusing_tokens`` distinct tokens (worker and token number) refused it: then the
+      request ends with the refusal. The same token refusing again counts as a site failure.
     """
 
     policy: RetryPolicy
     errors: int = 0
     losses: int = 0
+    refused_by: set[tuple[str, int]] = field(default_factory=set)
 
-    def after(self, error: BaseException, rng: random.Random, *, worker_lost: bool = False) -> float:
-        """Seconds to wait before the next attempt after ``error``; raises the error for the caller if none is due.
+    def after(self, error: BaseException, rng: random.Random, *, worker_lost: bool = False, worker: str = "") -> float:
+        """Seconds to wait before the next attempt after ``error`` (on ``worker``); raises the error for the caller
+        if none is due.
 
         A ``Retry-After`` beyond ``max_retry_after`` raises the policy's refusal instead of ``error``.
         """
@@ -303,6 +340,8 @@ class Attempts:
                 raise error from None
             self.losses += 1
             return 0.0
+        if isinstance(error, TokenRefused):
+            return self._refused(error, worker, rng)
         refusal = self.policy.refusal(error)
         if refusal is not None:
             raise refusal from None
@@ -311,3 +350,37 @@ class Attempts:
         delay = self.policy.next_delay(error, self.errors, rng)
         self.errors += 1
         return delay
+
+    def _refused(self, refused: TokenRefused, worker: str, rng: random.Random) -> float:
+        token = (worker, refused.token)
+        if token in self.refused_by:  # the same token again: a failure like any other, with backoff
+            if self.errors >= self.policy.max_retries:
+                raise refused.error from None
+            delay = self.policy.next_delay(refused.error, self.errors, rng)
+            self.errors += 1
+            return delay
+        self.refused_by.add(token)
+        if len(self.refused_by) >= self.policy.refusing_tokens:
+            raise refused.error from None
+        return 0.0
+
+
+def next_token(due: Sequence[float], turn: int, now: float, horizon: float) -> int:
+    """Which of a worker's tokens serves its next request: the one whose ``turn`` it is, unless its rate limiter
+    grants nothing for more than ``horizon`` seconds (a 429 paused it): then the next in turn that is not paused,
+    or, if every one is, the one that resumes first.
+
+    ``due[i]`` is when token ``i``'s limiter grants its next permit; ``horizon`` is how far ahead the requests a
+    token is already serving push it (``inflight_per_worker`` intervals).
+
+    >>> next_token([0.0, 0.0], turn=3, now=0.0, horizon=1.0)
+    1
+    >>> next_token([5.0, 0.2], turn=2, now=0.0, horizon=1.0)
+    1
+    """
+    count = len(due)
+    for step in range(count):
+        token = (turn + step) % count
+        if due[token] - now <= horizon:
+            return token
+    return min(range(count), key=lambda token: (due[token], (token - turn) % count))

@@ -12,6 +12,7 @@ from nepse_ray.nepse.errors import (
     NepseClientRequestError,
     NepseConnectionError,
     NepseError,
+    NepseForbiddenError,
     NepseInputError,
     NepseRateLimitedError,
     NepseServerError,
@@ -25,9 +26,11 @@ from nepse_ray.pool.policy import (
     ScaleDecision,
     ScalingConfig,
     ScalingState,
+    TokenRefused,
     WorkerLoad,
     choose_worker,
     decide_scaling,
+    next_token,
 )
 
 CONFIG = ScalingConfig(min_workers=1, max_workers=5, scaling_threshold=0.8, idle_timeout=30.0, capacity_per_worker=2)
@@ -377,7 +380,9 @@ def test_invalid_backoff_is_rejected() -> None:
 
 def test_retry_policy_from_options() -> None:
     options = PoolOptions(max_retries=5, backoff_base=0.25, backoff_cap=4.0)
-    assert RetryPolicy.from_options(options) == RetryPolicy(max_retries=5, backoff=Backoff(base=0.25, cap=4.0))
+    expected = RetryPolicy(max_retries=5, backoff=Backoff(base=0.25, cap=4.0), refusing_tokens=3)
+    assert RetryPolicy.from_options(options) == expected
+    assert RetryPolicy.from_options(PoolOptions(max_workers=2)).refusing_tokens == 2  # every token of a small pool
 
 
 POLICY = RetryPolicy(max_retries=3, backoff=Backoff(base=0.5, cap=10.0))
@@ -466,3 +471,48 @@ def test_attempts_end_a_request_at_once_on_a_final_error_or_a_refused_wait() -> 
     assert not refused.value.retryable
     assert attempts.after(NepseRateLimitedError("429", retry_after=2.0), rng) >= 2.0
     assert attempts.errors == 1
+
+
+def refused(token: int, status: int = 401) -> TokenRefused:
+    error = NepseAuthError if status == 401 else NepseForbiddenError
+    return TokenRefused(error(f"HTTP {status} again with a freshly proved token", endpoint="floorsheet"), token)
+
+
+def test_a_token_refused_after_a_fresh_prove_sends_the_request_to_another_token_until_three_refused() -> None:
+    policy = RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), refusing_tokens=3)
+    attempts, rng = Attempts(policy), random.Random(1)
+    assert attempts.after(refused(0), rng, worker="w1") == 0.0  # another token, at once
+    assert attempts.after(refused(0, 403), rng, worker="w2") == 0.0
+    with pytest.raises(NepseAuthError, match="freshly proved"):
+        attempts.after(refused(1), rng, worker="w2")  # a third distinct token: the site refuses this client
+    assert (attempts.errors, attempts.losses) == (0, 0)
+
+
+def test_the_same_token_refusing_again_counts_as_a_failure_with_backoff() -> None:
+    policy = RetryPolicy(max_retries=1, backoff=Backoff(0.5, 10.0), refusing_tokens=3)
+    attempts, rng = Attempts(policy), random.Random(1)
+    assert attempts.after(refused(0), rng, worker="w1") == 0.0
+    assert 0.0 <= attempts.after(refused(0), rng, worker="w1") <= 0.5
+    with pytest.raises(NepseAuthError):
+        attempts.after(refused(0), rng, worker="w1")
+    assert attempts.errors == 1
+
+
+def test_a_pool_of_one_token_ends_a_request_at_its_first_refusal() -> None:
+    attempts = Attempts(RetryPolicy(max_retries=3, backoff=Backoff(0.5, 10.0), refusing_tokens=1))
+    with pytest.raises(NepseForbiddenError):
+        attempts.after(refused(0, 403), random.Random(1), worker="w1")
+
+
+def test_a_refused_token_pickles_with_its_error() -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(refused(2, 403)))
+    assert isinstance(copy.error, NepseForbiddenError) and copy.token == 2 and "token 2 refused" in str(copy)
+
+
+def test_tokens_take_turns_and_one_paused_by_a_429_is_skipped() -> None:
+    assert [next_token([0.0, 0.0, 0.0], turn, now=0.0, horizon=1.0) for turn in range(4)] == [0, 1, 2, 0]
+    paused = [30.0, 0.5, 0.9]  # token 0 waits out a Retry-After; the others only their normal pace
+    assert [next_token(paused, turn, now=0.0, horizon=1.0) for turn in range(3)] == [1, 1, 2]
+    assert next_token([30.0, 12.0], turn=0, now=0.0, horizon=1.0) == 1  # all paused: the one that resumes first
