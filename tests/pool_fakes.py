@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from ray.exceptions import ActorAlreadyExistsError, ActorDiedError
+from ray.exceptions import ActorAlreadyExistsError, ActorDiedError, OwnerDiedError
 
 from nepse_ray.pool.coordinator import Coordinator
+from nepse_ray.pool.lease import Ask, GivenBack, Grants, Returns, Tally
 from nepse_ray.pool.metrics import PoolMetrics, Tags
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import PoolRequest
@@ -123,6 +124,77 @@ class FakeLauncher:
 
     def open_calls(self) -> list[FakeCall]:
         return [call for worker in self.workers for call in worker.open_calls()]
+
+
+class Presence:
+    """A caller's presence (``lease.py``): reading it answers while the caller lives, and raises ``OwnerDiedError``
+    once it is :meth:`gone`."""
+
+    def __init__(self) -> None:
+        self.alive = True
+        self.reads = 0
+
+    def gone(self) -> None:
+        self.alive = False
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        self.reads += 1
+        if not self.alive:
+            raise OwnerDiedError("ff" * 28, None, "a test's caller")
+        return asyncio.sleep(0).__await__()
+
+
+class MemoryStore:
+    """A ledger store (``ledger.py``) kept in memory: what a restarted coordinator finds."""
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self.saves = 0
+
+    def load(self) -> bytes | None:
+        return self.data
+
+    def save(self, data: bytes) -> None:
+        self.data = data
+        self.saves += 1
+
+    def clear(self) -> None:
+        self.data = None
+
+    def snapshot(self) -> MemoryStore:
+        """A store holding what this one holds now: what a coordinator restarted at this moment would find."""
+        copy = MemoryStore()
+        copy.data = self.data
+        return copy
+
+
+class Requester:
+    """The test playing one caller on the direct path: asks for leases and gives them back with a running tally."""
+
+    def __init__(self, coordinator: Coordinator, caller: str = "a", name: str | None = None) -> None:
+        self.coordinator = coordinator
+        self.caller = caller
+        self.name = name or f"{caller}-requests"
+        self.presence = Presence()
+        self.tally = Tally()
+        self.life = 0
+        self.known: frozenset[str] = frozenset()
+
+    async def lease(self, wanted: int, retries: int = 0) -> Grants:
+        presence: list[Any] | None = [self.presence] if self.life == 0 else None
+        ask = Ask(self.caller, self.name, wanted, retries, self.known, self.life, presence)
+        grants = await self.coordinator.lease(ask)
+        if grants.life != self.life:
+            self.life, self.known = grants.life, frozenset()
+        self.known |= frozenset(grants.handles)
+        return grants
+
+    def give_back(self, *backs: GivenBack, final: bool = False) -> Returns:
+        for back in backs:
+            self.tally.add(back)
+        returns = Returns(self.name, backs, self.tally.copy(), final)
+        self.coordinator.give_back(returns)
+        return returns
 
 
 class RecordingLogger:

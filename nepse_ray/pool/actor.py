@@ -10,7 +10,8 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
   coroutine and one more than ``max_queued`` is refused at once with ``PoolBusyError`` instead of piling up in
   Ray's queue (in Ray 2.60 raising ``max_concurrency`` far beyond that only makes every queued call cost more);
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
-  (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls;
+  (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls, and the rate
+  cap's permits for workers' extra requests (:meth:`PoolCoordinator.permit`);
 * the **control group** takes stats, readiness, the session-worker list, options, the workers' questions about the
   site (``pool/site.py``) and shutdown, so they answer however deep the backlog (the ``coordinator-backlog``
   scenario of ``nepse-ray bench`` measures it).
@@ -35,6 +36,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -44,7 +46,8 @@ from nepse_ray.nepse.decoder import DecoderSpec
 from nepse_ray.nepse.payload import PayloadRule
 from nepse_ray.nepse.site import SearchClaim
 from nepse_ray.pool.coordinator import Coordinator
-from nepse_ray.pool.lease import GivenBack, Grants
+from nepse_ray.pool.lease import Ask, Grants, Returns
+from nepse_ray.pool.ledger import GcsLedgerStore
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import PoolRequest
@@ -71,10 +74,18 @@ class PoolCoordinator:
         pass_through()
         self._options = options
         self._creator = creator
+        context = ray.get_runtime_context()
+        self._myself = context.current_actor
+        store = GcsLedgerStore(options.namespace, options.pool_name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Ray 2.60 warns about its own use of a deprecated accessor in there
+            restarted = bool(context.was_current_actor_reconstructed)
+        if not restarted:
+            store.clear()  # a new pool: whatever a pool of this name left behind is not ours
         metrics = PoolMetrics(options.pool_name) if options.metrics else None
-        self._core = Coordinator(options, RayWorkerLauncher(), metrics=metrics, on_drained=release_memory)
+        launcher = RayWorkerLauncher(self._myself)
+        self._core = Coordinator(options, launcher, metrics=metrics, on_drained=release_memory, ledger_store=store)
         self._home: asyncio.AbstractEventLoop | None = None
-        self._myself = ray.get_runtime_context().current_actor
         self._myself.start.remote()  # the default group's first call: its loop becomes home, the pool starts
 
     def __repr__(self) -> str:  # Ray shows it in task errors and logs
@@ -108,22 +119,26 @@ class PoolCoordinator:
         return await self._core.call(request)
 
     @ray.method(enable_task_events=False)
-    async def lease(
-        self, caller: str, wanted: int, retries: int, known: tuple[str, ...], returned: list[GivenBack]
-    ) -> Grants:
+    async def lease(self, ask: Ask, returns: Returns | None) -> Grants:
         """Leases given back, then worker slots for a caller's direct attempts, on the home loop; see
         ``Coordinator.give_back`` and ``Coordinator.lease``."""
         if self._home is None:
             await self.start()
-        self._core.give_back(returned)
-        return await self._core.lease(caller, wanted, retries, frozenset(known))
+        if returns is not None:
+            self._core.give_back(returns)
+        return await self._core.lease(ask)
 
     @ray.method(enable_task_events=False)
-    async def give_back(self, returned: list[GivenBack]) -> None:
+    async def give_back(self, returns: Returns) -> None:
         """Leases coming back from a caller, on the home loop; see ``Coordinator.give_back``."""
         if self._home is None:
             await self.start()
-        self._core.give_back(returned)
+        self._core.give_back(returns)
+
+    @ray.method(concurrency_group="interactive", enable_task_events=False)
+    async def permit(self) -> None:
+        """A permit of the pool's rate cap for a worker's extra HTTP request; see ``Coordinator.permit``."""
+        await self._at_home(self._core.permit())
 
     @ray.method(concurrency_group="interactive", enable_task_events=False)
     async def call_interactive(self, request: PoolRequest) -> Any:

@@ -7,16 +7,20 @@ coordinator's home loop, where all of the state below lives:
    :class:`PoolBusyError` when ``max_queued`` bulk requests are already pending;
 2. **share**: an answer still fresh in the result cache (``cache.py``) is returned at once; an identical request
    already in flight is joined, so N callers cost one HTTP call (an interactive caller joining a bulk request
-   that still waits moves it to the interactive lane);
+   makes it interactive: it moves to the interactive lane, and is urgent at the worker);
 3. **execute**: otherwise the request becomes one execution task, independent of its callers: it takes a worker
-   slot through the dispatcher (``dispatch.py``: lanes, retries first, callers in turn, the pool-wide rate cap),
-   runs one attempt on the least-loaded serving worker with a ``task_timeout`` deadline, and on a retryable error
-   sleeps the :class:`~nepse_ray.pool.policy.RetryPolicy` delay and queues again (a ``Retry-After`` beyond
-   ``max_retry_after`` fails at once); a lost worker is reported to the supervisor (``supervisor.py``);
+   slot through the dispatcher (``dispatch.py``: lanes, retries first, callers in turn, the pool-wide rate cap;
+   an interactive request waits at most ``task_timeout`` for one), runs one attempt on the least-loaded serving
+   worker with a ``task_timeout`` deadline, and after a failure asks :class:`~nepse_ray.pool.policy.Attempts`
+   whether and when to queue again; a lost worker is reported to the supervisor (``supervisor.py``);
 4. **answer**: a successful ``Wire`` is cached if the endpoint's rule allows (errors never are) and returned to
    every caller; ``recorder.py`` counts each answer for ``PoolStats`` and the Ray metrics.
 
 Worker results arrive as :class:`~nepse_ray.pool.wire.Wire` bytes and leave the same way: nothing here opens a row.
+Pulls take the direct path instead (``lease_desk.py``): they lease worker slots and call the workers themselves.
+With ``pool_rate_cap``, workers ask :meth:`Coordinator.permit` for every HTTP request beyond an attempt's first.
+The cumulative counters and worker numbers are kept in the ledger (``ledger.py``), so a coordinator Ray restarts
+goes on from them.
 
 Shutdown: :meth:`Coordinator.shutdown` stops accepting; with ``drain`` it waits up to ``drain_timeout`` for every
 accepted request (retries and backoff sleeps included) to finish, then fails what is left with
@@ -27,12 +31,11 @@ workers are killed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime as dt
-import itertools
 import logging
 import random
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,10 +55,12 @@ from nepse_ray.pool.errors import (
     original_error,
 )
 from nepse_ray.pool.fleet import Fleet, Worker, WorkerState
-from nepse_ray.pool.lease import LEASE_WAIT, GivenBack, Grants, Lease
+from nepse_ray.pool.lease import Ask, Grants, Returns
+from nepse_ray.pool.lease_desk import LeaseDesk
+from nepse_ray.pool.ledger import Ledger, LedgerStore
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
-from nepse_ray.pool.policy import Attempts, RetryPolicy
+from nepse_ray.pool.policy import Attempts, RetryPolicy, TokenRefused
 from nepse_ray.pool.recorder import Recorder
 from nepse_ray.pool.request import LANES, Lane, PoolRequest, RequestKey
 from nepse_ray.pool.site import pool_memory, site_fields
@@ -84,15 +89,12 @@ class _Execution:
     ticket: Ticket[asyncio.Future[Worker]] | None = None
     """The ticket standing for it in the dispatcher while it waits for a worker slot."""
     callers: int = 1
+    urgent: bool = False
+    """An interactive caller waits for it (it may have come as a bulk request that one joined)."""
 
-
-@dataclasses.dataclass(eq=False, slots=True)
-class _Leased:
-    """A worker slot out on a lease (``lease.py``): the worker, since when, and whether it outlived ``task_timeout``."""
-
-    worker: Worker
-    since: float
-    overdue: bool = False
+    @property
+    def lane(self) -> Lane:
+        return "interactive" if self.urgent else "bulk"
 
 
 class Coordinator:
@@ -105,6 +107,7 @@ class Coordinator:
         *,
         metrics: PoolMetrics | None = None,
         on_drained: Callable[[], None] | None = None,
+        ledger_store: LedgerStore | None = None,
         retire_grace: float = SESSION_GRACE,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(NEPAL_TZ),
@@ -114,9 +117,11 @@ class Coordinator:
         self._wall = wall
         self._retry = RetryPolicy.from_options(options)
         self._rng = random.Random()
+        self._ledger = Ledger.open(ledger_store, clock())
         self._fleet = Fleet(options.slots_per_worker)
         self._dispatcher: Dispatcher[asyncio.Future[Worker]] = Dispatcher(options.pool_rate_cap, clock=clock)
-        self._recorder = Recorder(metrics)
+        self._permits: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._recorder = Recorder(metrics, self._ledger.counts)
         self._supervisor = Supervisor(
             options,
             launcher,
@@ -124,6 +129,8 @@ class Coordinator:
             self._recorder,
             on_capacity=self._grant,
             on_no_workers=self._fail_waiting,
+            on_numbered=self._numbered,
+            first_number=self._ledger.next_worker,
             retire_grace=retire_grace,
             clock=clock,
         )
@@ -137,10 +144,18 @@ class Coordinator:
         self._pending_peak = 0
         self._on_drained = on_drained
         self._attempt_numbers = 0
-        self._leases: dict[int, _Leased] = {}
-        # Lease ids start at random, so a lease granted before a restart of the coordinator is never taken for one
-        # granted after it.
-        self._lease_ids = itertools.count(secrets.randbits(48) << 16)
+        self._desk = LeaseDesk(
+            options,
+            self._dispatcher,
+            self._fleet,
+            self._recorder,
+            self._supervisor,
+            self._ledger,
+            grant=self._grant,
+            release=self._release,
+            closing=lambda: self._closing,
+            clock=clock,
+        )
         self._grant_timer: asyncio.TimerHandle | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._closing = False
@@ -177,18 +192,23 @@ class Coordinator:
         deadline = self._clock() + timeout
         if drain and self._executions:
             await asyncio.wait(set(self._executions), timeout=timeout)
-        while drain and self._leases and self._clock() < deadline:  # direct attempts finish and come back
+        while drain and self._desk and self._clock() < deadline:  # direct attempts finish and come back
             await asyncio.sleep(_READY_POLL)
         for task in list(self._executions):
             task.cancel()  # each ends with PoolShutdownError for its callers (see _execute)
         await asyncio.gather(*self._executions, return_exceptions=True)
+        for waiter in self._permits:
+            if not waiter.done():
+                waiter.set_result(None)  # a worker's request goes on: its attempt ends as the workers do
         if self._ticker is not None:
             self._ticker.cancel()
+        self._desk.stop()
         if self._grant_timer is not None:
             self._grant_timer.cancel()
         await self._supervisor.stop()
         self._cache.clear()
         self._flush_metrics()
+        self._ledger.clear()
         log.info("pool %s shut down (%s)", self._options.pool_name, "drained" if drain else "cancelled")
         return self.stats()
 
@@ -233,13 +253,15 @@ class Coordinator:
             if shared is not None:
                 self._recorder.coalesced()
                 shared.callers += 1
-                if request.lane == "interactive" and shared.ticket is not None:
-                    shared.ticket = self._dispatcher.promote(shared.ticket)
+                if request.lane == "interactive":  # its attempts take the interactive lane and are urgent at workers
+                    shared.urgent = True
+                    if shared.ticket is not None:
+                        shared.ticket = self._dispatcher.promote(shared.ticket)
                 return await self._follow(shared)
         return await self._follow(self._execute(request, key))
 
     def _execute(self, request: PoolRequest, key: RequestKey | None) -> _Execution:
-        execution = _Execution(request, key)
+        execution = _Execution(request, key, urgent=request.lane == "interactive")
         execution.task = asyncio.get_running_loop().create_task(self._carry_out(execution))
         self._executions.add(execution.task)
         execution.task.add_done_callback(self._executions.discard)
@@ -283,17 +305,17 @@ class Coordinator:
 
     async def _with_retries(self, execution: _Execution) -> Any:
         request = execution.request
-        method, args = request.worker_call()
         attempts = Attempts(self._retry)
         retry = False
         while True:
             worker = await self._acquire(execution, retry)
+            method, args = request.worker_call(urgent=execution.urgent)
             try:
                 return await self._attempt(worker, request.name, method, args)
             except _WorkerLost:
                 delay = attempts.after(WorkerLostError(endpoint=request.name), self._rng, worker_lost=True)
-            except NepseError as error:
-                delay = attempts.after(error, self._rng)
+            except (NepseError, TokenRefused) as error:
+                delay = attempts.after(error, self._rng, worker=worker.worker_id)
             self._recorder.retried()
             retry = True
             if delay:
@@ -302,30 +324,47 @@ class Coordinator:
     # ---------------------------------------------------------------- slots
 
     async def _acquire(self, execution: _Execution, retry: bool) -> Worker:
-        """A worker slot for one attempt, through the dispatcher's rules."""
+        """A worker slot for one attempt, through the dispatcher's rules.
+
+        An interactive request waits at most ``task_timeout`` for one (every attempt in the pool ends within that
+        on a healthy worker), then fails with :class:`PoolBusyError`.
+        """
         request = execution.request
         granted: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
-        execution.ticket = Ticket(request.lane, request.caller, granted, retry)
+        execution.ticket = Ticket(execution.lane, request.caller, granted, retry)
         self._dispatcher.push(execution.ticket)
         queued_at = self._clock()
         self._grant()
         try:
-            worker = await granted
+            bound = self._options.task_timeout if execution.urgent else None
+            worker = await asyncio.wait_for(asyncio.shield(granted), bound)
             assert execution.ticket is not None  # the lane it was granted in: interactive if it was promoted
             self._recorder.waited(execution.ticket.lane, self._clock() - queued_at)
             return worker
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, asyncio.TimeoutError) as stop:
             if self._dispatcher.withdraw(execution.ticket):
                 self._recorder.stale_cleaned(1)
             elif granted.done() and not granted.cancelled() and granted.exception() is None:
                 self._release(granted.result())
-            raise
+            if isinstance(stop, asyncio.CancelledError):
+                raise
+            raise PoolBusyError(
+                f"{request.name}: no worker slot came free within task_timeout={self._options.task_timeout:g} s; "
+                "every slot is held by requests that do not end. Try again, or check the pool's workers",
+                endpoint=request.name,
+            ) from None
         finally:
             execution.ticket = None
 
     def _grant(self) -> None:
-        """Hand free worker slots to the tickets the dispatcher picks; set the rate-cap timer if it holds some back."""
-        for ticket in self._dispatcher.grant(self._fleet.free_slots()):
+        """Hand the rate cap's permits to workers waiting for them, then free worker slots to the tickets the
+        dispatcher picks; set the rate-cap timer if it holds some back."""
+        if any(waiter.done() for waiter in self._permits):  # its worker's call was cancelled
+            self._permits = collections.deque(waiter for waiter in self._permits if not waiter.done())
+        permits, tickets = self._dispatcher.grant(self._fleet.free_slots(), permits=len(self._permits))
+        for _ in range(permits):
+            self._permits.popleft().set_result(None)
+        for ticket in tickets:
             worker = self._fleet.pick()
             assert worker is not None  # free_slots() counted this slot
             self._fleet.occupy(worker)
@@ -380,88 +419,25 @@ class Coordinator:
             future.exception()  # nobody waits for it any more; mark the outcome as seen
         self._release(worker)
 
-    # ---------------------------------------------------------------- leases: the direct path (lease.py)
+    # ---------------------------------------------------------------- the direct path (lease_desk.py)
 
-    async def lease(self, caller: str, wanted: int, retries: int = 0, known: frozenset[str] = frozenset()) -> Grants:
-        """Up to ``wanted`` bulk-lane worker slots for ``caller`` (the first ``retries`` of them for retries), with
-        the handles of the workers granted that are not among the ``known`` ones.
+    async def lease(self, ask: Ask) -> Grants:
+        """Worker slots as leases for a caller on the direct path; see ``LeaseDesk.lease``."""
+        return await self._desk.lease(ask)
 
-        Answers as soon as the dispatcher grants at least one (every slot it grants at that moment comes along), or
-        with none after :data:`LEASE_WAIT` seconds. Raises :class:`PoolShutdownError` once the pool is closing, or
-        why no worker can start.
-        """
-        if self._closing:
-            raise PoolShutdownError()
-        loop, queued_at = asyncio.get_running_loop(), self._clock()
-        tickets = [Ticket("bulk", caller, loop.create_future(), number < retries) for number in range(wanted)]
-        for ticket in tickets:
-            self._dispatcher.push(ticket)
+    def give_back(self, returns: Returns) -> None:
+        """Leases coming back from a caller; see ``LeaseDesk.give_back``."""
+        self._desk.give_back(returns)
+
+    async def permit(self) -> None:
+        """A permit of the pool's rate cap for one more HTTP request of an attempt in flight (``worker.PoolPermits``),
+        ahead of any grant; at once without a cap or once the pool is closing."""
+        if self._options.pool_rate_cap is None or self._closing:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._permits.append(waiter)
         self._grant()
-        try:
-            if tickets:
-                await asyncio.wait([t.payload for t in tickets], timeout=LEASE_WAIT, return_when="FIRST_COMPLETED")
-        except asyncio.CancelledError:
-            for worker in self._settle(tickets):
-                self._release(worker)
-            raise
-        workers = self._settle(tickets)
-        now = self._clock()
-        leases = []
-        for worker in workers:
-            self._recorder.waited("bulk", now - queued_at)
-            lease_id = next(self._lease_ids)
-            self._leases[lease_id] = _Leased(worker, now)
-            leases.append(Lease(lease_id, worker.worker_id))
-        return Grants(tuple(leases), {w.worker_id: w.handle for w in workers if w.worker_id not in known})
-
-    def _settle(self, tickets: list[Ticket[asyncio.Future[Worker]]]) -> list[Worker]:
-        """The workers granted to ``tickets``; the others are withdrawn. Raises why none could be granted, if known."""
-        workers, error = [], None
-        for ticket in tickets:
-            if self._dispatcher.withdraw(ticket) or ticket.payload.cancelled():
-                continue
-            if ticket.payload.done():
-                failure = ticket.payload.exception()
-                if failure is None:
-                    workers.append(ticket.payload.result())
-                else:
-                    error = failure
-        if error is not None and not workers:
-            raise error
-        return workers
-
-    def give_back(self, returned: list[GivenBack]) -> None:
-        """Free the slots of leases given back and count what their attempts came to."""
-        for back in returned:
-            leased = self._leases.pop(back.lease_id, None)
-            if leased is None:  # given back twice, or granted before a restart of this coordinator
-                continue
-            worker = leased.worker
-            worker.abandoned.pop(back.lease_id, None)
-            if back.outcome != "cancelled":
-                worker.requests += 1
-            if isinstance(back.lost, RayActorError):
-                self._supervisor.lost(worker, back.lost)
-            if back.outcome == "answered":
-                self._recorder.answered("bulk", back.endpoint, back.latency, back.nbytes)
-            elif back.outcome == "retried":
-                self._recorder.retried()
-            elif back.outcome == "failed":
-                self._recorder.failed(back.error or PoolError())
-            self._release(worker)
-
-    def _overdue_leases(self) -> None:
-        """A lease out longer than ``task_timeout`` counts as an abandoned attempt (its worker is replaced if it
-        stays out twice that long more, as for the coordinator's own attempts); one out three times that long is
-        forgotten (its caller is gone, and so is its worker by then)."""
-        now, limit = self._clock(), self._options.task_timeout
-        for lease_id, leased in list(self._leases.items()):
-            if now - leased.since > 3 * limit:
-                del self._leases[lease_id]
-            elif not leased.overdue and now - leased.since > limit:
-                leased.overdue = True
-                leased.worker.abandoned[lease_id] = now
-                self._recorder.timed_out()
+        await waiter
 
     # ---------------------------------------------------------------- the scaling loop
 
@@ -469,11 +445,13 @@ class Coordinator:
         self._supervisor.start_workers(self._options.min_workers)
         while True:
             try:
-                self._overdue_leases()
+                self._desk.tick()
                 self._supervisor.tick(self._dispatcher.waiting())
                 self._cache.purge()
                 self._after_backlog()
                 self._flush_metrics()
+                self._ledger.forget_idle(self._clock())
+                self._ledger.save()
             except Exception:
                 log.exception("pool %s: scaling tick failed", self._options.pool_name)
             await asyncio.sleep(self._options.scale_interval)
@@ -485,6 +463,11 @@ class Coordinator:
             {lane: self._dispatcher.waiting(lane) for lane in LANES},
         )
         self._recorder.site(self.site.status())
+
+    def _numbered(self, next_number: int) -> None:
+        """A worker took its number: keep the next one in the ledger now, so no restart gives that number again."""
+        self._ledger.next_worker = next_number
+        self._ledger.save()
 
     def _after_backlog(self) -> None:
         """Once a large backlog has drained, let the process hand the memory it took back (``on_drained``)."""
@@ -503,6 +486,8 @@ class Coordinator:
         return await self._supervisor.ping_all()
 
     def stats(self) -> PoolStats:
+        """A snapshot of the pool; its totals are in the ledger's store first, so no restart takes them back."""
+        self._ledger.save()
         fleet = self._fleet
         started = [w for w in fleet if w.state in (WorkerState.SERVING, WorkerState.DRAINING, WorkerState.QUARANTINED)]
         busy = sum(1 for w in started if w.state is not WorkerState.QUARANTINED and w.inflight > 0)
@@ -516,7 +501,7 @@ class Coordinator:
             queue_length=self._dispatcher.waiting(),
             closing=self._closing,
             queue_by_lane={lane: self._dispatcher.waiting(lane) for lane in LANES},
-            pending_tasks=sum(self._pending.values()) + len(self._leases),
+            pending_tasks=sum(self._pending.values()) + len(self._desk),
             **dataclasses.asdict(self._recorder.counts),
             quarantined_workers=quarantined,
             starting_workers=fleet.count(WorkerState.STARTING),

@@ -13,10 +13,16 @@ few hundred bytes and several travel in one call, 0.6-0.9 ms.
 
 The rules are the coordinator's, decided in the same pure parts: :class:`~nepse_ray.pool.policy.Attempts` says
 whether a failed attempt is retried and after how long (a retry asks for a new lease, in the dispatcher's retry
-queue), an attempt that outlives ``task_timeout`` is abandoned and retried like a lost one (its lease comes back
-when the worker does answer; the coordinator replaces a worker whose lease stays out too long), and a worker lost
-under an attempt is reported so the coordinator quarantines or replaces it. Not on this path: coalescing and the
-result cache (they need the result in the coordinator); ``api.submit`` keeps them.
+queue; a token refused after a fresh prove goes to another token), an attempt that outlives ``task_timeout`` is
+abandoned and retried like a lost one (its lease comes back when the worker does answer; the coordinator replaces a
+worker whose lease stays out too long), and a worker lost under an attempt is reported so the coordinator
+quarantines or replaces it. Not on this path: coalescing and the result cache (they need the result in the
+coordinator); ``api.submit`` keeps them.
+
+Each ``DirectRequests`` is one requester to the coordinator (``lease.py``): it shows its presence on its first lease
+call to each coordinator life (so the coordinator returns its slots if its process dies), keeps a running tally of
+what its leases came to (so a coordinator restart loses no count), and drops the worker handles it holds when the
+coordinator's life changes (a restarted coordinator's workers are new actors).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import dataclasses
 import itertools
 import random
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -34,13 +41,15 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from nepse_ray.nepse.tables import PageBatch
 from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError, WorkerLostError, original_error
-from nepse_ray.pool.lease import LEASE_WAIT, GivenBack, Grants, Outcome
+from nepse_ray.pool.lease import LEASE_WAIT, Ask, GivenBack, Grants, Outcome, Returns, Tally
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import Attempts, RetryPolicy
 from nepse_ray.pool.request import Form, PoolRequest
 
 #: Seconds ``close`` waits for a lease call still in flight, to give its leases straight back.
 _CLOSE_WAIT = LEASE_WAIT + 5.0
+#: Seconds ``close`` waits for attempts in flight to end before it gives their leases back as still running.
+_LANDING_WAIT = 2.0
 #: Leases given back together: at most this many seconds after the first of them came free, at once if this many
 #: are waiting, and at once while this caller's own requests wait for a slot (its lease call is out): the slot is
 #: needed now, and a pool running without rate limits would otherwise leave every slot idle for the delay (a
@@ -66,6 +75,7 @@ class _Flight:
 
     request: DirectRequest
     lease_id: int
+    worker_id: str
     deadline: float
     verdict: Outcome | None = None
     """Set when the attempt was abandoned at its deadline: what it came to, reported when its lease comes back."""
@@ -83,6 +93,9 @@ class DirectRequests:
     ) -> None:
         self._coordinator = coordinator
         self._caller = caller
+        self._requester = uuid.uuid4().hex
+        self._presence = ray.put(self._requester)  # owned by this process: gone when it dies (lease.py)
+        self._introduce = True
         self._task_timeout = options.task_timeout
         self._policy = RetryPolicy.from_options(options)
         self._slots = options.max_workers * options.slots_per_worker
@@ -92,6 +105,8 @@ class DirectRequests:
         self._delayed: list[tuple[float, DirectRequest]] = []
         self._flights: dict[Any, _Flight] = {}
         self._handles: dict[str, Any] = {}
+        self._life = 0
+        self._tally = Tally()
         self._returns: list[GivenBack] = []
         self._returns_since = 0.0
         self._asking: Any | None = None
@@ -117,7 +132,9 @@ class DirectRequests:
                 return ended
 
     def close(self) -> None:
-        """Give back every lease still held: the caller stops waiting (attempts in flight end on their own)."""
+        """Give back every lease still held: the caller stops waiting. Attempts in flight may end for up to
+        :data:`_LANDING_WAIT` seconds first; the leases of those still running go back marked so, and the
+        coordinator keeps their slots taken until they must have ended (``lease.py``)."""
         if self._asking is not None:
             try:
                 grants: Grants = ray.get(self._asking, timeout=_CLOSE_WAIT)
@@ -126,10 +143,21 @@ class DirectRequests:
             except (RayActorError, RayTaskError, GetTimeoutError):
                 pass
             self._asking = None
-        for flight in self._flights.values():
-            self._give_back(GivenBack(flight.lease_id, "cancelled"))
-        self._flights.clear()
-        self._send_returns(force=True)
+        if self._flights:
+            flights = list(self._flights)
+            landed, _ = ray.wait(flights, num_returns=len(flights), timeout=_LANDING_WAIT, fetch_local=False)
+            for ref, flight in self._flights.items():
+                self._give_back(GivenBack(flight.lease_id, "cancelled", running=ref not in landed))
+            self._flights.clear()
+        self._send_returns(force=True, final=True)
+
+    def settled(self) -> bool:
+        """Whether the pool has most of its strength now (``PoolStats.settled``): a retry round is worth starting."""
+        try:
+            stats: Any = ray.get(self._coordinator.stats.remote())
+        except (RayActorError, RayTaskError):
+            return False
+        return bool(stats.settled)
 
     # ---------------------------------------------------------------- leases
 
@@ -141,9 +169,9 @@ class DirectRequests:
             return
         wanted = min(len(self._waiting), self._slots)
         retries = sum(1 for direct in itertools.islice(self._waiting, wanted) if direct.retry)
-        known = tuple(self._handles)
-        self._asking = self._coordinator.lease.remote(self._caller, wanted, retries, known, self._returns)
-        self._returns = []
+        presence = [self._presence] if self._introduce else None
+        ask = Ask(self._caller, self._requester, wanted, retries, frozenset(self._handles), self._life, presence)
+        self._asking = self._coordinator.lease.remote(ask, self._take_returns())
 
     def _granted(self, ref: Any) -> list[tuple[DirectRequest, Any]]:
         """Send one waiting request to the worker of each lease granted; every waiting one fails if the pool refuses."""
@@ -154,12 +182,19 @@ class DirectRequests:
             return self._refused(original_error(error))
         except RayActorError:
             return self._refused(PoolShutdownError())
-        self._handles.update(grants.handles)
+        if grants.life != self._life:  # a new coordinator life (or the first): its workers are all new to us
+            self._introduce = self._life != 0
+            self._life = grants.life
+            self._handles = dict(grants.handles)
+        else:
+            self._introduce = False
+            self._handles.update(grants.handles)
         for lease in grants.leases:
             direct = self._waiting.popleft()
             method, args = direct.request.worker_call()
             attempt = getattr(self._handles[lease.worker_id], method).remote(*args)
-            self._flights[attempt] = _Flight(direct, lease.lease_id, self._clock() + self._task_timeout)
+            deadline = self._clock() + self._task_timeout
+            self._flights[attempt] = _Flight(direct, lease.lease_id, lease.worker_id, deadline)
         return []
 
     def _refused(self, error: BaseException) -> list[tuple[DirectRequest, Any]]:
@@ -205,7 +240,7 @@ class DirectRequests:
         if flight.verdict is not None:  # abandoned earlier: the request went on (or ended) without this answer
             self._give_back(GivenBack(flight.lease_id, flight.verdict, error=flight.error, lost=lost))
             return []
-        outcome, final = self._after_failure(direct, failure, worker_lost=lost is not None)
+        outcome, final = self._after_failure(direct, failure, flight.worker_id, worker_lost=lost is not None)
         self._give_back(GivenBack(flight.lease_id, outcome, error=final, lost=lost))
         return [] if final is None else [(direct, final)]
 
@@ -215,17 +250,18 @@ class DirectRequests:
         for flight in self._flights.values():
             if flight.verdict is None and now >= flight.deadline:
                 timeout = TaskTimeoutError(endpoint=flight.request.request.name)
-                flight.verdict, flight.error = self._after_failure(flight.request, timeout, worker_lost=False)
+                verdict = self._after_failure(flight.request, timeout, flight.worker_id, worker_lost=False)
+                flight.verdict, flight.error = verdict
                 if flight.error is not None:
                     ended.append((flight.request, flight.error))
         return ended
 
     def _after_failure(
-        self, direct: DirectRequest, error: BaseException, *, worker_lost: bool
+        self, direct: DirectRequest, error: BaseException, worker: str, *, worker_lost: bool
     ) -> tuple[Outcome, BaseException | None]:
         """Retry ``direct`` after the policy's delay, or end it: the outcome and the final error, if it ended."""
         try:
-            delay = direct.attempts.after(error, self._rng, worker_lost=worker_lost)
+            delay = direct.attempts.after(error, self._rng, worker_lost=worker_lost, worker=worker)
         except Exception as final:
             return "failed", final
         direct.retry = True
@@ -254,14 +290,22 @@ class DirectRequests:
         if not self._returns:
             self._returns_since = self._clock()
         self._returns.append(back)
+        self._tally.add(back)
 
-    def _send_returns(self, *, force: bool) -> None:
+    def _take_returns(self, final: bool = False) -> Returns | None:
+        """The leases to give back with the next call, with the tally (None if there are none and nothing ends)."""
+        if not self._returns and not final:
+            return None
+        returns = Returns(self._requester, tuple(self._returns), self._tally.copy(), final)
+        self._returns = []
+        return returns
+
+    def _send_returns(self, *, force: bool, final: bool = False) -> None:
         """Give the leases back that are due (see :data:`RETURN_DELAY`), or all of them with ``force``."""
         starved = self._asking is not None and bool(self._waiting)
         due = starved or len(self._returns) >= RETURN_BATCH or self._clock() >= self._returns_since + RETURN_DELAY
-        if self._returns and (force or due):
-            self._coordinator.give_back.remote(self._returns)
-            self._returns = []
+        if (self._returns and (force or due)) or final:
+            self._coordinator.give_back.remote(self._take_returns(final))
 
 
 def _size(value: object) -> int:

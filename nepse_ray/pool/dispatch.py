@@ -9,7 +9,7 @@ set for :meth:`Dispatcher.wake_at` fires), asks :meth:`Dispatcher.grant` which t
     >>> dispatcher.push(Ticket("bulk", caller="c1", payload="page 2"))
     >>> dispatcher.push(Ticket("bulk", caller="c2", payload="page 1 of another pull"))
     >>> dispatcher.push(Ticket("interactive", caller="c1", payload="market_open"))
-    >>> [ticket.payload for ticket in dispatcher.grant(free_slots=3)]
+    >>> [ticket.payload for ticket in dispatcher.grant(free_slots=3)[1]]
     ['market_open', 'page 1', 'page 1 of another pull']
 
 Rules, in order:
@@ -20,9 +20,11 @@ Rules, in order:
    waited once.
 3. **Callers in turn.** Within a lane, first attempts are served round-robin by caller (one caller per facade), each
    caller's in the order it sent them: a caller with 10,000 pages queued does not hold back another caller's 10.
-4. **Pool-wide rate cap.** With ``rate_cap`` set, each grant also takes a permit from a token bucket (burst 1). When
-   tickets wait for a permit, :meth:`Dispatcher.wake_at` names the moment the next one is due, and the coordinator
-   sets one timer for exactly then (as aiolimiter does) instead of polling.
+4. **Pool-wide rate cap.** With ``rate_cap`` set, each grant also takes a permit from a token bucket (burst 1), and
+   so does every further HTTP request of an attempt already granted (a prove, a fallback, a retry after a 429): those
+   ask for ``permits`` alone, without a slot, and go first, since their attempts hold slots already. When tickets
+   or permits wait, :meth:`Dispatcher.wake_at` names the moment the next permit is due, and the coordinator sets one
+   timer for exactly then (as aiolimiter does) instead of polling.
 
 A ticket whose caller went away is withdrawn in O(1) (:meth:`Dispatcher.withdraw`) and skipped when reached.
 """
@@ -139,23 +141,31 @@ class Dispatcher(Generic[P]):
         self.push(moved)
         return moved
 
-    def grant(self, free_slots: int) -> list[Ticket[P]]:
-        """Up to ``free_slots`` tickets to serve now, in rule order; each leaves the dispatcher."""
+    def grant(self, free_slots: int, permits: int = 0) -> tuple[int, list[Ticket[P]]]:
+        """How many of the ``permits`` wanted alone are given now, then up to ``free_slots`` tickets to serve now, in
+        rule order (each leaves the dispatcher)."""
         granted: list[Ticket[P]] = []
         self._capped = False
-        while len(granted) < free_slots:
+        given = 0
+        while given < permits and self._permit():
+            given += 1
+        while given == permits and len(granted) < free_slots:
             lane = next((lane for lane in self._lanes.values() if lane.size), None)
-            if lane is None:
-                break
-            if self._bucket is not None and not self._bucket.try_acquire():
-                self._capped = True
+            if lane is None or not self._permit():
                 break
             granted.append(lane.pop())
-        return granted
+        return given, granted
+
+    def _permit(self) -> bool:
+        """Take a permit of the rate cap (always there without one); note when there was none."""
+        if self._bucket is None or self._bucket.try_acquire():
+            return True
+        self._capped = True
+        return False
 
     def wake_at(self) -> float | None:
         """When the pool-wide rate cap next allows a grant, if the last :meth:`grant` stopped for want of a permit."""
-        if not self._capped or self._bucket is None or not self.waiting():
+        if not self._capped or self._bucket is None:
             return None
         return self._bucket.next_permit_at()
 

@@ -26,6 +26,7 @@ from typing import Literal
 from nepse_ray.nepse.decoder import DECODER_NAMES
 from nepse_ray.nepse.payload import VARIANT_BY_ENDPOINT
 from nepse_ray.nepse.site import SiteStatus
+from nepse_ray.pool.lease import Tally
 from nepse_ray.pool.metrics import PoolMetrics, Tags
 from nepse_ray.pool.request import Lane
 from nepse_ray.pool.stats_math import percentile
@@ -58,8 +59,8 @@ class Recorder:
 
     __slots__ = ("_at_once", "_latencies", "_metrics", "_observed", "_pending", "counts")
 
-    def __init__(self, metrics: PoolMetrics | None = None) -> None:
-        self.counts = Counts()
+    def __init__(self, metrics: PoolMetrics | None = None, counts: Counts | None = None) -> None:
+        self.counts = counts if counts is not None else Counts()
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._metrics = metrics
         self._pending: Counter[tuple[str, Tags]] = Counter()
@@ -70,10 +71,22 @@ class Recorder:
 
     def answered(self, lane: Lane, endpoint: str, latency: float, nbytes: int) -> None:
         """A request for ``endpoint`` was answered successfully after ``latency`` seconds with ``nbytes`` bytes."""
-        self._latencies.append(latency)
-        self._observe("latency", latency, endpoint=endpoint)
+        self.latency(endpoint, latency)
         self._event("total_tasks_completed", "completed", lane=lane)
         self._event("result_bytes", "result_bytes", nbytes)
+
+    def latency(self, endpoint: str, seconds: float) -> None:
+        """A request for ``endpoint`` was answered ``seconds`` after it was asked for (counted by :meth:`tallied`)."""
+        self._latencies.append(seconds)
+        self._observe("latency", seconds, endpoint=endpoint)
+
+    def tallied(self, tally: Tally) -> None:
+        """What direct-path requests came to, from their callers' tallies (``Ledger.settle``): bulk lane."""
+        self._event("total_tasks_completed", "completed", tally.answered, lane="bulk")
+        self._event("result_bytes", "result_bytes", tally.result_bytes)
+        self._event("retries", "retries", tally.retried)
+        for kind, count in tally.failed.items():
+            self._event("total_errors", "errors", count, error=kind)
 
     def waited(self, lane: Lane, seconds: float) -> None:
         """An attempt of a request in ``lane`` got a worker slot after waiting ``seconds``."""

@@ -78,11 +78,13 @@ class PoolRequest:
         """A session method, answered from a worker's token state (no HTTP when the token is fresh)."""
         return self.name in SESSION_METHODS
 
-    def worker_call(self) -> tuple[str, tuple[Any, ...]]:
-        """The :class:`~nepse_ray.pool.worker.NepseWorker` method and arguments that serve this request."""
+    def worker_call(self, *, urgent: bool = False) -> tuple[str, tuple[Any, ...]]:
+        """The :class:`~nepse_ray.pool.worker.NepseWorker` method and arguments that serve this request; it takes its
+        worker's next rate-limit permit ahead of bulk requests if it is interactive or ``urgent`` (an interactive
+        caller joined it)."""
         if self.is_session:
             return "session", (self.name,)
-        return "call", (self.name, dict(self.params), self.form, self.lane == "interactive")
+        return "call", (self.name, dict(self.params), self.form, urgent or self.lane == "interactive")
 
 
 def validate_request(name: str, params: Mapping[str, object]) -> PreparedCall | None:

@@ -83,6 +83,13 @@ class PoolStats(BaseModel):
     workers: tuple[WorkerStatus, ...] = ()
 
     @property
+    def settled(self) -> bool:
+        """Whether the pool has most of its strength: a worker serves, and no fewer serve than are starting or
+        quarantined (a pull's retry round waits for this after its coordinator or its workers were lost)."""
+        serving = sum(1 for worker in self.workers if worker.state == "serving")
+        return serving > 0 and serving >= self.starting_workers + self.quarantined_workers
+
+    @property
     def utilisation(self) -> float:
         """Busy workers as a fraction of started workers (0.0 for an empty pool)."""
         return self.busy_workers / self.total_workers if self.total_workers else 0.0

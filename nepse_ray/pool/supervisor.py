@@ -5,8 +5,9 @@ backlog wants (``policy.decide_scaling``), which node a new worker goes to (``Fl
 carries them out on the coordinator's home event loop, through a launcher (Ray in production, a fake in tests):
 
 * **start**: each new worker gets the next number ``n`` (worker ``w<n>`` in ``PoolStats``, actor
-  ``<pool>-worker-<n>`` in the pool's namespace, so ``ray list actors`` and the dashboard read well; a number whose
-  name a worker of an earlier coordinator still holds, before Ray ends it, is skipped) and goes to the alive node
+  ``<pool>-worker-<n>`` in the pool's namespace, so ``ray list actors`` and the dashboard read well). Numbers go on
+  across restarts of the coordinator (the ledger keeps the next one, ``ledger.py``), so no worker id is used twice;
+  a number whose name is still taken is skipped. The worker goes to the alive node
   holding the fewest of the pool's workers (node affinity, so
   placement is deterministic rather than Ray's best-effort SPREAD), then must answer a ping within
   :data:`START_TIMEOUT`; a worker that cannot start is removed, its reason kept for ``ready()``, and further starts
@@ -79,7 +80,8 @@ class Supervisor:
 
     ``on_capacity()`` is called whenever worker slots may have become free (a worker came up or came back);
     ``on_no_workers(error)`` when a worker failed to start and none serves, so waiting requests can fail with the
-    reason instead of waiting forever.
+    reason instead of waiting forever; ``on_numbered(next_number)`` when a worker number is taken. Numbers start at
+    ``first_number``.
     """
 
     def __init__(
@@ -91,6 +93,8 @@ class Supervisor:
         *,
         on_capacity: Callable[[], None],
         on_no_workers: Callable[[NepseError], None],
+        on_numbered: Callable[[int], None] = lambda _: None,
+        first_number: int = 1,
         retire_grace: float = SESSION_GRACE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -106,7 +110,8 @@ class Supervisor:
         self._scale_state = ScalingState()
         self._start_backoff = RetryPolicy.from_options(options).backoff
         self._rng = random.Random()
-        self._numbers = itertools.count(1)
+        self._numbers = itertools.count(first_number)
+        self._on_numbered = on_numbered
         self._background: set[asyncio.Task[None]] = set()
         self._start_failures = 0
         self._starts_blocked_until = 0.0
@@ -129,11 +134,12 @@ class Supervisor:
     def _launch(self, node: str | None) -> tuple[int, Any]:
         """A new worker actor and its number: the next one whose actor name is free.
 
-        A restarted coordinator numbers from 1 again while the workers of its previous life (which die with it) may
-        still hold their names for a moment; those numbers are skipped. Each try is one name lookup in Ray's GCS.
+        ``on_numbered`` hears of each number taken before the worker is created, so a restart never gives it again.
+        Each try is one name lookup in Ray's GCS.
         """
         while True:
             number = next(self._numbers)
+            self._on_numbered(number + 1)
             try:
                 return number, self._launcher.start(self._options, node, number)
             except ActorAlreadyExistsError:
@@ -141,7 +147,7 @@ class Supervisor:
 
     async def _await_ready(self, worker: Worker) -> None:
         try:
-            info = await asyncio.wait_for(_awaited(worker.handle.ping.remote()), START_TIMEOUT)
+            info = await asyncio.wait_for(awaited(worker.handle.ping.remote()), START_TIMEOUT)
         except ActorUnschedulableError:  # its node died before it was placed: the next tick places another
             self._fleet.remove(worker)
             log.warning(
@@ -160,14 +166,20 @@ class Supervisor:
             self._on_capacity()
 
     def _failed_to_start(self, worker: Worker, error: BaseException) -> None:
-        """Keep the reason (a NepseError from the worker's client as itself), back off, fail waiters if none serve."""
+        """Keep the reason (a NepseError from the worker's client as itself), back off, fail waiters if none serve.
+
+        Any other reason (the worker did not answer in time on a busy host, or died while it started) is retryable:
+        the supervisor keeps starting workers, so a pull's later round finds them.
+        """
         cause = original_error(error)
         if isinstance(cause, NepseError):
             self.start_error = cause
         else:
             last_line = str(error).strip().splitlines()[-1] if str(error).strip() else ""
             self.start_error = PoolError(
-                f"a worker of pool {self._options.pool_name!r} failed to start ({type(error).__name__}: {last_line})"
+                f"a worker of pool {self._options.pool_name!r} failed to start ({type(error).__name__}: {last_line}); "
+                "the pool keeps starting workers",
+                retryable=True,
             )
         log.error("pool %s: worker %s failed to start: %s", self._options.pool_name, worker.worker_id, error)
         self._fleet.remove(worker)
@@ -204,7 +216,7 @@ class Supervisor:
         """Re-ping a quarantined worker until it answers (serving again) or is dead or gone too long (replaced)."""
         while self._fleet.holds(worker) and worker.state is WorkerState.QUARANTINED:
             try:
-                info = await asyncio.wait_for(_awaited(worker.handle.ping.remote()), _PING_TIMEOUT)
+                info = await asyncio.wait_for(awaited(worker.handle.ping.remote()), _PING_TIMEOUT)
             except (ActorUnavailableError, asyncio.TimeoutError):
                 if self._clock() - worker.state_since > QUARANTINE_LIMIT:
                     self.replace(worker, f"stayed unavailable for {QUARANTINE_LIMIT:g} s")
@@ -287,7 +299,7 @@ class Supervisor:
     async def ping_all(self) -> list[dict[str, Any]]:
         """Ping every worker that has started: where it runs, its pid, its client's counters."""
         workers = [w for w in self._fleet if w.state is not WorkerState.STARTING]
-        answers = await asyncio.gather(*(_awaited(w.handle.ping.remote()) for w in workers), return_exceptions=True)
+        answers = await asyncio.gather(*(awaited(w.handle.ping.remote()) for w in workers), return_exceptions=True)
         infos = []
         for worker, answer in zip(workers, answers, strict=True):
             if isinstance(answer, BaseException):
@@ -307,7 +319,7 @@ class Supervisor:
     async def _kill(self, worker: Worker) -> None:
         self._launcher.kill(worker.handle)
         with contextlib.suppress(RayActorError, asyncio.TimeoutError):
-            await asyncio.wait_for(_awaited(worker.handle.ping.remote()), _PING_TIMEOUT)
+            await asyncio.wait_for(awaited(worker.handle.ping.remote()), _PING_TIMEOUT)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background, holding a reference until it ends (the loop keeps only weak ones)."""
@@ -316,5 +328,6 @@ class Supervisor:
         task.add_done_callback(self._background.discard)
 
 
-async def _awaited(ref: Any) -> Any:
+async def awaited(ref: Any) -> Any:
+    """The value of ``ref`` (an ``ObjectRef``, or a test's stand-in), awaited."""
     return await ref

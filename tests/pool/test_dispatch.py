@@ -14,7 +14,7 @@ def ticket(payload: str, lane: Lane = "bulk", caller: str = "a", retry: bool = F
 
 
 def granted(dispatcher: Dispatcher[str], free_slots: int = 100) -> list[str]:
-    return [t.payload for t in dispatcher.grant(free_slots)]
+    return [t.payload for t in dispatcher.grant(free_slots)[1]]
 
 
 def test_interactive_goes_before_any_bulk_backlog() -> None:
@@ -116,6 +116,27 @@ def test_the_rate_cap_spaces_grants_and_names_the_moment_of_the_next() -> None:
     clock.now = dispatcher.wake_at() or 0.0
     assert granted(dispatcher, 10) == ["p2"]
     assert dispatcher.wake_at() is None  # nothing waits
+
+
+def test_permits_for_requests_of_attempts_in_flight_go_first_and_take_the_caps_permits() -> None:
+    clock = FakeClock(start=0.0)
+    dispatcher: Dispatcher[str] = Dispatcher(rate_cap=5.0, clock=clock)
+    dispatcher.push(ticket("p0"))
+
+    assert dispatcher.grant(free_slots=4, permits=2) == (1, [])  # one permit, for the first request waiting for one
+    assert dispatcher.wake_at() == pytest.approx(0.2)
+    clock.now = 0.2
+    assert dispatcher.grant(free_slots=4, permits=1) == (1, [])  # the ticket waits until no request does
+    clock.now = 0.4
+    given, tickets = dispatcher.grant(free_slots=4, permits=0)
+    assert (given, [t.payload for t in tickets]) == (0, ["p0"])
+
+
+def test_without_a_cap_permits_are_given_at_once() -> None:
+    dispatcher: Dispatcher[str] = Dispatcher()
+    dispatcher.push(ticket("p0"))
+    given, tickets = dispatcher.grant(free_slots=1, permits=3)
+    assert (given, [t.payload for t in tickets], dispatcher.wake_at()) == (3, ["p0"], None)
 
 
 def test_no_timer_when_slots_not_the_cap_hold_tickets_back() -> None:

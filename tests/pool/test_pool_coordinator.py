@@ -6,20 +6,23 @@ No Ray cluster: the coordinator runs on a plain asyncio loop with a fake launche
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from pool_fakes import FAST, FakeLauncher, request, run, started, stats_where, until
 from ray.exceptions import ActorDiedError, ActorUnavailableError, ActorUnschedulableError, RayTaskError
 
 from nepse_ray.nepse.errors import (
+    NepseAuthError,
     NepseClientRequestError,
     NepseEmptyPageError,
     NepseRateLimitedError,
     NepseServerError,
 )
 from nepse_ray.pool.coordinator import DRAINED_BACKLOG, Coordinator
-from nepse_ray.pool.errors import PoolShutdownError, TaskTimeoutError
+from nepse_ray.pool.errors import PoolBusyError, PoolError, PoolShutdownError, TaskTimeoutError
 from nepse_ray.pool.options import PoolOptions
+from nepse_ray.pool.policy import TokenRefused
 
 
 def test_retries_go_to_the_front_of_the_queue() -> None:
@@ -296,3 +299,53 @@ def test_a_worker_whose_node_died_before_placement_is_placed_again_without_an_er
         assert await task == "open"
 
     run(scenario)
+
+
+def test_an_interactive_call_waits_for_a_slot_at_most_task_timeout() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(
+            min_workers=1, max_workers=1, inflight_per_worker=1, task_timeout=0.5, max_retries=0
+        )
+        stuck = asyncio.create_task(coordinator.call(request("floorsheet", {"page": 1})))  # never answered
+        await until(lambda: len(launcher.open_calls()) == 1)
+        with pytest.raises(PoolBusyError, match=r"no worker slot came free within task_timeout=0\.5 s"):
+            await asyncio.wait_for(coordinator.call(request("market_open", {}, lane="interactive")), 30)
+        assert coordinator.stats().queue_length == 0 and len(launcher.open_calls()) == 1
+        stuck.cancel()
+
+    run(scenario)
+
+
+def test_a_token_refused_after_a_fresh_prove_is_tried_on_another_worker_as_a_retry() -> None:
+    async def scenario() -> None:
+        coordinator, launcher = await started(min_workers=2, max_workers=2, inflight_per_worker=1)
+        task = asyncio.create_task(coordinator.call(request("floorsheet", {"page": 1})))
+        await until(lambda: len(launcher.open_calls()) == 1)
+        revoked = NepseAuthError("floorsheet: HTTP 401 again with a freshly proved token", endpoint="floorsheet")
+        launcher.open_calls()[0].fail(TokenRefused(revoked, 0))  # one token's trouble: revoked, replaced ...
+        await until(lambda: len(launcher.open_calls()) == 1)
+        launcher.open_calls()[0].answer("page 1")  # ... and the next attempt is served
+        assert await task == "page 1"
+        stats = coordinator.stats()
+        assert (stats.retries, stats.total_errors, stats.total_tasks_completed) == (1, 0, 1)
+
+    run(scenario)
+
+
+def test_a_worker_that_dies_while_it_starts_fails_waiters_with_a_retryable_error() -> None:
+    async def scenario() -> None:
+        launcher = DyingLauncher()  # every worker killed before its first ping, or too slow to answer it
+        coordinator = Coordinator(PoolOptions(**FAST, min_workers=1, max_workers=1), launcher)
+        await coordinator.start()
+        with pytest.raises(PoolError, match="failed to start") as caught:
+            await coordinator.ready(timeout=5)
+        assert caught.value.retryable  # a pull reads its pages again in a later round, when workers serve
+        await coordinator.shutdown(drain=False)
+
+    run(scenario)
+
+
+class DyingLauncher(FakeLauncher):
+    def start(self, options: PoolOptions, node_id: str | None, number: int) -> Any:
+        self.next_ping_error = ActorDiedError()
+        return super().start(options, node_id, number)

@@ -107,6 +107,7 @@ def test_an_interactive_caller_joining_a_queued_bulk_request_moves_it_ahead() ->
         worker.calls[0].answer(wire("floorsheet"))
         await until(lambda: len(worker.calls) == 2)
         assert worker.calls[1].name == "security_list"
+        assert worker.calls[1].args[3] is True  # urgent at the worker too: it takes the token's next permit first
         worker.calls[1].answer(wire("security_list"))
         assert (await interactive) is (await shared_bulk)
         for task in backlog:

@@ -70,3 +70,14 @@ def test_html_form_is_a_table() -> None:
     assert html.startswith("<table") and html.endswith("</table>")
     assert html.count("<tr>") == len(sample()._rows())
     assert "&#x27;demo&#x27;" in html  # escaped
+
+
+def test_a_pool_is_settled_when_most_of_its_workers_serve() -> None:
+    def pool(*states: str, starting: int = 0, quarantined: int = 0) -> PoolStats:
+        workers = tuple(WorkerStatus(worker_id=f"w{n}", state=state) for n, state in enumerate(states))
+        return PoolStats(workers=workers, starting_workers=starting, quarantined_workers=quarantined)
+
+    assert pool("serving", "serving", "quarantined", quarantined=1).settled
+    assert not pool("starting", "starting", starting=2).settled  # a restarted coordinator's new workers
+    assert not pool("serving", "quarantined", "quarantined", quarantined=2).settled  # a storm of restarts
+    assert not pool().settled
