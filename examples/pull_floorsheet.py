@@ -7,8 +7,9 @@ or through the Jobs API, with ``ray dashboard cluster.yaml`` (the SSH tunnel to 
     RAY_AUTH_MODE=token ray job submit --address http://127.0.0.1:8265 --working-dir . \
         -- python examples/pull_floorsheet.py --out day.parquet
 
-Inside a job ``NepseWorkerAPI()`` joins the job's Ray cluster; workers spread over its nodes. The file appears
-only when every trade arrived; the exit status is 0 then, 1 otherwise.
+Inside a job ``NepseWorkerAPI()`` joins the job's Ray cluster; workers spread over its nodes. A pool of the same
+name that is already running (another job's, a notebook's) is joined, and left running when the job ends. The file
+appears only when every trade arrived; the exit status is 0 then, 1 otherwise.
 """
 
 from __future__ import annotations

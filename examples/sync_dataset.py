@@ -8,7 +8,8 @@ or through the Jobs API, with ``ray dashboard cluster.yaml`` (the SSH tunnel to 
         -- python examples/sync_dataset.py /data/nepse
 
 Only what the dataset lacks is fetched; a run that was killed is finished by the next one. The same as
-``nepse-ray sync DIR``, from inside a job.
+``nepse-ray sync DIR``, from inside a job. A pool of the same name that is already running is joined, and left
+running when the job ends.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What the data commands (``nepse-ray pull``, ``nepse-ray sync``) share: reach the site or start the simulator,
-check it answers before Ray starts, start a pool, show progress, and turn every failure into one line.
+check it answers before Ray starts, start a pool (or join the one running under the same name, which they leave
+running), show progress, and turn every failure into one line.
 
 >>> with Connection(simulate=True, quiet=True) as connection:       # doctest: +SKIP
 ...     pull_floorsheet(connection.api, on_progress=connection.progress("floorsheet"))
@@ -86,6 +87,7 @@ class Connection:
             self._sim = None
 
     def close(self) -> None:
+        """Stop the pool if this command started it; leave a pool it joined (a notebook's, a job's) running."""
         try:
             if hasattr(self, "api"):
                 self.api.shutdown(drain=False)

@@ -4,11 +4,11 @@ It connects to Ray (or starts a local instance), gets or creates the pool's name
 catalogue endpoint and every session method (the typed tables of :mod:`nepse_ray.nepse.methods`), each in two
 forms: resolved values on the facade itself (the interactive lane), typed by endpoint like
 :class:`~nepse_ray.nepse.client.NepseClient`'s, and ``ray.ObjectRef`` of the same types on ``api.remote`` (the
-bulk lane); ``api.submit(name, params, priority=,
-form=)`` is the general form behind both. Arguments are checked on the driver, so bad input raises
-:class:`~nepse_ray.nepse.errors.NepseInputError` before anything is submitted. Each facade is one caller of the
-pool (its caller id): the unit of the pool's round-robin, and the proof of who created the coordinator, since only
-that facade may remove a pool that failed to start.
+bulk lane); ``api.submit(name, params, priority=, form=)`` is the general form behind both. Arguments are checked
+on the driver, so bad input raises :class:`~nepse_ray.nepse.errors.NepseInputError` before anything is submitted.
+Each facade is one caller of the pool (its caller id): the unit of the pool's round-robin, and the proof of who
+created the coordinator, since only that facade stops the pool (unless told to with ``force``) or removes it when
+it failed to start.
 
 The session methods (``get_access_token``, ``get_salts``, ``get_market_id`` ...) read one worker's token
 state, which the worker answers from its cache; they need no queue, so the facade sends them straight to a worker
@@ -90,8 +90,8 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
       the NepseError subclass. :meth:`submit` picks the lane and the form (model, Arrow page or raw bytes).
 
     Bad arguments raise :class:`~nepse_ray.nepse.errors.NepseInputError` in both forms before anything is
-    submitted. ``get_stats()`` returns :class:`PoolStats`; ``shutdown(drain=True)`` stops the pool (for every
-    driver sharing it) and leaves no actors behind. The facade is a context manager that shuts the pool down.
+    submitted. ``get_stats()`` returns :class:`PoolStats`; ``shutdown()`` stops a pool this facade created (and
+    leaves no actors behind), and only leaves one it joined; it is also what the context manager does on exit.
 
     >>> with NepseWorkerAPI(max_workers=3) as api:  # doctest: +SKIP
     ...     pages = ray.get([api.remote.floorsheet(page=p) for p in range(20)])
@@ -273,17 +273,23 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
     def closed(self) -> bool:
         return self._closed
 
-    def shutdown(self, drain: bool = True, drain_timeout: float | None = None) -> None:
-        """Stop the pool: finish (``drain=True``) or fail its accepted requests, then end the coordinator and workers.
+    def shutdown(self, drain: bool = True, drain_timeout: float | None = None, *, force: bool = False) -> None:
+        """Stop the pool if this facade created it (or with ``force``): finish (``drain=True``) or fail its accepted
+        requests, then end the coordinator and workers. A facade that joined a pool only leaves it, running.
 
         With ``drain`` every accepted request is finished, retries included, for up to ``drain_timeout`` seconds
         (default ``PoolOptions.drain_timeout``); what is left then fails with ``PoolShutdownError``. Without it,
         queued requests, running ones and those sleeping before a retry fail at once. The pool is shared by name,
-        so this stops it for every driver using it. Calling it twice is harmless.
+        so stopping it stops it for every driver using it. Calling it twice is harmless.
         """
         if self._closed:
             return
         self._closed = True
+        if not (self._created or force):
+            self._log.log(f"left pool {self.options.pool_name!r}, running; shutdown(force=True) would stop it")
+            if self._owns_ray:
+                ray.shutdown()
+            return
         try:
             stats: PoolStats = self._resolve(self._coordinator.shutdown.remote(drain, drain_timeout))
             self._log.log(

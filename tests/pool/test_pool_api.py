@@ -140,10 +140,10 @@ def test_retryable_error_reaches_caller_after_retries(nepse_pool_factory: PoolFa
     assert stats.retries == 4 and stats.total_errors == 2
 
 
-def test_a_403_gets_one_fresh_token_in_the_worker_and_no_pool_retry(
+def test_a_403_gets_one_fresh_token_in_the_worker_then_the_pools_bounded_retries(
     nepse_pool_factory: PoolFactory, quick_sim: Simulator
 ) -> None:
-    api = nepse_pool_factory(quick_sim, max_retries=3, rate_per_token=50.0, **FAST_RETRIES)
+    api = nepse_pool_factory(quick_sim, max_retries=1, rate_per_token=50.0, **FAST_RETRIES)
     api.get_market_id()
     quick_sim.configure(fault_403=1.0)
     quick_sim.reset_stats()
@@ -152,10 +152,12 @@ def test_a_403_gets_one_fresh_token_in_the_worker_and_no_pool_retry(
         api.market_summary()
 
     assert caught.value.status == 403 and not caught.value.retryable
-    assert api.get_stats().retries == 0
+    # The worker's token refused even fresh: tried once more as another token would be (the pool has one worker, so
+    # the same one), then the same token refusing again is a failure within max_retries=1.
+    assert api.get_stats().retries == 2
     served = quick_sim.stats()
-    assert served["tokens_issued"] == 1  # the one re-prove
-    assert served["faults_injected"] == {"403": 2}  # the request, then market-open with the fresh token
+    # The request and market-open with the fresh token; then twice market-open with two fresh tokens each time.
+    assert served["faults_injected"] == {"403": 6} and served["tokens_issued"] == 5
 
 
 def test_non_retryable_error_is_not_retried(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
@@ -207,15 +209,22 @@ def test_shutdown_leaves_no_actors(nepse_pool_factory: PoolFactory, quick_sim: S
         api.market_open()
 
 
-def test_pools_with_the_same_name_are_shared(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
+def test_pools_with_the_same_name_are_shared_and_only_their_creator_or_force_stops_them(
+    nepse_pool_factory: PoolFactory, quick_sim: Simulator
+) -> None:
     first = nepse_pool_factory(quick_sim, rate_per_token=50.0)
-    second = NepseWorkerAPI(
-        pool_name=first.options.pool_name, namespace=first.options.namespace, base_url=quick_sim.base_url
-    )
+    same_pool: dict[str, Any] = {"pool_name": first.options.pool_name, "namespace": first.options.namespace}
+    second = NepseWorkerAPI(**same_pool, base_url=quick_sim.base_url)
     second.market_open()
-
     assert first.get_stats().total_tasks_completed == 1
-    second.shutdown()  # shutdown() stops the pool for every driver that shares it
+
+    second.shutdown()  # a driver that joined only leaves (the CLI's pull, a job beside a notebook)
+    with NepseWorkerAPI(**same_pool, base_url=quick_sim.base_url):  # and so does leaving by the context manager
+        pass
+    first.market_open()
+    assert second.closed and first.get_stats().total_tasks_completed == 2
+
+    NepseWorkerAPI(**same_pool, base_url=quick_sim.base_url).shutdown(force=True)  # stops it for every driver
     with pytest.raises(NepseError, match="is gone"):
         first.market_open()
 
