@@ -46,6 +46,36 @@ class Listing:
         return answer
 
 
+def price_page(symbols: Sequence[str], *, number: int, size: int, total: int) -> PageBatch:
+    """A today-price page: one row per symbol (security id = position in the sorted symbol list)."""
+    rows = [
+        {"businessDate": "2025-10-30", "securityId": int(symbol[3:]), "symbol": symbol, "closePrice": 100.0}
+        for symbol in symbols
+    ]
+    pages = math.ceil(total / size)
+    return page_batch("today_price", {"content": rows, "totalElements": total, "totalPages": pages, "number": number})
+
+
+@dataclasses.dataclass
+class StillListing:
+    """A listing that should hold still (today's prices, sorted by symbol) but into which ``inserts`` rows arrive:
+    ``inserts[n]`` is the symbol inserted after the ``n``-th answer."""
+
+    symbols: list[str]
+    inserts: dict[int, str] = dataclasses.field(default_factory=dict)
+    answers: int = 0
+
+    def page(self, page: int, size: int) -> PageBatch:
+        answer = price_page(self.symbols[page * size : (page + 1) * size], number=page, size=size, total=len(self))
+        self.answers += 1
+        if self.answers in self.inserts:
+            self.symbols = sorted([*self.symbols, self.inserts[self.answers]])
+        return answer
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+
 Answer = Callable[[str, dict[str, Any], int], PageBatch | Exception]
 
 
@@ -53,13 +83,16 @@ class FakeSource:
     """Answers up to ``per_wait`` requests per ``wait``, newest submitted first (so pages land out of order).
 
     ``answer(endpoint, params, attempt)`` builds each answer (``attempt`` counts earlier requests of the same
-    page). Waiting with nothing in flight moves the clock by the timeout; each answer moves it 0.01 s.
+    page). Waiting with nothing in flight moves the clock by the timeout; each answer moves it 0.01 s. The source
+    says it is settled from ``settles_at`` on (the clock's time), and counts how often it was asked.
     """
 
-    def __init__(self, answer: Answer, clock: FakeClock, per_wait: int = 3) -> None:
+    def __init__(self, answer: Answer, clock: FakeClock, per_wait: int = 3, settles_at: float = 0.0) -> None:
         self.answer = answer
         self.clock = clock
         self.per_wait = per_wait
+        self.settles_at = settles_at
+        self.settled_asked = 0
         self.submitted: list[tuple[str, dict[str, Any]]] = []
         self.max_in_flight = 0
         self._pending: dict[int, tuple[str, dict[str, Any]]] = {}
@@ -86,6 +119,10 @@ class FakeSource:
             out.append((handle, self.answer(endpoint, params, attempt)))
             self.clock.now += 0.01
         return out
+
+    def settled(self) -> bool:
+        self.settled_asked += 1
+        return self.clock.now >= self.settles_at
 
     def requests_for(self, page: int) -> int:
         return sum(1 for _, params in self.submitted if params["page"] == page)

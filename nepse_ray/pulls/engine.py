@@ -13,13 +13,18 @@ The rules, in order:
    listing read in parts (:class:`Part`: its page 0 was read and planned elsewhere) starts with the pages of its
    part instead, and keeps only the rows of its part.
 2. **A bounded window.** At most ``window`` requests are submitted at a time; the rest wait as plain data.
-3. **Rows by rank.** Each answer's rows are numbered in the listing's starting order (:class:`Coverage`), so
-   rows newer than the pull are left out, and a row whose key was seen before is dropped as a duplicate.
+3. **Rows by rank.** Each answer's rows are numbered by their rank in the listing (:class:`Coverage`): rows
+   newer than a live floorsheet's pull are left out, a row is kept only at a rank not yet delivered and only if its
+   key was never kept, so no listing returns more rows than it announced. A listing that should hold still and
+   moves (a page announcing another total, a key at two ranks) is read again whole at its new total, at most
+   ``max_rounds`` times; an answer carrying a total the listing had before it moved is too old to use.
 4. **Rounds.** When a listing has nothing in flight, the ranks still missing (pages that failed after the pool's
-   own retries, or rows that slid between pages of a live floorsheet) name the pages to read again; the next
-   round reads them, after ``round_delay * round`` seconds if the round saw failures. After ``max_rounds`` rounds
-   the listing is given up and reported with its missing pages. An error that is not retryable ends its listing
-   at once (a required field the site dropped, :class:`~nepse_ray.nepse.errors.NepseSchemaError`, among them).
+   own retries, or rows that slid between pages) name the pages to read again; the next round reads them, after
+   a backoff if the round saw failures (``round_delay`` doubling per round up to ``round_delay_cap``) and once the
+   source says it is settled (a pool that lost workers has them serving again), waiting at most
+   ``settle_timeout`` for that. After ``max_rounds`` rounds the listing is given up and reported with its missing
+   pages. An error that is not retryable ends its listing at once (a required field the site dropped,
+   :class:`~nepse_ray.nepse.errors.NepseSchemaError`, among them).
 5. **Drift.** Optional fields no row of a page had (``PageBatch.absent``: the site dropped or renamed them) are
    null in the result, and said once per pull and endpoint in a warning of the ``nepse_ray`` logger.
 """
@@ -32,7 +37,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
@@ -90,14 +95,22 @@ class PullLimits:
     max_rounds: int = 5
     max_pages: int = 5_000
     round_delay: float = 2.0
+    round_delay_cap: float = 30.0
+    settle_timeout: float = 30.0
     poll: float = 0.25
 
     def __post_init__(self) -> None:
         for name in ("size", "window", "max_rounds", "max_pages"):
             if getattr(self, name) < 1:
                 raise NepseInputError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.round_delay < 0 or self.poll <= 0:
-            raise NepseInputError("round_delay must not be negative and poll must be positive")
+        if min(self.round_delay, self.round_delay_cap, self.settle_timeout) < 0 or self.poll <= 0:
+            raise NepseInputError(
+                "round_delay, round_delay_cap and settle_timeout must not be negative and poll must be positive"
+            )
+
+    def round_wait(self, rounds_done: int) -> float:
+        """Seconds before the round after ``rounds_done`` rounds that saw failures."""
+        return min(self.round_delay_cap, self.round_delay * 2.0 ** min(rounds_done - 1, 32))
 
 
 class PageSource(Protocol[H]):
@@ -110,6 +123,14 @@ class PageSource(Protocol[H]):
     def wait(self, handles: Sequence[H], timeout: float) -> list[tuple[H, PageBatch | Exception]]:
         """Answers of some of ``handles``, waiting up to ``timeout`` seconds for the first (sleeping if none)."""
         ...
+
+
+@runtime_checkable
+class SettlingSource(Protocol):
+    """A page source that can say whether it has most of its strength (the pool's, after losing workers or its
+    coordinator); a retry round waits for it. A source without this method is always settled."""
+
+    def settled(self) -> bool: ...
 
 
 class RowSink(Protocol):
@@ -141,7 +162,6 @@ class ListingState:
     rows: int = 0
     duplicates: int = 0
     fetches: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
-    seen: set[object] = dataclasses.field(default_factory=set)
     last_error: Exception | None = None
     fatal: Exception | None = None
     given_up: bool = False
@@ -167,10 +187,18 @@ class ListingState:
 
     @property
     def complete(self) -> bool:
-        return self.fatal is None and self.coverage is not None and self.rows == self.coverage.wanted
+        coverage = self.coverage
+        return self.fatal is None and coverage is not None and not coverage.missing() and self.rows == coverage.wanted
 
     def missing_pages(self) -> list[int]:
-        return [0] if self.coverage is None else self.coverage.pages_to_fetch()
+        """The pages to read again; every page when all were read but the rows kept are not the rows listed (rows
+        the listing lost while it was read: only a new pull of it is exact)."""
+        if self.coverage is None:
+            return [0]
+        pages = self.coverage.pages_to_fetch()
+        if not pages and self.rows != self.coverage.wanted:
+            return list(self.coverage.page_range)
+        return pages
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -201,6 +229,7 @@ class PagedPull(Generic[H]):
         self._queue: collections.deque[_Request] = collections.deque()
         self._delayed: list[tuple[float, _Request]] = []
         self._in_flight: dict[H, _Request] = {}
+        self._settling_since: float | None = None
         self._pages_done = 0
         self._rows = 0
         self._absent_said: set[str] = set()
@@ -219,7 +248,7 @@ class PagedPull(Generic[H]):
             self._release_due()
             self._fill_window()
             timeout = self.limits.poll
-            if self._delayed and not self._queue:
+            if self._delayed and not self._queue and self._settling_since is None:
                 timeout = max(0.0, min(timeout, min(due for due, _ in self._delayed) - self._clock()))
             for handle, answer in self._source.wait(list(self._in_flight), timeout):
                 request = self._in_flight.pop(handle)
@@ -234,11 +263,22 @@ class PagedPull(Generic[H]):
         return Progress(self._pages_done, total, self._rows, elapsed, len(self._in_flight))
 
     def _release_due(self) -> None:
+        """Queue the round requests whose delay is over, once the source is settled (or waited for long enough)."""
         now = self._clock()
         due = [entry for entry in self._delayed if entry[0] <= now]
-        if due:
+        if due and self._settled(now):
             self._delayed = [entry for entry in self._delayed if entry[0] > now]
             self._queue.extend(request for _, request in due)
+
+    def _settled(self, now: float) -> bool:
+        if self._settling_since is None:
+            self._settling_since = now
+        source = self._source
+        settled = not isinstance(source, SettlingSource) or source.settled()
+        if settled or now - self._settling_since >= self.limits.settle_timeout:
+            self._settling_since = None
+            return True
+        return False
 
     def _fill_window(self) -> None:
         while self._queue and len(self._in_flight) < self.limits.window:
@@ -290,34 +330,62 @@ class PagedPull(Generic[H]):
         coverage = listing.coverage
         listing.fetches[request.page] += 1
         self._pages_done += 1
+        total, still = batch.total_elements, not listing.series.drift
+        if still and total != coverage.expected and not self._moved(listing, coverage, total):
+            return
         rows = batch.rows
-        first = coverage.first_rank(request.page, batch.total_elements)
-        inside = coverage.in_listing(first, rows.num_rows)
+        first = coverage.first_rank(request.page, total)
         keys = rows.column(listing.series.key).to_pylist()
-        keep = [False] * rows.num_rows
-        for j, key in enumerate(keys):
-            if not inside[j]:
-                continue
-            if key in listing.seen:
-                listing.duplicates += 1
-            else:
-                listing.seen.add(key)
-                keep[j] = True
-        coverage.cover(first, rows.num_rows)
-        kept = rows.filter(pa.array(keep, type=pa.bool_())) if not all(keep) else rows
+        keep = coverage.admit(first, keys)
+        if still and coverage.moved and self._moved(listing, coverage, total):
+            coverage.admit(first, keys, kept_only=True)  # what this page delivers in the listing's new generation
+        listing.duplicates += sum(1 for j in range(len(keys)) if first + j in coverage.ranks) - int(keep.sum())
+        kept = rows.filter(pa.array(keep)) if not keep.all() else rows
         if kept.num_rows:
             listing.rows += kept.num_rows
             self._rows += kept.num_rows
             self._sink.write(with_constants(kept, listing.series.constants))
 
+    def _moved(self, listing: ListingState, coverage: Coverage, total: int) -> bool:
+        """A still listing moved: read it again whole at ``total`` (True), unless the answer is older than its last
+        move, or it moved ``max_rounds`` times already or only a part of it is read here (it ends with a
+        :class:`PagingError`; False either way)."""
+        if total != coverage.expected and total in coverage.totals:
+            return False  # served before the listing's last move: nothing in it can be placed
+        name = f"{listing.series.endpoint} {listing.series.label}"
+        if not coverage.whole:
+            listing.fatal = PagingError(
+                f"{name}: the listing changed while this part of it was read ({coverage.expected:,} rows planned, "
+                f"{total:,} now), so the part's rows cannot be placed; read the listing again",
+                endpoint=listing.series.endpoint,
+            )
+            return False
+        if coverage.generations >= self.limits.max_rounds:
+            listing.fatal = PagingError(
+                f"{name}: the listing changed {coverage.generations} times while it was read, so its pages never "
+                "added up; pull it again when it holds still",
+                endpoint=listing.series.endpoint,
+            )
+            return False
+        coverage.restart(total)
+        return True
+
     def _end_round(self, number: int, listing: ListingState) -> None:
         """Nothing of this listing is in flight: it is complete, or the next round reads its missing pages."""
         if not listing.missing_pages():
             return
+        coverage = listing.coverage
+        if coverage is not None and not coverage.missing():  # every rank delivered, yet more rows kept than listed
+            listing.fatal = PagingError(
+                f"{listing.series.endpoint} {listing.series.label}: {listing.rows - coverage.wanted:,} row(s) kept "
+                "while it was read are no longer in the listing; pull it again when it holds still",
+                endpoint=listing.series.endpoint,
+            )
+            return
         if listing.round >= self.limits.max_rounds:
             listing.given_up = True
             return
-        delay = self.limits.round_delay * listing.round if listing.round_failures else 0.0
+        delay = self.limits.round_wait(listing.round) if listing.round_failures else 0.0
         listing.round += 1
         listing.round_failures = 0
         pages = [0] if listing.coverage is None else listing.coverage.next_round()

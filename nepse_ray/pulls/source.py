@@ -61,6 +61,9 @@ class PoolPageSource:
     def wait(self, handles: Sequence[Any], timeout: float) -> list[tuple[Any, Answer]]:
         return [(handle, self._page(handle, answer)) for handle, answer in self._requests.wait(timeout)]
 
+    def settled(self) -> bool:
+        return self._requests.settled()
+
     def close(self) -> None:
         self._requests.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pull_fakes import BASE, FakeClock, FakeSource, Listing, floorsheet_page
+from pull_fakes import BASE, FakeClock, FakeSource, Listing, StillListing, floorsheet_page, price_page
 
 from nepse_ray.nepse.errors import NepseClientRequestError, NepseInputError, NepseServerError
 from nepse_ray.nepse.tables import PageBatch
@@ -15,6 +15,8 @@ from nepse_ray.pulls.runner import pull_through
 SIZE = 100
 FLOORSHEET = Series("floorsheet", {}, key="contract_id", label="2025-10-30", drift=True)
 NEWEST_FIRST = (("contract_id", "descending"),)
+PRICES = Series("today_price", {}, key="security_id", label="today")
+BY_ID = (("security_id", "ascending"),)
 
 
 def limits(**changes: Any) -> PullLimits:
@@ -177,3 +179,80 @@ def test_limits_are_checked() -> None:
         PullLimits(window=0)
     with pytest.raises(NepseInputError, match="round_delay"):
         PullLimits(round_delay=-1)
+
+
+def symbols(*numbers: int) -> list[str]:
+    return [f"SYM{n:03d}" for n in numbers]
+
+
+def pull_prices(listing: StillListing, **kwargs: Any) -> Any:
+    clock = FakeClock()
+    source = FakeSource(lambda e, p, a: listing.page(p["page"], p["size"]), clock, per_wait=1)
+    return run(source, clock, series=[PRICES], sort=BY_ID, **kwargs), source
+
+
+@pytest.mark.parametrize("inserted", [1505, 5], ids=["after page 0", "at the top"])
+def test_a_row_inserted_into_a_still_listing_while_it_is_read_is_read_again_whole(inserted: int) -> None:
+    start = symbols(*range(10, 260))  # 250 rows: pages of 100, 100, 50
+    listing = StillListing(start, inserts={1: symbols(inserted)[0]})  # arrives right after page 0 was read
+
+    result, source = pull_prices(listing)
+
+    assert result.complete and (result.rows, result.expected, result.pages) == (251, 251, 3)
+    ids = sorted(int(symbol[3:]) for symbol in [*start, *symbols(inserted)])
+    assert result.to_arrow().column("security_id").to_pylist() == ids  # every row once, the new one in
+    assert len(source.submitted) > 3  # read again at its new size
+
+
+def test_a_still_listing_that_never_holds_still_names_its_pages_and_why() -> None:
+    listing = StillListing(symbols(*range(10, 260)), inserts={n: symbols(500 + n)[0] for n in range(1, 100)})
+
+    with pytest.raises(IncompletePullError) as caught:
+        pull_prices(listing, limits=limits(max_rounds=3))
+
+    error = caught.value
+    assert isinstance(error.__cause__, PagingError) and "changed 3 times" in str(error)
+    assert error.missing["today"] and "0 page(s)" not in str(error)
+
+
+def test_a_page_with_more_rows_than_its_size_never_makes_a_listing_keep_more_than_it_announced() -> None:
+    real = symbols(*range(10, 260))
+    junk = symbols(*range(600, 650))
+
+    def answer(endpoint: str, params: dict[str, Any], attempt: int) -> PageBatch:
+        page = params["page"]
+        rows = real[page * SIZE : (page + 1) * SIZE] + (junk if page == 1 else [])
+        return price_page(rows, number=page, size=SIZE, total=250)
+
+    clock = FakeClock()
+    source = FakeSource(answer, clock, per_wait=1)
+    try:
+        result = run(source, clock, series=[PRICES], sort=BY_ID, limits=limits(max_rounds=2))
+    except IncompletePullError as error:
+        assert error.partial is not None and error.missing["today"]
+        result = error.partial
+    assert result.rows <= result.expected == 250
+
+
+def test_a_round_waits_for_the_source_to_settle_then_at_most_settle_timeout() -> None:
+    clock, listing = FakeClock(), Listing(total=500)
+
+    def answer(endpoint: str, params: dict[str, Any], attempt: int) -> PageBatch | Exception:
+        if params["page"] == 2 and attempt == 0:
+            return NepseServerError("HTTP 502", endpoint=endpoint)
+        return listing.page(params["page"], params["size"])
+
+    source = FakeSource(answer, clock, settles_at=30.0)  # the pool lost workers; they serve again at 30 s
+    result = run(source, clock)
+    assert result.complete and source.requests_for(2) == 2 and clock.now >= 30.0
+    assert source.settled_asked > 1
+
+    clock, listing = FakeClock(), Listing(total=500)
+    never = FakeSource(answer, clock, settles_at=float("inf"))
+    assert run(never, clock, limits=limits(settle_timeout=5.0)).complete  # waited 5 s, then went on
+    assert 2.0 + 5.0 <= clock.now < 30.0
+
+
+def test_round_delays_double_up_to_their_cap() -> None:
+    waits = [PullLimits(round_delay=2.0, round_delay_cap=10.0).round_wait(n) for n in range(1, 6)]
+    assert waits == [2.0, 4.0, 8.0, 10.0, 10.0]
