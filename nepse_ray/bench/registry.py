@@ -5,8 +5,12 @@ from __future__ import annotations
 from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, sitechange, throughput
 from .scenario import Scenario
 
+_MODULES = (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset, sitechange)
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for module in (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset, sitechange)
-    for scenario in module.SCENARIOS
+    for scenario in (
+        *(scenario for module in _MODULES for scenario in module.SCENARIOS),
+        resilience.CHAOS,  # last: the longest, and it kills processes
+    )
 }
