@@ -18,6 +18,11 @@ Two processes record:
   counters the coordinator collects from worker pings, would need a ping per worker per tick and would lose what a
   worker did since its last ping when it dies.
 
+Every counter's series (each value of a bounded tag) is exported at 0 as soon as its object is built, at the start
+of the coordinator or worker: Prometheus's ``rate()`` and ``increase()`` need a sample before the first increment,
+and a series that first appears at 1 has none, so the first event would count for nothing. Error classes are an
+open set: their series start with their first error.
+
 Build the objects inside the actor that records them: Ray drops default tags when a metric object is pickled.
 Adding a metric is one row in a table and one call in ``recorder.py`` (or the worker); the README, the Grafana
 dashboard's test and the head-node test read the same tables.
@@ -52,6 +57,9 @@ class MetricSpec:
     description: str
     tags: tuple[str, ...] = ()
     boundaries: tuple[float, ...] = ()
+    starts: tuple[Tags, ...] = ((),)
+    """A counter's series exported at 0 from the start, by their extra tags (the one series, for a counter with no
+    tags besides ``pool``)."""
 
     @property
     def exported(self) -> tuple[str, ...]:
@@ -74,16 +82,25 @@ class MetricSpec:
         else:
             metric = Histogram(self.name, self.description, list(self.boundaries), keys)
         metric.set_default_tags({"pool": pool_name})
+        if isinstance(metric, Counter):
+            for tags in self.starts:
+                metric._record(0, tags=dict(tags))  # Counter.inc refuses 0; a point of 0 is what starts the series
         return metric
 
 
-def _counter(name: str, description: str, *tags: str) -> MetricSpec:
-    return MetricSpec(name, "counter", description, tags)
+def _counter(name: str, description: str, tag: str | None = None, values: tuple[str, ...] = ()) -> MetricSpec:
+    """A counter with at most one tag besides ``pool``; the series of each of ``values`` (or its only series, without
+    a tag) start at 0."""
+    if tag is None:
+        return MetricSpec(name, "counter", description)
+    return MetricSpec(name, "counter", description, (tag,), starts=tuple(((tag, value),) for value in values))
 
+
+_LANES = ("interactive", "bulk")
 
 #: What the coordinator records, by the recorder's key.
 COORDINATOR: Mapping[str, MetricSpec] = {
-    "completed": _counter("nepse_pool_tasks_completed", "Requests answered successfully, by lane.", "lane"),
+    "completed": _counter("nepse_pool_tasks_completed", "Requests answered successfully, by lane.", "lane", _LANES),
     "errors": _counter("nepse_pool_errors", "Requests answered with an error (after retries), by class.", "error"),
     "refused": _counter("nepse_pool_refused", "Bulk requests refused with PoolBusyError (max_queued reached)."),
     "retries": _counter("nepse_pool_retries", "Attempts repeated by the coordinator."),
@@ -91,10 +108,13 @@ COORDINATOR: Mapping[str, MetricSpec] = {
     "coalesced": _counter("nepse_pool_coalesced", "Requests that shared the answer of an identical one in flight."),
     "result_bytes": _counter("nepse_pool_result_bytes", "Bytes of results passed on by the coordinator."),
     "worker_events": _counter(
-        "nepse_pool_worker_events", "Worker restarts, replacements and quarantines, by event.", "event"
+        "nepse_pool_worker_events",
+        "Worker restarts, replacements and quarantines, by event.",
+        "event",
+        ("restart", "replacement", "quarantine"),
     ),
     "scale_events": _counter(
-        "nepse_pool_scale_events", "Workers added or retired by scaling, by direction.", "direction"
+        "nepse_pool_scale_events", "Workers added or retired by scaling, by direction.", "direction", ("up", "down")
     ),
     "workers": MetricSpec("nepse_pool_workers", "gauge", "Worker actors of the pool by state.", ("state",)),
     "queue_length": MetricSpec(

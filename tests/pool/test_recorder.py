@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from metric_tables import exported_names
 from pool_fakes import SpyMetrics
+from ray.util.metrics import Metric
 
 from nepse_ray.nepse.errors import NepseServerError
 from nepse_ray.pool.metrics import COORDINATOR, WORKER, PoolMetrics, WorkerMetrics
@@ -17,6 +18,31 @@ def test_every_metric_name_is_accepted_by_ray() -> None:
     metrics = [*PoolMetrics("demo").all(), *WorkerMetrics("demo").all()]
     assert len(metrics) == len(COORDINATOR) + len(WORKER)
     assert not [metric._name for metric in metrics if metric._discard_metric]  # Ray drops bad names quietly
+
+
+def test_each_counter_series_starts_at_zero_with_its_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prometheus's rate() counts an increment only from an earlier sample: a series first seen at 1 loses it."""
+    points: set[tuple[str, float, tuple[tuple[str, str], ...]]] = set()
+
+    def record(metric: Metric, value: float, tags: dict[str, str] | None = None) -> None:
+        points.add((metric._name, value, tuple(sorted({**metric._default_tags, **(tags or {})}.items()))))
+
+    monkeypatch.setattr(Metric, "_record", record)
+    PoolMetrics("demo")
+    WorkerMetrics("demo")
+
+    pool = (("pool", "demo"),)
+    assert points == {
+        *(("nepse_pool_tasks_completed", 0, (("lane", lane), *pool)) for lane in ("interactive", "bulk")),
+        *(("nepse_pool_worker_events", 0, (("event", e), *pool)) for e in ("quarantine", "replacement", "restart")),
+        *(("nepse_pool_scale_events", 0, (("direction", d), *pool)) for d in ("down", "up")),
+        *(
+            (f"nepse_pool_{name}", 0, pool)
+            for name in ("refused", "retries", "cache_hits", "coalesced", "result_bytes")
+        ),
+        ("nepse_pool_token_proves", 0, pool),
+        ("nepse_pool_rate_limit_wait_seconds", 0, pool),
+    }  # error classes are an open set: their series start with the first error
 
 
 def test_exported_names_follow_prometheus_conventions() -> None:
