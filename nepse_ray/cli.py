@@ -49,13 +49,18 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--past-days", dest="past_days", type=int, metavar="N", help="earlier trading days also served (default 0)")
     add("--max-page-size", dest="max_page_size", type=int, metavar="N", help="cap of the size query (default 500)")
     add("--token-ttl", dest="token_ttl", type=float, metavar="S", help="access-token lifetime (default 60)")
-    add("--no-referer-check", dest="require_referer", action="store_false", help="accept requests without Referer")
+    add("--require-referer", dest="require_referer", action="store_true", help="403 to /api requests without Referer")
     add("--rate", dest="rate_limit", type=float, metavar="R", help="requests/s per token (default 2)")
-    add("--burst", type=int, help="back-to-back requests allowed per token (default 1)")
+    add("--burst", type=int, help="back-to-back requests allowed per token (default 10)")
     add("--leeway", dest="rate_leeway", type=float, metavar="S", help="arrival jitter forgiven (default 0.25)")
     add("--no-rate-limit", dest="rate_limit", action="store_const", const=None, help="no per-token limit")
     add("--address-rate", dest="address_rate_limit", type=float, metavar="R", help="requests/s per client address")
-    add("--on-excess", dest="on_excess", choices=("429", "drop", "empty"), help="(default 429)")
+    add("--on-excess", dest="on_excess", choices=("site", "429", "drop", "empty"), help="over a limit (default site)")
+    add("--excess-hold", dest="excess_hold", type=float, metavar="S", help="longest hold with site (default 2)")
+    add("--security-floorsheet-rows", dest="security_floorsheet_rows", action="store_true",
+        help="serve rows on security/floorsheet/{id} (the site: 403)")  # fmt: skip
+    add("--honour-index-dates", dest="honour_index_dates", action="store_true",
+        help="apply startDate/endDate to index history (the site ignores them)")  # fmt: skip
     add("--latency", dest="latency_ms", type=float, metavar="MS", help="added latency")
     add("--jitter", dest="jitter_ms", type=float, metavar="MS", help="uniform extra latency up to this")
     for kind in ("5xx", "drop", "403", "non-json", "empty", "early-expiry"):

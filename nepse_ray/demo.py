@@ -39,7 +39,7 @@ def run_demo(
 ) -> int:
     """Run the demo; returns a process exit code (0 when every trade arrived and no limit was broken)."""
     console = console or Console()
-    with SimulatorProcess(seed=seed, trades=trades) as sim:
+    with SimulatorProcess(seed=seed, trades=trades, rate_limit=2.0, burst=1, on_excess="429") as sim:
         truth = sim.stats()
         console.print(
             f"[bold]NEPSE simulator[/] at {sim.base_url}: {truth['floorsheet_rows']:,} trades on "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +13,13 @@ from nepse_ray.nepse import models as m
 from nepse_ray.nepse.endpoints import CATALOGUE
 from nepse_ray.sim import Simulator
 from nepse_ray.sim.market import SECTORS
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    """With the per-company floorsheet's rows on, so every catalogue endpoint answers data."""
+    with Simulator(**QUICK, security_floorsheet_rows=True) as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +57,7 @@ def test_indices(session: SimSession) -> None:
     nepse = next(i for i in main if i.id == 58)
     assert nepse.index == "NEPSE Index" and nepse.low <= nepse.current_value <= nepse.high  # type: ignore[operator]
     graph = CATALOGUE["index_intraday_graph"].parse(session.call("index_intraday_graph", index_id=58).json())
-    assert graph[-1][1] == nepse.close and len(graph) > 400
+    assert graph[-1][1] == nepse.current_value and len(graph) > 400
 
 
 def test_listing_sizes_and_sectors(session: SimSession) -> None:

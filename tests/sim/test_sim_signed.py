@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +22,13 @@ SIGNED_CALLS: dict[str, dict[str, Any]] = {
     "security_floorsheet": {"security_id": None, "business_date": BUSINESS_DATE},
     "today_price": {},
 }
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    """With the per-company floorsheet's rows on, so its signed body is checked like the others'."""
+    with Simulator(**QUICK, security_floorsheet_rows=True) as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="module")
