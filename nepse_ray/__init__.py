@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .pool.options import PoolOptions
     from .pool.stats import PoolStats
     from .pulls import (
+        EmptyDayError,
         IncompletePullError,
         OutputError,
         PagingError,
@@ -77,6 +78,7 @@ _LAZY = {
     "WorkerLostError": "nepse_ray.pool.errors",
     "ClusterNotFoundError": "nepse_ray.pool.lookup",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
+    "EmptyDayError": "nepse_ray.pulls",
     "OutputError": "nepse_ray.pulls",
     "PagingError": "nepse_ray.pulls",
     "PullTooLargeError": "nepse_ray.pulls",
@@ -93,6 +95,7 @@ _LAZY = {
 
 __all__ = [
     "ClusterNotFoundError",
+    "EmptyDayError",
     "IncompletePullError",
     "NepseAuthError",
     "NepseClient",

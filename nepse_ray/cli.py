@@ -166,6 +166,8 @@ def _pull_arguments(parser: argparse.ArgumentParser) -> None:
     add("--symbols", nargs="+", metavar="SYM", help="history: symbols (default: every security)")
     add("--start", metavar="DATE", help="history: first day")
     add("--end", metavar="DATE", help="history: last day")
+    add("--allow-empty", dest="allow_empty", action="store_true",
+        help="floorsheet, today-price: accept a day without trading (a future day, weekend, holiday)")  # fmt: skip
     _connection_arguments(parser)
 
 
@@ -208,6 +210,7 @@ def _pull(args: argparse.Namespace) -> int:
     day = _date(getattr(args, "date", None), "--date")
     start, end = _date(getattr(args, "start", None), "--start"), _date(getattr(args, "end", None), "--end")
     symbols = [s for text in getattr(args, "symbols", None) or () for s in text.split(",") if s] or None
+    empty = bool(getattr(args, "allow_empty", False))
     with _connection(args) as connection:
         api, out = connection.api, args.out
         if args.what in ("securities", "companies"):
@@ -216,8 +219,8 @@ def _pull(args: argparse.Namespace) -> int:
             with connection.progress(args.what) as on_progress:
                 kw: dict[str, Any] = {"out": out, "on_progress": on_progress}
                 pulls: dict[str, Callable[[], Any]] = {
-                    "floorsheet": lambda: market.pull_floorsheet(api, business_date=day, **kw),
-                    "today-price": lambda: market.today_prices(api, day, **kw),
+                    "floorsheet": lambda: market.pull_floorsheet(api, business_date=day, allow_empty=empty, **kw),
+                    "today-price": lambda: market.today_prices(api, day, allow_empty=empty, **kw),
                     "history": lambda: market.price_history(api, symbols, start, end, **kw),
                     "indices": lambda: market.index_history(api, **kw),
                 }

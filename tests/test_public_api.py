@@ -16,8 +16,9 @@ def test_every_public_name_resolves() -> None:
 def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
-            "ClusterNotFoundError", "IncompletePullError", "NepseAuthError", "NepseClient", "NepseClientRequestError",
-            "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
+            "ClusterNotFoundError", "EmptyDayError", "IncompletePullError", "NepseAuthError", "NepseClient",
+            "NepseClientRequestError", "NepseConnectionError", "NepseDeadlineError", "NepseEmptyPageError",
+            "NepseError", "NepseForbiddenError",
             "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
             "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",
             "NepseServerError", "NepseStatusError", "NepseTimeoutError", "NepseTransportError", "NepseWorkerAPI",

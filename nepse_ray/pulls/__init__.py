@@ -6,7 +6,14 @@ start), ``source`` (pages through the pool), ``sinks`` (memory, Parquet, CSV, JS
 """
 
 from .engine import PagedPull, Progress, PullLimits, Series
-from .errors import IncompletePullError, OutputError, PagingError, PullTooLargeError, UnknownSymbolError
+from .errors import (
+    EmptyDayError,
+    IncompletePullError,
+    OutputError,
+    PagingError,
+    PullTooLargeError,
+    UnknownSymbolError,
+)
 from .market import (
     INDEX_IDS,
     companies,
@@ -22,6 +29,7 @@ from .runner import run_pull
 
 __all__ = [
     "INDEX_IDS",
+    "EmptyDayError",
     "IncompletePullError",
     "OutputError",
     "PagedPull",
