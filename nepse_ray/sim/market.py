@@ -476,7 +476,7 @@ def _index_history(market: Market, index_id: int) -> list[IndexDay]:
     rng = random.Random(f"nepse-sim:{market.seed}:index-history:{index_id}")
     days = previous_trading_days(market.business_date, HISTORY_DAYS)
     out: list[IndexDay] = []
-    close = market.index_levels[index_id]
+    close = round(market.index_levels[index_id], 2)
     for day in reversed(days):
         previous = round(close / (1 + rng.gauss(0, 0.009)), 2)
         open_ = round(previous * (1 + rng.gauss(0, 0.002)), 2)
