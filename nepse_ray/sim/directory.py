@@ -153,7 +153,7 @@ class DirectoryBodies(EncodedBodies):
         records = []
         for k in range(rng.randint(0, 3) if security.sector else 0):
             start = ad_year - 1 - k
-            cash, bonus = round(rng.choice((0, 5, 10, 12.5, 15, 20)), 2), rng.choice((0, 0, 5, 10))
+            cash, bonus = rng.choice((2.5, 5.0, 10.0, 12.5, 15.0, 20.0)), rng.choice((0, 0, 5, 10))
             announced = dt.date(start + 1, 10, 1) + dt.timedelta(days=rng.randrange(90))
             records.append(
                 {

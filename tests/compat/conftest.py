@@ -1,0 +1,50 @@
+"""Other NEPSE clients, unmodified, against the simulator's defaults (tests/compat).
+
+Five clients from the package index, pinned in the ``compat`` extra: nepsepy, nepseman-api, nepse-data-api,
+nepse-scraper and nepse-sdk. Each test module points one client at a simulator started with its default settings
+(only the day's size is small), runs every data call the client offers that the site answers, one after another as
+a user would, and compares each answer with the simulator's truth read by :class:`~sim_session.TruthSession`.
+
+The clients run as their users do, in Nepal: several take the day term of payload ids from the machine's local
+clock, so ``TZ`` is Asia/Kathmandu while they run (and restored after).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+from sim_session import TruthSession
+
+from nepse_ray.sim import Simulator
+
+#: The served day's trades: small, so a client's walk is quick; everything else is the simulator's default.
+TRADES = 3_000
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Simulator]:
+    """A simulator with its default settings, one per client module."""
+    with Simulator(trades=TRADES, seed=5) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def truth(site: Simulator) -> TruthSession:
+    return TruthSession(site)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def in_nepal() -> Iterator[None]:
+    """Local time is Nepal time while a module's client runs, as for the clients' users."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kathmandu"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
