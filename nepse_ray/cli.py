@@ -35,6 +35,8 @@ class Command:
 
 
 def _sim_arguments(parser: argparse.ArgumentParser) -> None:
+    from .sim.hostile import HOSTILE_NAMES
+
     # Absent options stay absent (argument_default=SUPPRESS), so SimConfig's defaults and validation apply;
     # every dest is a SimConfig field.
     add = parser.add_argument
@@ -67,6 +69,8 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
         add(f"--fault-{kind}", dest="fault_" + kind.replace("-", "_"), type=float, metavar="RATE")
     add("--day-source", dest="day_source", choices=("nepal", "local", "asof"), help="day term of ids (default nepal)")
     add("--today-price-variant", dest="today_price_variant", choices=("b", "floorsheet"), help="(default b)")
+    add("--hostile", action="append", choices=HOSTILE_NAMES, metavar="KIND",
+        help="serve this attack on the client (repeatable): " + ", ".join(HOSTILE_NAMES))  # fmt: skip
 
 
 def _run_sim(args: argparse.Namespace) -> int:

@@ -7,11 +7,12 @@ header is missing), the per-address limit, the token check (401 JSON: missing, m
 un-stripped), the per-token limit (``on_excess``: by default the answer is held until the token's next slot, up to
 ``excess_hold`` seconds, and past that the connection is dropped, or ``200 []`` answers a page; or 429 +
 Retry-After, a dropped connection, ``200 []`` at once), one fault draw, the signed-body check (``200 []`` when
-``{"id": N}`` does not match the token's salts), and finally the endpoint. Unknown security or index ids answer
-404 JSON, malformed query values 400 JSON. The per-company floorsheet answers the site's nginx 403 page before any
-check (unless ``security_floorsheet_rows``). A path under
-``/api`` that the site does not serve passes the same checks and answers Spring's 404 JSON, a method it does
-not take Spring's 405 JSON with ``Allow``; any other path is the site's single-page app (its HTML shell for GET).
+``{"id": N}`` does not match the token's salts), and finally the endpoint, whose answer the hostile kinds in force
+may rewrite or deliver in a hostile way (:mod:`~nepse_ray.sim.hostile`). Unknown security or index ids answer 404
+JSON, malformed query values 400 JSON. The per-company floorsheet answers the site's nginx 403 page before any
+check (unless ``security_floorsheet_rows``). A path under ``/api`` that the site does not serve passes the same
+checks and answers Spring's 404 JSON, a method it does not take Spring's 405 JSON with ``Allow``; any other path
+is the site's single-page app (its HTML shell for GET).
 Latency applies to every ``/api`` request; the other faults only to data calls, so a client can always obtain a
 token (the handshake and ``css.wasm`` are never faulted).
 
@@ -27,11 +28,12 @@ import json
 import random
 import secrets
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
+from . import hostile
 from .auth import TokenIssuer, TokenRecord, TokenRejected
 from .config import SimConfig
 from .days import TradingDays
@@ -53,6 +55,7 @@ from .wasm import css_wasm
 from .wire import encode
 
 JSON = "application/json"
+Answer = TypeVar("Answer", bound=web.StreamResponse)
 EMPTY_LIST = b"[]"
 #: Status of the placeholder response returned after a connection is dropped (never sent).
 DROPPED = 499
@@ -235,7 +238,7 @@ class SimServer:
             return False
         return sent == self.expected_payload_id(route.name, record)
 
-    async def guard(self, request: web.Request, route: Route) -> web.Response:
+    async def guard(self, request: web.Request, route: Route) -> web.StreamResponse:
         self.stats.count_request(route.name)
         await self._delay()
         if route.blocked():
@@ -282,9 +285,14 @@ class SimServer:
         if fault == "non_json":
             text, content_type = non_json_body(body, self.fault_rng)
             return web.Response(body=text, content_type=content_type)
-        return web.Response(body=body, content_type=JSON)
+        attacks = hostile.active(self.config.hostile, route.name)
+        for attack in attacks:
+            self.stats.count_fault(f"hostile:{attack.name}")
+        return await hostile.respond(
+            attacks, route.name, request, body, lambda name: self.stats.count_fault(f"hostile:{name}:abandoned")
+        )
 
-    def counted(self, response: web.Response) -> web.Response:
+    def counted(self, response: Answer) -> Answer:
         self.stats.count_status("dropped" if response.status == DROPPED else response.status)
         return response
 
@@ -359,7 +367,7 @@ class SimServer:
         return web.Response(status=204)
 
 
-async def _unrouted(server: SimServer, request: web.Request, failure: web.HTTPException) -> web.Response:
+async def _unrouted(server: SimServer, request: web.Request, failure: web.HTTPException) -> web.StreamResponse:
     """What the site answers a path or method it does not serve: under ``/api``, after the same checks as any
     data request, Spring's 404 or 405 JSON; elsewhere the single-page app (nginx serves its shell for GET)."""
     if request.path.startswith("/api/"):
@@ -389,7 +397,7 @@ def make_app(server: SimServer) -> web.Application:
     add = app.router.add_route
     for route in data_routes(server.days, lambda: server.config, server.now):
 
-        async def endpoint(request: web.Request, route: Route = route) -> web.Response:
+        async def endpoint(request: web.Request, route: Route = route) -> web.StreamResponse:
             return server.counted(await server.guard(request, route))
 
         add(route.method, route.path, endpoint)

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .hostile import HostileName
+
 OnExcess = Literal["site", "429", "drop", "empty"]
 DaySource = Literal["nepal", "local", "asof"]
 TodayPriceVariant = Literal["b", "floorsheet"]
@@ -105,6 +107,9 @@ class SimConfig(BaseModel):
     fault_non_json: float = _rate()
     fault_empty: float = _rate()
     fault_early_expiry: float = _rate()
+
+    # Hostile mode (nepse_ray.sim.hostile): attacks on the client, by name.
+    hostile: tuple[HostileName, ...] = Field(default=(), description="hostile kinds served on the data endpoints")
 
     @model_validator(mode="after")
     def _live_needs_open_market(self) -> SimConfig:
