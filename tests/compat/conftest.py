@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from compat_walk import Context, context, walk
 from sim_session import TruthSession
 
 from nepse_ray.sim import Simulator
@@ -34,6 +36,18 @@ def site() -> Iterator[Simulator]:
 @pytest.fixture(scope="module")
 def truth(site: Simulator) -> TruthSession:
     return TruthSession(site)
+
+
+@pytest.fixture(scope="module")
+def ctx(truth: TruthSession) -> Context:
+    return context(truth)
+
+
+@pytest.fixture(scope="module")
+def answers(request: pytest.FixtureRequest, client: Any, ctx: Context) -> dict[str, Any]:
+    """The module's ``CALLS`` run by its ``client``, one after another."""
+    calls = request.module.CALLS
+    return walk(calls, client, ctx)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from compat_walk import Call, Context, catalogue, check, content, context, get, rows, walk
+from compat_walk import Call, Context, catalogue, check, content, get, rows
 from sim_session import TruthSession
 
 from nepse_ray.sim import Simulator
@@ -67,20 +67,10 @@ CALLS: dict[str, Call] = {
 
 
 @pytest.fixture(scope="module")
-def ctx(truth: TruthSession) -> Context:
-    return context(truth)
-
-
-@pytest.fixture(scope="module")
 def client(site: Simulator) -> Iterator[Any]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(nepse_data_api.Nepse, "BASE_URL", site.base_url)
         yield nepse_data_api.Nepse()
-
-
-@pytest.fixture(scope="module")
-def answers(client: Any, ctx: Context) -> dict[str, Any]:
-    return walk(CALLS, client, ctx)
 
 
 @pytest.mark.parametrize("name", list(CALLS))

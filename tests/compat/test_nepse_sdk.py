@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compat_walk import Context, context
+from compat_walk import Context
 from sim_session import TruthSession
 
 from nepse_ray.sim import Simulator
@@ -68,11 +68,6 @@ def sdk_environment() -> str:
             pytest.skip(f"could not install {SDK} into a Python 3.13 environment at {venv} (no package index?)")
         (venv / "installed").touch()
     return str(python)
-
-
-@pytest.fixture(scope="module")
-def ctx(truth: TruthSession) -> Context:
-    return context(truth)
 
 
 @pytest.fixture(scope="module")

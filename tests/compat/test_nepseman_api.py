@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
-from compat_walk import Call, Context, catalogue, check, content, context, rows, walk
+from compat_walk import Call, Context, catalogue, check, content, rows
 from sim_session import TruthSession
 
 from nepse_ray.sim import Simulator
@@ -88,20 +88,10 @@ CALLS: dict[str, Call] = {
 
 
 @pytest.fixture(scope="module")
-def ctx(truth: TruthSession) -> Context:
-    return context(truth)
-
-
-@pytest.fixture(scope="module")
 def client(site: Simulator) -> Iterator[Blocking]:
     blocking = Blocking(site.base_url)
     yield blocking
     blocking.close()
-
-
-@pytest.fixture(scope="module")
-def answers(client: Blocking, ctx: Context) -> dict[str, Any]:
-    return walk(CALLS, client, ctx)
 
 
 @pytest.mark.parametrize("name", list(CALLS))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from compat_walk import Call, Context, catalogue, check, context, get, walk
+from compat_walk import Call, Context, catalogue, check, get
 from sim_session import TruthSession
 
 from nepse_ray.sim import Simulator
@@ -64,19 +64,9 @@ CALLS: dict[str, Call] = {
 
 
 @pytest.fixture(scope="module")
-def ctx(truth: TruthSession) -> Context:
-    return context(truth)
-
-
-@pytest.fixture(scope="module")
 def client(site: Simulator) -> Iterator[Any]:
     with nepsepy.NepseClient(base_url=site.base_url) as nepse:
         yield nepse
-
-
-@pytest.fixture(scope="module")
-def answers(client: Any, ctx: Context) -> dict[str, Any]:
-    return walk(CALLS, client, ctx)
 
 
 @pytest.mark.parametrize("name", list(CALLS))

@@ -22,16 +22,6 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
-@pytest.fixture(scope="module")
-def session(sim: Simulator) -> SimSession:
-    return proved(sim)
-
-
-@pytest.fixture(scope="module")
-def traded_id(session: SimSession) -> int:
-    return int(session.call("price_volume").json()[0]["securityId"])
-
-
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_every_endpoint_answers_with_its_model(session: SimSession, traded_id: int, name: str) -> None:
     response = session.call(name, **sample_params(name, traded_id))

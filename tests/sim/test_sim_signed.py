@@ -31,12 +31,6 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
-@pytest.fixture(scope="module")
-def traded_id(sim: Simulator) -> int:
-    rows = proved(sim).call("price_volume").json()
-    return int(rows[0]["securityId"])
-
-
 def _params(name: str, traded_id: int) -> dict[str, Any]:
     return {k: traded_id if v is None else v for k, v in SIGNED_CALLS[name].items()}
 

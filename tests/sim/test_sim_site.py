@@ -18,16 +18,6 @@ MARKET_OPEN = "/api/nots/nepse-data/market-open"
 NOTS = "/api/nots"
 
 
-@pytest.fixture(scope="module")
-def session(sim: Simulator) -> SimSession:
-    return proved(sim)
-
-
-@pytest.fixture(scope="module")
-def traded_id(session: SimSession) -> int:
-    return int(session.call("price_volume").json()[0]["securityId"])
-
-
 def test_the_defaults_model_the_site_not_the_strict_pool_limits() -> None:
     config = SimConfig()
     assert (config.require_referer, config.on_excess, config.burst, config.rate_limit) == (False, "site", 10, 2.0)
