@@ -1,9 +1,10 @@
 """Drivers that ``test_operations_head.py`` runs against a real head node, each in a process of its own (the test
 process already holds a Ray connection of its own), and the scraping helpers both sides use.
 
-``python head_driver.py metrics|secrets BASE_URL POOL METRICS_URL OUT_JSON`` joins the cluster named by
+``python head_driver.py metrics|secrets|prometheus BASE_URL POOL METRICS_URL OUT_JSON`` joins the cluster named by
 ``RAY_ADDRESS``, runs the scenario against the simulator at ``BASE_URL`` and writes what the test checks to
-``OUT_JSON``.
+``OUT_JSON``. ``prometheus`` is ``metrics`` with the pool kept up until the test has queried it: the driver prints
+``READY`` once every metric reached the node's endpoint and shuts the pool down when a line arrives on its stdin.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from nepse_ray.pool.errors import PoolBusyError
 from nepse_ray.pool.stats import PoolStats
 
 NAMESPACE = "nepse_ray_head"
+READY = "READY"
 NEPSE_RAY = str(Path(sys.executable).parent / "nepse-ray")
 
 
@@ -81,7 +83,9 @@ def outcomes(refs: list[Any]) -> tuple[int, int, int]:
     return answered, refused, failed
 
 
-def metrics_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, Any]:
+def metrics_scenario(
+    base_url: str, pool: str, metrics_url: str, before_shutdown: Callable[[], object] = lambda: None
+) -> dict[str, Any]:
     """Requests that move every metric the pool exports; the counts the test compares with the scraped ones."""
     api = NepseWorkerAPI(
         base_url=base_url, pool_name=pool, namespace=NAMESPACE, min_workers=1, max_workers=2, rate_per_token=20.0,
@@ -120,6 +124,7 @@ def metrics_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
         lambda s: names <= set(s) and completed(s) == answered and s["ray_nepse_pool_token_proves_total"] >= proved,
     )
     stats = api.get_stats()
+    before_shutdown()
     api.shutdown()
     return {
         "answered": answered,
@@ -129,6 +134,16 @@ def metrics_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, An
         "proved": proved,
         "before_shutdown": before,
     }
+
+
+def prometheus_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, Any]:
+    """The metrics scenario, its pool (and so its gauges) up until a line arrives on stdin after ``READY``."""
+
+    def hold() -> None:
+        print(READY, flush=True)
+        sys.stdin.readline()
+
+    return metrics_scenario(base_url, pool, metrics_url, before_shutdown=hold)
 
 
 def secrets_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, Any]:
@@ -191,7 +206,7 @@ def main() -> None:
     # DEBUG everywhere, each line naming its logger (name=...), so the test can tell the project's lines from Ray's.
     logging_config = ray.LoggingConfig(log_level="DEBUG", additional_log_standard_attrs=["name"])
     ray.init(log_to_driver=False, logging_config=logging_config)
-    run = metrics_scenario if scenario == "metrics" else secrets_scenario
+    run = {"metrics": metrics_scenario, "prometheus": prometheus_scenario, "secrets": secrets_scenario}[scenario]
     Path(out).write_text(json.dumps(run(base_url, pool, metrics_url)))
 
 

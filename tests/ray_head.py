@@ -1,5 +1,7 @@
 """A real Ray head node on loopback for tests: ``ray start --head`` with token auth, its own temp dir and a free port
-for every port flag, stopped by PID (raylet first, then the rest, then gcs_server), never with ``ray stop``.
+for every port flag (and for the dashboard's and the autoscaler's own metrics endpoints, which Ray lists in the
+Prometheus service-discovery file and would otherwise put on fixed ports shared by every head on the machine),
+stopped by PID (raylet first, then the rest, then gcs_server), never with ``ray stop``.
 
 >>> with ray_head({"RAY_metrics_report_interval_ms": "1000"}) as head:  # doctest: +SKIP
 ...     subprocess.run([..., "--address", head.gcs_address], env=head.env)
@@ -25,12 +27,15 @@ RAY = str(Path(sys.executable).parent / "ray")
 PORT_FLAGS = ("--port", "--dashboard-port", "--ray-client-server-port", "--dashboard-agent-listen-port",
               "--dashboard-agent-grpc-port", "--metrics-export-port", "--node-manager-port", "--object-manager-port",
               "--runtime-env-agent-port")  # fmt: skip
+#: Environment variables that place the dashboard's and the autoscaler's metrics endpoints (default 44227, 44217).
+PORT_VARIABLES = ("DASHBOARD_METRIC_PORT", "AUTOSCALER_METRIC_PORT")
 WORKER_PORTS = 40
 
 
 @dataclasses.dataclass(frozen=True)
 class Head:
-    """A running head node: where to reach it, and the environment a client process needs (token auth on)."""
+    """A running head node: where to reach it (``ports`` by flag or variable), and the environment a client
+    process needs (token auth on)."""
 
     temp_dir: str
     ports: Mapping[str, int]
@@ -47,6 +52,11 @@ class Head:
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['--metrics-export-port']}/metrics"
+
+    @property
+    def session_dir(self) -> Path:
+        """The session's directory: its logs and the Prometheus configuration Ray writes for it."""
+        return Path(self.temp_dir) / "session_latest"
 
     @property
     def token(self) -> str:
@@ -139,15 +149,17 @@ def ray_head(head_env: Mapping[str, str] | None = None) -> Iterator[Head]:
     env.pop("RAY_ADDRESS", None)
     try:
         for attempt in range(3):  # a port found free can still be taken before Ray binds it: then new ports
-            ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+            names = (*PORT_FLAGS, *PORT_VARIABLES)
+            ports = dict(zip(names, free_ports(len(names)), strict=True))
             workers = free_block(WORKER_PORTS)
             command = [RAY, "start", "--head", "--temp-dir", temp_dir, "--node-ip-address", "127.0.0.1",
                        "--dashboard-host", "127.0.0.1", "--include-dashboard", "true", "--num-cpus", "2",
                        "--disable-usage-stats", "--min-worker-port", str(workers),
                        "--max-worker-port", str(workers + WORKER_PORTS - 1),
-                       *(f"{flag}={port}" for flag, port in ports.items())]  # fmt: skip
-            started = subprocess.run(command, env={**env, **(head_env or {})}, capture_output=True, text=True,
-                                     timeout=120)  # fmt: skip
+                       *(f"{flag}={ports[flag]}" for flag in PORT_FLAGS)]  # fmt: skip
+            variables = {name: str(ports[name]) for name in PORT_VARIABLES}
+            started = subprocess.run(command, env={**env, **variables, **(head_env or {})}, capture_output=True,
+                                     text=True, timeout=120)  # fmt: skip
             if started.returncode == 0 or "address already in use" not in started.stderr or attempt == 2:
                 break
             stop_head(temp_dir)

@@ -43,9 +43,11 @@ class BenchContext:
         self._ray = contextlib.ExitStack()
         self._simulators: dict[int, SimulatorProcess] = {}
         self._pool_numbers = itertools.count(1)
+        self.address = ""
 
     def __enter__(self) -> BenchContext:
-        self._ray.enter_context(private_ray(NAMESPACE, prefix="nrb-"))
+        info = self._ray.enter_context(private_ray(NAMESPACE, prefix="nrb-"))
+        self.address = info["gcs_address"]  # where another driver process joins this run's Ray
         return self
 
     def __exit__(
@@ -81,6 +83,10 @@ class BenchContext:
 
         options.setdefault("pool_name", f"bench-{next(self._pool_numbers)}")
         return NepseWorkerAPI(base_url=sim.base_url, namespace=NAMESPACE, **options)
+
+    def simulator_pids(self) -> set[int]:
+        """The process ids of every simulator this run started."""
+        return {sim.pid for sim in self._simulators.values()}
 
     def driver_processes(self) -> list[psutil.Process]:
         """Every process this run started, directly or not (Ray's, the workers', the simulators')."""
@@ -155,6 +161,12 @@ def pipelined(submits: dict[str, Callable[[], Any]], calls: int, repeats: int = 
             elapsed = timed(lambda: ray.get([submit() for _ in range(calls)]))  # noqa: B023 (called at once)
             best[name] = max(best[name], calls / elapsed)
     return best
+
+
+def share_of_limit(pages: int, tokens: int, seconds: float) -> float:
+    """``pages`` answered in ``seconds`` as a share of ``tokens x 2`` requests/s; each token's first page went on
+    the permit it had saved up while idle (burst 1), so it is not counted."""
+    return (pages - tokens) / seconds / (tokens * RATE_PER_TOKEN)
 
 
 def p50_p99(samples: list[float]) -> tuple[float, float]:

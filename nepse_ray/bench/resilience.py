@@ -98,7 +98,7 @@ SCENARIOS = (
         full={},
         quick={},
         goals=(
-            Goal("worker_kill_s", "<=", 2.0, "worker kill -> first success <= 2 s"),
+            Goal("worker_kill_s", "<=", 1.0, "worker kill -> first success <= 1 s"),
             Goal("coordinator_kill_s", "<=", 5.0, "coordinator kill -> first success <= 5 s"),
         ),
     ),

@@ -240,6 +240,7 @@ class SimServer:
 
     async def guard(self, request: web.Request, route: Route) -> web.StreamResponse:
         self.stats.count_request(route.name)
+        sent = self.now()
         await self._delay()
         if route.blocked():
             return web.Response(status=403, body=FORBIDDEN_HTML, content_type="text/html")
@@ -252,6 +253,7 @@ class SimServer:
         if isinstance(record, web.Response):
             return record
         self.stats.count_token(record.label, now)
+        self.stats.count_sent(record.label, sent)
         if self.token_limiter is not None:
             refused = await self._limit(request, self.token_limiter, record.token_id, record.label, pageable)
             if refused is not None:

@@ -9,23 +9,33 @@ happen on the server's event loop; :meth:`SimStats.snapshot` copies everything i
 >>> snap = stats.snapshot()
 >>> snap["max_rate_per_token"], snap["floorsheet_pages"]
 (3, 3)
+>>> for sent in (0.0, 1.0, 0.6):  # the request sent at 0.6 was held longer by the simulated latency
+...     stats.count_sent("t0001", sent)
+>>> round(stats.snapshot()["min_gap_per_token"]["t0001"], 3)
+0.4
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import math
 from typing import Any
+
+#: Send times kept per token to place a late-counted request among them (latency reorders a few requests at most).
+_SENT_KEPT = 16
 
 
 class SimStats:
     __slots__ = (
         "_page_size",
         "_recent",
+        "_sent",
         "auth_failures",
         "faults_injected",
         "floorsheet_rows",
         "max_rate_per_token",
+        "min_gap_per_token",
         "rate_limit_violations",
         "requests_per_address",
         "requests_per_endpoint",
@@ -55,6 +65,8 @@ class SimStats:
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self.auth_failures: collections.Counter[str] = collections.Counter()
         self._recent: dict[str, collections.deque[float]] = {}
+        self.min_gap_per_token: dict[str, float] = {}
+        self._sent: dict[str, list[float]] = {}
 
     def count_request(self, endpoint: str) -> None:
         self.requests_total += 1
@@ -78,6 +90,19 @@ class SimStats:
             window.popleft()
         self.max_rate_per_token = max(self.max_rate_per_token, len(window))
 
+    def count_sent(self, label: str, sent: float) -> None:
+        """One authed request under ``label`` that reached the server at ``sent``, before any simulated latency: as
+        the client sent it. Tracks the smallest gap between two of the token's requests in the order they were sent
+        (requests are counted after their latency, so out of order: the last ``_SENT_KEPT`` are kept sorted)."""
+        sent_times = self._sent.setdefault(label, [])
+        at = bisect.bisect(sent_times, sent)
+        gaps = [abs(sent - neighbour) for neighbour in sent_times[max(0, at - 1) : at + 1]]
+        if gaps:
+            self.min_gap_per_token[label] = min(self.min_gap_per_token.get(label, math.inf), *gaps)
+        sent_times.insert(at, sent)
+        if len(sent_times) > _SENT_KEPT:
+            del sent_times[0]
+
     def count_violation(self, label: str | None) -> None:
         self.rate_limit_violations += 1
         if label is not None:
@@ -99,6 +124,7 @@ class SimStats:
             "rate_limit_violations": self.rate_limit_violations,
             "violations_per_token": dict(self.violations_per_token),
             "max_rate_per_token": self.max_rate_per_token,
+            "min_gap_per_token": dict(self.min_gap_per_token),
             "tokens_issued": self.tokens_issued,
             "faults_injected": dict(self.faults_injected),
             "auth_failures": dict(self.auth_failures),

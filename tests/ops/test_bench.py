@@ -1,5 +1,6 @@
-"""The benchmark harness: the scenario registry, the verdicts and reports (pure), and ``nepse-ray bench --quick``
-run in a subprocess on a few scenarios (it checks that the harness works and reports, not the timings)."""
+"""The benchmark harness: the scenario registry, the verdicts and reports (pure), the second driver some scenarios
+time from, and ``nepse-ray bench --quick`` run in a subprocess on a few scenarios (it checks that the harness works
+and reports, not the timings)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +26,10 @@ from nepse_ray.bench.report import (
     splice,
     verdict,
 )
+from nepse_ray.bench.second_driver import SecondDriver
 from nepse_ray.cli import main
+from nepse_ray.pool.api import NepseWorkerAPI
+from nepse_ray.sim import Simulator
 
 HOST = {"cpus": 2, "cpu_model": "test CPU", "ram_gib": 4.0, "python": "3.11", "ray": "2.60.0", "os": "Linux"}
 # Cheap scenarios that still start the harness's Ray, a simulator, a pool and kill a worker and the coordinator.
@@ -39,16 +45,54 @@ def test_every_scenario_has_a_description_and_the_same_parameters_in_both_modes(
 
 def test_the_issue_figures_each_have_a_machine_checked_goal() -> None:
     goals = {name: {goal.metric for goal in scenario.goals} for name, scenario in SCENARIOS.items()}
-    assert {"fraction_w5", "violations"} <= goals["throughput"] and "fraction_w5" in goals["throughput-slow-site"]
+    assert {"fraction_w5", "violations"} <= goals["throughput"]
+    assert goals["throughput-slow-site"] == {"fraction_w5", "min_gap"}  # the pacing as sent, not a forgiving leeway
     assert goals["speedup"] == {"speedup_w5"}
     assert goals["scaling"] == {"scale_up_s", "down_off_timeout_s"}
     assert goals["recovery"] == {"worker_kill_s", "coordinator_kill_s"}
     assert {"seconds", "driver_peak_over_idle"} <= goals["floorsheet-day"]
     assert goals["facade-overhead"] == {"cached_p50_ratio", "cached_pipelined_ratio"}
-    assert goals["coordinator-backlog"] == {"stats_p99_queued"}
+    assert goals["coordinator-backlog"] == {"stats_p99_queued", "rss_after_drain_over_rest"}
     assert "max_latency" in goals["interactive-during-pull"]
-    assert {"cpu_total", "cpu_coordinator", "fraction_at_goal"} <= goals["scale-out"]
+    assert {"cpu_total_spread", "cpu_total_packed", "cpu_packed_coordinator", "fraction_packed"} <= goals["scale-out"]
     assert goals["metrics-cost"] == {"slowdown"}
+
+
+#: Issue #18's table: every way of calling the pool, with the goal each figure is judged against.
+ISSUE_18 = {
+    ("bulk-refs", "pull"): (">=", 0.95),
+    ("bulk-refs", "arrow"): (">=", 0.95),
+    ("bulk-refs", "model"): (">=", 0.90),
+    ("driver-backlog", "same_driver_max"): ("<=", 0.1),
+    ("driver-backlog", "second_driver_max"): ("<=", 0.1),
+    ("recovery", "worker_kill_s"): ("<=", 1.0),
+    ("facade-overhead", "cached_pipelined_ratio"): (">=", 0.5),
+    ("coordinator-backlog", "rss_after_drain_over_rest"): ("<=", 1.25),
+    ("scale-out", "cpu_total_spread"): ("<=", 15.0),
+    ("scale-out", "cpu_total_packed"): ("<=", 15.0),
+}
+
+
+def test_the_goals_are_the_ones_issue_18_states() -> None:
+    stated = {
+        (name, goal.metric): (goal.op, goal.bound)
+        for name, scenario in SCENARIOS.items()
+        for goal in scenario.goals
+        if (name, goal.metric) in ISSUE_18
+    }
+    assert stated == ISSUE_18
+
+
+def test_the_figures_a_parameter_names_come_from_its_last_or_judged_entry() -> None:
+    """bulk-refs names the figures of its last W by form alone; scale-out names its judged shapes spread and packed:
+    the goals read the same names in both modes."""
+    for quick in (True, False):
+        assert SCENARIOS["bulk-refs"].parameters(quick)["workers"][-1] == (5 if quick else 15)
+        judged = SCENARIOS["scale-out"].parameters(quick)["judged"]
+        shapes = SCENARIOS["scale-out"].parameters(quick)["shapes"]
+        assert set(judged) == {"spread", "packed"} and all(shape in shapes for shape in judged.values())
+        (spread_tokens, one), (packed_workers, several) = judged["spread"], judged["packed"]
+        assert one == 1 and several > 1 and spread_tokens == packed_workers * several
 
 
 def test_a_verdict_follows_the_goals() -> None:
@@ -94,6 +138,19 @@ def test_splice_replaces_only_the_marked_block() -> None:
 def test_an_unknown_scenario_is_refused_before_anything_starts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--only", "throughput", "nonsense"]) == 2
     assert "no scenario nonsense; choose from" in capsys.readouterr().err
+
+
+@pytest.mark.ray
+def test_a_second_driver_joins_the_pool_and_times_its_own_stats_calls(
+    nepse_ray_cluster: dict[str, Any],
+    nepse_sim_factory: Callable[..., Simulator],
+    nepse_pool_factory: Callable[..., NepseWorkerAPI],
+) -> None:
+    api = nepse_pool_factory(nepse_sim_factory(trades=500, rate_limit=None), max_workers=1)
+    with SecondDriver(nepse_ray_cluster["gcs_address"], api, calls=3) as other:
+        first, again = other.time_stats(), other.time_stats()
+        assert api.get_stats().total_workers == 1  # joined, not replaced: the pool is the same
+    assert len(first) == len(again) == 3 and all(seconds > 0 for seconds in first + again)
 
 
 @pytest.mark.ray

@@ -11,6 +11,7 @@ from sim_session import QUICK, proved
 
 from nepse_ray.sim import SimConfig, Simulator
 from nepse_ray.sim.limits import KeyedRateLimiter, retry_after_header
+from nepse_ray.sim.stats import SimStats
 
 MARKET_OPEN = "/api/nots/nepse-data/market-open"
 
@@ -61,6 +62,13 @@ def test_retry_after_rounds_up_to_whole_seconds() -> None:
     assert retry_after_header(1.2) == "2"
 
 
+def test_the_smallest_gap_per_token_follows_the_order_requests_were_sent_in() -> None:
+    stats = SimStats(floorsheet_rows=500, page_size=500)
+    for label, sent in [("a", 0.0), ("b", 0.1), ("a", 1.0), ("a", 0.7), ("b", 0.6), ("a", 1.5)]:
+        stats.count_sent(label, sent)  # a: 0.0, 0.7, 1.0, 1.5 as sent (0.7 counted after 1.0)
+    assert stats.snapshot()["min_gap_per_token"] == pytest.approx({"a": 0.3, "b": 0.5})
+
+
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Simulator]:
     """The strict limits nepse-ray's pool is measured against: 2 req/s per token, burst 1, 429 past it."""
@@ -78,6 +86,24 @@ def test_a_client_pacing_at_two_per_second_records_no_violation(limited: Simulat
     stats = limited.stats()
     assert stats["rate_limit_violations"] == 0
     assert stats["max_rate_per_token"] <= 3
+
+
+def test_the_gap_per_token_is_measured_as_sent_before_the_simulated_latency(limited: Simulator) -> None:
+    limited.configure(latency_ms=50.0, jitter_ms=200.0)
+    try:
+        limited.reset_stats()
+        session = proved(limited)
+        for k in range(3):
+            if k:
+                time.sleep(0.5)
+            session.get(MARKET_OPEN)
+        stats = limited.stats()
+    finally:
+        limited.configure(latency_ms=0.0, jitter_ms=0.0)
+    # Each request left after the previous answer and a 0.5 s pause: as sent, 0.5 s apart at least; after a latency
+    # of 50-250 ms each, as the limiter sees them, they may be closer.
+    ((label, gap),) = stats["min_gap_per_token"].items()
+    assert gap >= 0.5 and stats["requests_per_token"][label] == 3
 
 
 def test_a_blasting_client_gets_429_with_retry_after(limited: Simulator) -> None:
