@@ -4,7 +4,8 @@
 >>> api = NepseWorkerAPI(max_workers=5)           # doctest: +SKIP
 >>> api.floorsheet(page=0).floorsheets.total_pages  # doctest: +SKIP
 
-The protocol core (``NepseClient`` and the errors) does not import Ray; the pool names load Ray on first use.
+The protocol core (``NepseClient`` and the errors) does not import Ray; the pool names load Ray on first use, and
+the ``read_*`` names (Ray Data sources, :mod:`nepse_ray.data`) load Ray Data.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .nepse.client import NepseClient
 from .nepse.errors import (
     NepseAuthError,
+    NepseCertificateError,
     NepseClientRequestError,
     NepseConnectionError,
     NepseDeadlineError,
@@ -36,6 +38,7 @@ from .nepse.errors import (
 )
 
 if TYPE_CHECKING:
+    from .data import read_floorsheet, read_price_history, read_today_price
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
     from .pool.errors import (
         PoolBusyError,
@@ -91,6 +94,9 @@ _LAZY = {
     "pull_floorsheet": "nepse_ray.pulls",
     "securities": "nepse_ray.pulls",
     "today_prices": "nepse_ray.pulls",
+    "read_floorsheet": "nepse_ray.data",
+    "read_price_history": "nepse_ray.data",
+    "read_today_price": "nepse_ray.data",
 }
 
 __all__ = [
@@ -98,6 +104,7 @@ __all__ = [
     "EmptyDayError",
     "IncompletePullError",
     "NepseAuthError",
+    "NepseCertificateError",
     "NepseClient",
     "NepseClientRequestError",
     "NepseConnectionError",
@@ -138,6 +145,9 @@ __all__ = [
     "nepse_worker_api",
     "price_history",
     "pull_floorsheet",
+    "read_floorsheet",
+    "read_price_history",
+    "read_today_price",
     "securities",
     "today_prices",
 ]

@@ -7,6 +7,7 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
     nepse-ray pull floorsheet --simulate --out day.parquet
     nepse-ray sync nepse-data --since 2026-11-01
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
+    nepse-ray sim --tls incomplete-chain
     nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
     nepse-ray bench --quick --json out.json
 """
@@ -36,6 +37,7 @@ class Command:
 
 def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     from .sim.hostile import HOSTILE_NAMES
+    from .sim.tls import TLS_MODES
 
     # Absent options stay absent (argument_default=SUPPRESS), so SimConfig's defaults and validation apply;
     # every dest is a SimConfig field.
@@ -69,6 +71,7 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
         add(f"--fault-{kind}", dest="fault_" + kind.replace("-", "_"), type=float, metavar="RATE")
     add("--day-source", dest="day_source", choices=("nepal", "local", "asof"), help="day term of ids (default nepal)")
     add("--today-price-variant", dest="today_price_variant", choices=("b", "floorsheet"), help="(default b)")
+    add("--tls", choices=TLS_MODES, help="serve HTTPS lacking the chain's intermediate (as on the site)")
     add("--hostile", action="append", choices=HOSTILE_NAMES, metavar="KIND",
         help="serve this attack on the client (repeatable): " + ", ".join(HOSTILE_NAMES))  # fmt: skip
 
@@ -92,6 +95,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, default=7, metavar="N", help="seed of the simulated market (default 7)")
     add("--output", type=Path, default=Path("floorsheet.parquet"), metavar="FILE",
         help="where the day's trades go; .parquet, .csv or .jsonl (default floorsheet.parquet)")  # fmt: skip
+    add("--tls", action="store_true", default=False, help="HTTPS with the site's incomplete chain, verified")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -100,7 +104,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.trades < 1 or not 1 <= args.max_workers <= 64:
         print("nepse-ray demo: --trades must be >= 1 and --max-workers between 1 and 64", file=sys.stderr)
         return 2
-    return run_demo(trades=args.trades, max_workers=args.max_workers, seed=args.seed, output=args.output)
+    return run_demo(trades=args.trades, max_workers=args.max_workers, seed=args.seed, output=args.output, tls=args.tls)
 
 
 def _stats_arguments(parser: argparse.ArgumentParser) -> None:

@@ -94,8 +94,10 @@ def free_ports(count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def head_processes(temp_dir: str) -> list[int]:
-    """PIDs of the processes whose command line names ``temp_dir``: this head's and nobody else's."""
+def head_processes(temp_dir: str, gcs_address: str | None = None) -> list[int]:
+    """PIDs of the processes whose command line names ``temp_dir`` or, given ``gcs_address``, the head's GCS address
+    (Ray's client server names only the address): this head's and nobody else's."""
+    marks = [temp_dir] + ([f"--address={gcs_address} "] if gcs_address else [])
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -103,12 +105,12 @@ def head_processes(temp_dir: str) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if temp_dir in cmdline and int(entry.name) != os.getpid():
+            if any(mark in cmdline + " " for mark in marks) and int(entry.name) != os.getpid():
                 pids.append(int(entry.name))
     return pids
 
 
-def stop_head(temp_dir: str) -> None:
+def stop_head(temp_dir: str, gcs_address: str | None = None) -> None:
     """SIGTERM the raylet, then the rest, then gcs_server, each group given a few seconds before SIGKILL."""
 
     def named(pid: int) -> str:
@@ -117,11 +119,11 @@ def stop_head(temp_dir: str) -> None:
         except OSError:
             return ""
 
-    pids = head_processes(temp_dir)
+    pids = head_processes(temp_dir, gcs_address)
     raylet = [pid for pid in pids if named(pid) == "raylet"]
     gcs = [pid for pid in pids if named(pid) == "gcs_server"]
     terminate(raylet)
-    terminate([pid for pid in head_processes(temp_dir) if pid not in gcs])
+    terminate([pid for pid in head_processes(temp_dir, gcs_address) if pid not in gcs])
     terminate(gcs)
 
 
@@ -147,6 +149,7 @@ def ray_head(head_env: Mapping[str, str] | None = None) -> Iterator[Head]:
            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}  # fmt: skip
     env.pop("RAY_ADDRESS", None)
+    gcs_address: str | None = None
     try:
         for attempt in range(3):  # a port found free can still be taken before Ray binds it: then new ports
             names = (*PORT_FLAGS, *PORT_VARIABLES)
@@ -160,12 +163,13 @@ def ray_head(head_env: Mapping[str, str] | None = None) -> Iterator[Head]:
             variables = {name: str(ports[name]) for name in PORT_VARIABLES}
             started = subprocess.run(command, env={**env, **variables, **(head_env or {})}, capture_output=True,
                                      text=True, timeout=120)  # fmt: skip
+            gcs_address = f"127.0.0.1:{ports['--port']}"
             if started.returncode == 0 or "address already in use" not in started.stderr or attempt == 2:
                 break
-            stop_head(temp_dir)
+            stop_head(temp_dir, gcs_address)
         assert started.returncode == 0, started.stderr[-3000:]
         yield Head(temp_dir, ports, env)
     finally:
-        stop_head(temp_dir)
+        stop_head(temp_dir, gcs_address)
         shutil.rmtree(temp_dir, ignore_errors=True)
-    assert head_processes(temp_dir) == []
+    assert head_processes(temp_dir, gcs_address) == []

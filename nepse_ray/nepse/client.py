@@ -132,7 +132,7 @@ def insecure_tls_warning(base_url: str) -> str:
     """The warning for ``verify=False``: logged by every client, and once per site by a pool's facade."""
     return (
         f"TLS certificate verification is OFF for {base_url} (verify=False): anyone on the network path can read "
-        "and alter this client's traffic. Prefer ca_bundle= with the GeoTrust TLS RSA CA G1 intermediate."
+        "and alter this client's traffic. The default trust verifies nepalstock.com; prefer it, or ca_bundle=."
     )
 
 

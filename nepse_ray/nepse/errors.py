@@ -12,7 +12,8 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── PullTooLargeError             pulls: more pages than max_pages
     │   └── UnknownSymbolError            pulls: a symbol not in the security list
     ├── NepseTransportError             no complete HTTP answer arrived
-    │   ├── NepseConnectionError          connection failed or dropped (retryable; TLS failures are not)
+    │   ├── NepseConnectionError          connection failed or dropped (retryable)
+    │   │   └── NepseCertificateError       the site's certificate did not verify, even through AIA
     │   ├── NepseTimeoutError             connect or read timeout (retryable)
     │   │   └── NepseDeadlineError          the attempt passed total_timeout
     │   ├── NepseResponseTooLargeError    the body passed max_body_bytes
@@ -187,6 +188,17 @@ class NepseConnectionError(NepseTransportError):
     """The connection failed or was dropped before a complete response arrived."""
 
     retryable = True
+
+
+class NepseCertificateError(NepseConnectionError):
+    """TLS verification failed: the site's certificate chain did not verify to a root nepse-ray trusts.
+
+    When only an intermediate was missing, the client first tries to fetch it from the leaf's AIA URL (see
+    :mod:`nepse_ray.nepse.aia`); this error means that did not help or did not apply. The message says why, what is
+    trusted and what to pass (``ca_bundle=``). Not retryable: the same certificate will fail the same way.
+    """
+
+    retryable = False
 
 
 class NepseTimeoutError(NepseTransportError):

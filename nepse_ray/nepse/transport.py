@@ -9,16 +9,21 @@ never the headers (they carry the token) nor the body (it carries the payload id
 bundles or ``.netrc`` credentials from environment variables), streams each body under a size cap counted after
 decompression, and holds every attempt to a total deadline, so neither a gzip bomb, an endless body nor a slow
 trickle can hold a worker or its memory. Given a ``source_address``, its connections leave from that local address
-(a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`).
+(a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`). It verifies TLS with its process's shared
+:class:`~nepse_ray.nepse.aia.SiteTrust`: by default certifi's roots plus the intermediates nepse-ray ships, and when
+a server leaves out the intermediate that signed its certificate, it completes the chain through AIA and tries once
+more.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -35,6 +40,9 @@ from .errors import (
     NepseResponseTooLargeError,
     NepseTimeoutError,
 )
+
+if TYPE_CHECKING:
+    from .aia import SiteTrust
 
 Query = Sequence[tuple[str, str]]
 
@@ -83,8 +91,11 @@ class Transport(Protocol):
 class RequestsTransport:
     """A :class:`Transport` over one ``requests.Session`` (thread-safe for the way the client uses it).
 
-    ``verify`` is passed to requests on every request: ``True`` (certifi's trust store), a CA bundle path, or
-    ``False``. The session does not read the environment (``trust_env=False``), so ``REQUESTS_CA_BUNDLE``,
+    ``verify`` is ``True`` (certifi's roots and the intermediates nepse-ray ships), the path of a CA bundle to trust
+    instead, or ``False``; while verifying, a chain the server left incomplete is completed through AIA
+    (:mod:`nepse_ray.nepse.aia`) and the request tried once more.
+
+    The session does not read the environment (``trust_env=False``), so ``REQUESTS_CA_BUNDLE``,
     ``CURL_CA_BUNDLE``, proxy variables and ``.netrc`` change neither verification, the route nor the
     Authorization header. A body larger than ``max_body_bytes`` after decompression raises
     :class:`NepseResponseTooLargeError`; an attempt longer than ``total_timeout`` raises :class:`NepseDeadlineError`.
@@ -109,13 +120,31 @@ class RequestsTransport:
         self._session.trust_env = False
         self._source_address = source_address
         if source_address is not None:
-            adapter = SourceAddressAdapter(source_address)
+            adapter = ConnectionAdapter(source_address)
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
-        self._session.verify = self._verify = verify
+        self._verify = verify
+        self._session.verify = verify is not False
+        self._trust: SiteTrust | None = None
+        self._trust_lock = threading.Lock()
+        if isinstance(verify, str):
+            self._site_trust()  # a CA bundle is read now, so one OpenSSL cannot load fails here rather than mid-pull
         self._max_body_bytes = max_body_bytes
         self._total_timeout = total_timeout
         self._clock = clock
+
+    def _site_trust(self) -> SiteTrust:
+        """The process's trust for ``verify``, mounted for ``https://`` on first use."""
+        with self._trust_lock:
+            if self._trust is None:
+                # Imported here: cryptography and certifi's roots then load only in processes that speak TLS, not in
+                # a worker pulling from the plain-HTTP simulator (about half a second of its start on a busy host).
+                from .aia import shared_trust
+
+                trust = shared_trust(None if self._verify is True else str(self._verify))
+                self._session.mount("https://", ConnectionAdapter(self._source_address, trust.context))
+                self._trust = trust
+            return self._trust
 
     def send(
         self,
@@ -127,26 +156,42 @@ class RequestsTransport:
         json_body: object | None,
         timeout: tuple[float, float],
     ) -> RawResponse:
-        where = f"{method} {urlsplit(url).path}"
+        parts = urlsplit(url)
+        where = f"{method} {parts.path}"
         require_sendable_headers(where, headers)
+        if parts.scheme == "https" and self._verify is not False and self._trust is None:
+            self._site_trust()
         deadline = self._clock() + self._total_timeout
         connect_timeout, read_timeout = (min(seconds, self._total_timeout) for seconds in timeout)
-        failure: NepseError
+        request = {
+            "method": method,
+            "url": url,
+            "headers": dict(headers),
+            "params": list(params),
+            "json": json_body,
+            "timeout": (connect_timeout, read_timeout),
+        }
+        try:
+            return self._attempt(where, request, deadline, repairable=True)
+        except _IssuerUnknown:
+            pass  # repaired outside the except block: no exception context rides along
+        self._complete_chain(url, connect_timeout, deadline)
+        return self._attempt(where, request, deadline, repairable=False)
+
+    def _attempt(self, where: str, request: dict[str, Any], deadline: float, *, repairable: bool) -> RawResponse:
+        """One exchange of ``request`` (``Session.request`` arguments); raises :class:`_IssuerUnknown` if
+        ``repairable`` and only the issuer of the server's certificate was missing."""
+        read_timeout = request["timeout"][1]
+        failure: Exception
         try:
             response = self._session.request(
-                method,
-                url,
-                headers=dict(headers),
-                params=list(params),
-                json=json_body,
-                timeout=(connect_timeout, read_timeout),
-                allow_redirects=False,
-                stream=True,
-                verify=self._verify,
+                **request, allow_redirects=False, stream=True, verify=self._verify is not False
             )
             with response:  # closes the connection unless the whole body was read
                 body = self._read_body(where, response.raw, deadline, read_timeout)
             return RawResponse(response.status_code, response.headers, body)
+        except requests.exceptions.SSLError as exc:
+            failure = self._tls_failure(where, request["url"], exc, repairable)
         except requests.RequestException as exc:
             failure = _network_failure(where, exc)
         except urllib3.exceptions.HTTPError as exc:  # raised while streaming the body
@@ -182,6 +227,27 @@ class RequestsTransport:
                 )
             chunks.append(chunk)
 
+    def _tls_failure(self, where: str, url: str, exc: requests.exceptions.SSLError, repairable: bool) -> Exception:
+        """The error for a failed TLS handshake, or :class:`_IssuerUnknown` when AIA may repair it."""
+        if self._trust is not None:
+            if repairable and self._trust.missing_issuer(exc):
+                return _IssuerUnknown()
+            refusal = self._trust.refusal(url, exc)
+            if refusal is not None:
+                return refusal
+        return NepseConnectionError(f"{where}: the TLS handshake failed ({type(exc).__name__})", retryable=False)
+
+    def _complete_chain(self, url: str, connect_timeout: float, deadline: float) -> None:
+        """Fetch the issuer the server did not send, within what is left of ``deadline``."""
+        assert self._trust is not None  # only a verifying transport meets an unknown issuer
+        self._trust.complete_chain(
+            url,
+            connect_timeout=connect_timeout,
+            time_left=lambda: deadline - self._clock(),
+            source_address=self._source_address,
+            fetch=fetch_bounded,
+        )
+
     def _deadline_error(self, where: str) -> NepseDeadlineError:
         return NepseDeadlineError(
             f"{where}: the answer took longer than total_timeout={self._total_timeout:g} s to arrive in full; "
@@ -198,23 +264,51 @@ class RequestsTransport:
         )
 
 
-class SourceAddressAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose connections bind to one local address (any port): the address a site's
-    per-address limit counts them against. Raises :class:`NepseInputError` if ``address`` is not an IP address."""
+class ConnectionAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections may bind to one local address (any port), the address a site's
+    per-address limit counts them against, and verify TLS with one ``SSLContext``, which alone decides what is
+    trusted. Raises :class:`NepseInputError` if ``source_address`` is not an IP address."""
 
-    def __init__(self, address: str) -> None:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise NepseInputError(
-                f"source_address must be an IP address of this host, got {address!r}; check the node's "
-                "nepse-ray.source-address label"
-            ) from None
-        self._bind = (address, 0)
+    def __init__(self, source_address: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
+        if source_address is not None:
+            try:
+                ipaddress.ip_address(source_address)
+            except ValueError:
+                raise NepseInputError(
+                    f"source_address must be an IP address of this host, got {source_address!r}; check the node's "
+                    "nepse-ray.source-address label"
+                ) from None
+        self._options = {
+            **({} if source_address is None else {"source_address": (source_address, 0)}),
+            **({} if ssl_context is None else {"ssl_context": ssl_context}),
+        }
         super().__init__()
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        super().init_poolmanager(connections, maxsize, block, source_address=self._bind, **pool_kwargs)
+        super().init_poolmanager(connections, maxsize, block, **self._options, **pool_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        """As requests does, except that with a context of its own no CA file is loaded into it per connection."""
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        if "ssl_context" in self._options:
+            conn.ca_certs = conn.ca_cert_dir = None
+
+
+class _IssuerUnknown(Exception):
+    """A handshake failed only because the issuer of the server's certificate is not trusted: AIA may repair it."""
+
+
+def fetch_bounded(url: str, seconds: float, max_bytes: int) -> bytes:
+    """The body of ``url``'s answer to a plain GET (an AIA fetch): at most ``max_bytes`` within ``seconds``, no
+    redirects, nothing from the environment. Raises :class:`NepseError`, also for an answer other than 200."""
+    transport = RequestsTransport(False, max_body_bytes=max_bytes, total_timeout=seconds)
+    try:
+        raw = transport.send("GET", url, headers={}, params=(), json_body=None, timeout=(seconds, seconds))
+    finally:
+        transport.close()
+    if raw.status != 200:
+        raise NepseInvalidResponseError(f"GET {urlsplit(url).path}: HTTP {raw.status}", status=raw.status)
+    return raw.body
 
 
 def require_sendable_headers(where: str, headers: Mapping[str, str]) -> None:
@@ -243,12 +337,6 @@ def _network_failure(where: str, exc: requests.RequestException) -> NepseError:
     if isinstance(exc, requests.Timeout):  # ConnectTimeout is also a ConnectionError: test this first
         phase = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for the answer"
         return NepseTimeoutError(f"{where}: timed out while {phase}; the server is slow or unreachable")
-    if isinstance(exc, requests.exceptions.SSLError):
-        return NepseConnectionError(
-            f"{where}: TLS verification failed. nepalstock.com serves an incomplete certificate chain; pass "
-            "ca_bundle= a bundle that includes the GeoTrust TLS RSA CA G1 intermediate (or, knowingly, verify=False)",
-            retryable=False,
-        )
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return NepseConnectionError(f"{where}: the connection failed or was dropped ({type(exc).__name__})")
     return NepseConnectionError(f"{where}: the request failed ({type(exc).__name__})")

@@ -2,7 +2,9 @@
 
 :func:`join_cluster` connects to an existing Ray cluster and never starts one, unlike ``ray.init()`` without an
 address; an address where nothing listens fails at once with :class:`ClusterNotFoundError` instead of Ray's
-minute of retries. :func:`find_pool` gets a pool's named coordinator, :func:`pool_stats` asks it for a snapshot::
+minute of retries. :func:`find_pool` gets a pool's named coordinator, :func:`pool_stats` asks it for a snapshot
+and :func:`pool_options` for its options; :func:`direct_requests` makes a process without a facade (a Ray Data
+read task) a caller on the pool's direct path::
 
     join_cluster("10.0.0.5:6379")
     stats = pool_stats(find_pool("nepse-ray", "nepse_ray"))
@@ -13,18 +15,22 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
 from typing import Any
 
 import ray
 from ray._private import services
 from ray.exceptions import GetTimeoutError, RayActorError
 
+from nepse_ray.pool.direct import DirectRequests
 from nepse_ray.pool.errors import PoolError
+from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.stats import PoolStats
 
 #: Seconds to wait for the cluster's GCS port to accept a TCP connection.
 CONNECT_TIMEOUT = 5.0
-#: Seconds to wait for a coordinator's stats (answered from a concurrency group of its own, even under load).
+#: Seconds to wait for a coordinator's stats or options (answered from a concurrency group of its own, even under
+#: load).
 STATS_TIMEOUT = 30.0
 
 
@@ -91,12 +97,30 @@ def find_pool(pool_name: str, namespace: str) -> Any:
 
 def pool_stats(coordinator: Any) -> PoolStats:
     """A snapshot of the pool behind ``coordinator``; the one place that knows which method serves it."""
+    stats: PoolStats = _control_answer(coordinator.stats.remote())
+    return stats
+
+
+def pool_options(coordinator: Any) -> PoolOptions:
+    """The options the pool behind ``coordinator`` runs with (those of the driver that started it)."""
+    options: PoolOptions = _control_answer(coordinator.pool_options.remote())
+    return options
+
+
+def direct_requests(pool_name: str, namespace: str) -> DirectRequests:
+    """A new caller on the direct path (:mod:`nepse_ray.pool.direct`) of the running pool ``pool_name``, with the
+    pool's own options, for a process that holds no facade; what ``api.direct()`` is for a driver."""
+    coordinator = find_pool(pool_name, namespace)
+    return DirectRequests(coordinator, uuid.uuid4().hex, pool_options(coordinator))
+
+
+def _control_answer(ref: Any) -> Any:
+    """The answer of a call to the coordinator's control group, or the named error of a pool that cannot answer."""
     try:
-        stats: PoolStats = ray.get(coordinator.stats.remote(), timeout=STATS_TIMEOUT)
+        return ray.get(ref, timeout=STATS_TIMEOUT)
     except RayActorError:
         raise PoolNotFoundError("the pool's coordinator is gone: the pool was shut down or its driver exited") from None
     except GetTimeoutError:
         raise PoolError(
             f"the pool's coordinator did not answer within {STATS_TIMEOUT:g} s; it may be overloaded, try again"
         ) from None
-    return stats

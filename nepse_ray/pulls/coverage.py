@@ -8,6 +8,9 @@ read when the total had grown by ``shift = total_now - expected`` starts at rank
 negative rank are trades newer than the pull, and the ranks nobody delivered say exactly which pages to read
 again, at the shift seen last.
 
+A pull may also own only some of those ranks, ``ranks``: a Ray Data read task reads one part of a day, planned on
+the driver from a page 0 it read there (:mod:`nepse_ray.data`). Rows outside the part are left to the other parts.
+
 >>> coverage = Coverage(expected=10, size=4, drift=True)
 >>> coverage.first_rank(page=0, total_now=10), coverage.first_rank(page=1, total_now=12)
 (0, 2)
@@ -25,38 +28,59 @@ import numpy.typing as npt
 
 
 class Coverage:
-    """The ranks ``0 .. expected - 1`` of one listing, each either delivered or still missing."""
+    """The ranks ``ranks`` (default ``0 .. expected - 1``) of one listing of ``expected`` rows at the start, each
+    either delivered or still missing.
 
-    __slots__ = ("_covered", "drift", "expected", "latest_total", "round_start_total", "size")
+    >>> part = Coverage(expected=10, size=4, drift=False, ranks=range(4, 7))
+    >>> part.pages, part.pages_to_fetch(), part.cover(first=4, count=4), part.missing()
+    (1, [1], 3, 0)
+    """
 
-    def __init__(self, expected: int, size: int, drift: bool) -> None:
+    __slots__ = ("_answered", "_covered", "drift", "expected", "latest_total", "ranks", "round_start_total", "size")
+
+    def __init__(self, expected: int, size: int, drift: bool, ranks: range | None = None) -> None:
+        self.ranks = range(expected) if ranks is None else ranks
+        if not 0 <= self.ranks.start <= self.ranks.stop <= expected or self.ranks.step != 1:
+            raise ValueError(f"ranks {self.ranks} are not a part of a listing of {expected} rows")
         self.expected = expected
         self.size = size
         self.drift = drift
         self.latest_total = expected
         self.round_start_total = expected
-        self._covered = np.zeros(expected, dtype=bool)
+        self._answered = False
+        self._covered = np.zeros(len(self.ranks), dtype=bool)
+
+    @property
+    def wanted(self) -> int:
+        """Rows this coverage is for: all ``expected``, or those of its part."""
+        return len(self.ranks)
 
     @property
     def pages(self) -> int:
-        """Pages of the listing as it was at the start."""
-        return -(-self.expected // self.size)
+        """Pages that held the wanted ranks at the start."""
+        if not self.ranks:
+            return 0
+        return -(-self.ranks.stop // self.size) - self.ranks.start // self.size
 
     def first_rank(self, page: int, total_now: int) -> int:
         """The starting-order rank of the first row of ``page`` read while the listing held ``total_now`` rows."""
         if not self.drift:
             return page * self.size
+        if not self._answered:  # a part may start long after its page 0: its first round grows from here
+            self._answered = True
+            self.round_start_total = total_now
         self.latest_total = max(self.latest_total, total_now)
         return page * self.size - (total_now - self.expected)
 
     def in_listing(self, first: int, count: int) -> npt.NDArray[np.bool_]:
-        """True for the rows that belong to the starting listing (False: arrived after the pull started)."""
+        """True for the rows this coverage wants (False: arrived after the pull started, or another part's)."""
         ranks = np.arange(first, first + count)
-        return (ranks >= 0) & (ranks < self.expected)
+        return (ranks >= self.ranks.start) & (ranks < self.ranks.stop)
 
     def cover(self, first: int, count: int) -> int:
-        """Mark ranks ``first .. first + count - 1`` delivered; returns how many of them were new."""
-        low, high = max(first, 0), min(first + count, self.expected)
+        """Mark ranks ``first .. first + count - 1`` delivered; returns how many of the wanted ones were new."""
+        start, stop = self.ranks.start, self.ranks.stop
+        low, high = max(first, start) - start, min(first + count, stop) - start
         if high <= low:
             return 0
         before = int(np.count_nonzero(self._covered[low:high]))
@@ -70,7 +94,7 @@ class Coverage:
         return pages
 
     def missing(self) -> int:
-        return self.expected - int(np.count_nonzero(self._covered))
+        return self.wanted - int(np.count_nonzero(self._covered))
 
     def pages_to_fetch(self, lookahead: int = 0) -> list[int]:
         """The pages that hold the missing ranks, judged by the latest total seen.
@@ -80,7 +104,7 @@ class Coverage:
         ``lookahead`` more rows are both read.
         """
         shift = self.latest_total - self.expected if self.drift else 0
-        missing = np.flatnonzero(~self._covered) + shift
+        missing = np.flatnonzero(~self._covered) + self.ranks.start + shift
         if not self.drift or lookahead <= 0:
             return [int(p) for p in np.unique(missing // self.size)]
         return [int(p) for p in np.unique(np.concatenate([missing // self.size, (missing + lookahead) // self.size]))]

@@ -8,8 +8,10 @@ The rules, in order:
 
 1. **Page 0 first.** It names the listing's ``totalElements`` (the rows the pull promises, ``expected``) and
    ``totalPages``, which must equal ``ceil(expected / size)`` (else :class:`PagingError`) and stay within
-   ``max_pages`` (else :class:`PullTooLargeError`). The rest of the listing's pages are queued ahead of any
-   listing not started yet, so listings finish one after another and few are open at once.
+   ``max_pages`` (else :class:`PullTooLargeError`): :func:`plan`. The rest of the listing's pages are queued
+   ahead of any listing not started yet, so listings finish one after another and few are open at once. A
+   listing read in parts (:class:`Part`: its page 0 was read and planned elsewhere) starts with the pages of its
+   part instead, and keeps only the rows of its part.
 2. **A bounded window.** At most ``window`` requests are submitted at a time; the rest wait as plain data.
 3. **Rows by rank.** Each answer's rows are numbered in the listing's starting order (:class:`Coverage`), so
    rows newer than the pull are left out, and a row whose key was seen before is dropped as a duplicate.
@@ -41,12 +43,28 @@ H = TypeVar("H", bound=Hashable)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Part:
+    """Ranks ``first .. stop - 1`` of a listing whose page 0, read and planned elsewhere (:func:`plan`), announced
+    ``expected`` rows in pages of ``size``: what one of several readers of a listing owns."""
+
+    expected: int
+    size: int
+    first: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.first
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Series:
     """One paged listing to read in full: an endpoint and its parameters (without ``page`` and ``size``).
 
     ``key`` is the column that identifies a row (duplicates are dropped by it); ``drift`` says the listing is
     sorted newest first and grows on top while it is read (a live floorsheet); ``constants`` are columns added to
-    every row (a price-history page does not say whose it is); ``label`` names the listing in errors.
+    every row (a price-history page does not say whose it is); ``label`` names the listing in errors; ``part``
+    reads only that part of it.
     """
 
     endpoint: str
@@ -55,6 +73,7 @@ class Series:
     label: Hashable
     drift: bool = False
     constants: Constants = ()
+    part: Part | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -125,7 +144,8 @@ class ListingState:
 
     @property
     def expected(self) -> int | None:
-        return None if self.coverage is None else self.coverage.expected
+        """Rows the listing (or its part) held when its page 0 was read; None before."""
+        return None if self.coverage is None else self.coverage.wanted
 
     @property
     def pages(self) -> int:
@@ -142,7 +162,7 @@ class ListingState:
 
     @property
     def complete(self) -> bool:
-        return self.fatal is None and self.coverage is not None and self.rows == self.coverage.expected
+        return self.fatal is None and self.coverage is not None and self.rows == self.coverage.wanted
 
     def missing_pages(self) -> list[int]:
         return [0] if self.coverage is None else self.coverage.pages_to_fetch()
@@ -179,8 +199,13 @@ class PagedPull(Generic[H]):
         self._pages_done = 0
         self._rows = 0
         for number, listing in enumerate(self.listings):
-            self._queue.append(_Request(number, 0))
-            listing.outstanding = 1
+            part = listing.series.part
+            if part is not None:
+                ranks = range(part.first, part.stop)
+                listing.coverage = Coverage(part.expected, part.size, listing.series.drift, ranks)
+            pages = [0] if listing.coverage is None else listing.coverage.pages_to_fetch()
+            self._queue.extend(_Request(number, page) for page in pages)
+            listing.outstanding = len(pages)
 
     def run(self) -> list[ListingState]:
         started = self._clock()
@@ -240,7 +265,7 @@ class PagedPull(Generic[H]):
     def _keep(self, request: _Request, listing: ListingState, batch: PageBatch) -> None:
         if listing.coverage is None:
             try:
-                listing.coverage = self._plan(listing.series, batch)
+                listing.coverage = plan(listing.series, batch, self.limits)
             except (PagingError, PullTooLargeError) as error:
                 listing.fatal = error
                 return
@@ -271,28 +296,6 @@ class PagedPull(Generic[H]):
             self._rows += kept.num_rows
             self._sink.write(with_constants(kept, listing.series.constants))
 
-    def _plan(self, series: Series, batch: PageBatch) -> Coverage:
-        """The listing's coverage from its page 0, after checking the paging it announces (rule 1)."""
-        expected, size = batch.total_elements, self.limits.size
-        if expected < 0 or batch.total_pages != math.ceil(expected / size):
-            served = batch.rows.num_rows
-            # A site that serves smaller pages than asked for still adds up with the size it used.
-            if not (0 < served < size and batch.total_pages == math.ceil(expected / served)):
-                raise PagingError(
-                    f"{series.endpoint} {series.label}: the site announced {batch.total_pages} pages for "
-                    f"{expected} rows, which does not fit pages of {size}; its paging cannot be trusted",
-                    endpoint=series.endpoint,
-                )
-            size = served
-        pages = math.ceil(expected / size)
-        if pages > self.limits.max_pages:
-            raise PullTooLargeError(
-                f"{series.endpoint} {series.label}: the site announced {pages:,} pages ({expected:,} rows), more "
-                f"than max_pages={self.limits.max_pages:,}; raise max_pages if that is expected",
-                endpoint=series.endpoint,
-            )
-        return Coverage(expected, size, series.drift)
-
     def _end_round(self, number: int, listing: ListingState) -> None:
         """Nothing of this listing is in flight: it is complete, or the next round reads its missing pages."""
         if not listing.missing_pages():
@@ -316,3 +319,26 @@ def output_schema(series: Iterable[Series]) -> pa.Schema:
         raise NepseInputError("a pull writes one table: every listing must have the same endpoint and columns")
     first = next(iter(series))
     return schema(first.endpoint, first.constants)
+
+
+def plan(series: Series, batch: PageBatch, limits: PullLimits) -> Coverage:
+    """The coverage of listing ``series`` from its page 0, after checking the paging it announces (rule 1)."""
+    expected, size = batch.total_elements, limits.size
+    if expected < 0 or batch.total_pages != math.ceil(expected / size):
+        served = batch.rows.num_rows
+        # A site that serves smaller pages than asked for still adds up with the size it used.
+        if not (0 < served < size and batch.total_pages == math.ceil(expected / served)):
+            raise PagingError(
+                f"{series.endpoint} {series.label}: the site announced {batch.total_pages} pages for "
+                f"{expected} rows, which does not fit pages of {size}; its paging cannot be trusted",
+                endpoint=series.endpoint,
+            )
+        size = served
+    pages = math.ceil(expected / size)
+    if pages > limits.max_pages:
+        raise PullTooLargeError(
+            f"{series.endpoint} {series.label}: the site announced {pages:,} pages ({expected:,} rows), more "
+            f"than max_pages={limits.max_pages:,}; raise max_pages if that is expected",
+            endpoint=series.endpoint,
+        )
+    return Coverage(expected, size, series.drift)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from nepse_ray.nepse.tables import PageBatch, page_batch, read_page
-from nepse_ray.pool.direct import DirectRequest
+from nepse_ray.pool.direct import DirectRequest, DirectRequests
 
 if TYPE_CHECKING:
     from nepse_ray.pool.api import NepseWorkerAPI
@@ -45,10 +45,14 @@ def default_window(api: NepseWorkerAPI) -> int:
 
 class PoolPageSource:
     """Sends page requests through a pool's direct path and collects their answers as batches or the errors that
-    ended them; :meth:`close` gives back what it still holds (the runner calls it however the pull ends)."""
+    ended them; :meth:`close` gives back what it still holds (the runner calls it however the pull ends).
 
-    def __init__(self, api: NepseWorkerAPI, form: PageForm = PAGE_FORM) -> None:
-        self._requests = api.direct()
+    ``pool`` is a facade (the source becomes a new caller on its direct path) or a caller already made, as a
+    process without a facade makes one (a Ray Data read task: :func:`nepse_ray.pool.lookup.direct_requests`).
+    """
+
+    def __init__(self, pool: NepseWorkerAPI | DirectRequests, form: PageForm = PAGE_FORM) -> None:
+        self._requests = pool if isinstance(pool, DirectRequests) else pool.direct()
         self._form = form
 
     def submit(self, endpoint: str, params: dict[str, Any]) -> DirectRequest:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .hostile import HostileName
+from .tls import TLSMode
 
 OnExcess = Literal["site", "429", "drop", "empty"]
 DaySource = Literal["nepal", "local", "asof"]
@@ -30,7 +31,7 @@ TodayPriceVariant = Literal["b", "floorsheet"]
 
 #: Fields that define the served market or the socket; they cannot change on a running server.
 STARTUP_ONLY_FIELDS = frozenset(
-    {"host", "port", "seed", "trades", "business_date", "market_open", "live_trades_per_s", "past_days"}
+    {"host", "port", "seed", "trades", "business_date", "market_open", "live_trades_per_s", "past_days", "tls"}
 )
 #: Seconds of live arrivals generated ahead (a live simulator stops adding trades after this long).
 LIVE_SPAN = 3600.0
@@ -47,6 +48,7 @@ class SimConfig(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+    tls: TLSMode | None = Field(default=None, description="serve HTTPS with the site's flaw (nepse_ray.sim.tls)")
 
     # The synthetic market.
     seed: int = 0

@@ -9,6 +9,9 @@ unevenly and its rate-limit accounting blames clients for the host's scheduling.
     with SimulatorProcess(seed=3, trades=100_000) as sim:
         ...
         assert sim.stats()["rate_limit_violations"] == 0
+
+``SimulatorProcess(tls="incomplete-chain")`` serves HTTPS with the real site's incomplete chain
+(:mod:`nepse_ray.sim.tls`); ``ca_bundle`` is then the private root to trust and ``aia_url`` the AIA endpoint.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import selectors
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from .config import SimConfig
+from .tls import AIA_LINE, CHAIN_FILE, ROOT_LINE
 
 # The child asks Linux to SIGTERM it when its parent dies (and checks it has not already), so a simulator never
 # outlives a driver that was killed with SIGKILL.
@@ -58,6 +63,11 @@ class SimulatorProcess:
         )
         self._http = requests.Session()
         self.base_url = self._read_banner(startup_timeout)
+        #: With ``tls``: the private root to trust (``ca_bundle=``) and the AIA endpoint's URL; else ``None``.
+        self.ca_bundle = self._read_line(ROOT_LINE) if self.config.tls else None
+        self.aia_url = self._read_line(AIA_LINE) if self.config.tls else None
+        self._http.trust_env = False  # REQUESTS_CA_BUNDLE would replace the verify below; proxies have no say
+        self._http.verify = str(Path(self.ca_bundle).with_name(CHAIN_FILE)) if self.ca_bundle else True
 
     def _read_banner(self, timeout: float) -> str:
         assert self._process.stdout is not None
@@ -71,8 +81,17 @@ class SimulatorProcess:
         _, stderr = self._process.communicate(timeout=10)
         raise SimulatorError(f"the simulator process did not start: {stderr.strip()[-2000:] or 'no output'}")
 
-    def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, self.base_url + path, json=body, timeout=30)
+    def _read_line(self, prefix: str) -> str:
+        """The rest of the next line the child printed after its banner, which starts with ``prefix``."""
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline().strip()
+        if not line.startswith(prefix):
+            self.close()
+            raise SimulatorError(f"the simulator process printed {line!r} where {prefix!r} was expected")
+        return line.removeprefix(prefix)
+
+    def _json(self, method: str, path: str, body: dict[str, Any] | None = None, base_url: str | None = None) -> Any:
+        response = self._http.request(method, (base_url or self.base_url) + path, json=body, timeout=30)
         if response.status_code not in (200, 204):
             raise SimulatorError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
@@ -93,6 +112,13 @@ class SimulatorProcess:
 
     def reset_stats(self) -> None:
         self._json("POST", "/_sim/reset-stats")
+
+    def aia_fetches(self) -> int:
+        """How many times the AIA endpoint served the intermediate (0 without ``tls``)."""
+        if self.aia_url is None:
+            return 0
+        fetches: int = self._json("GET", "/stats", base_url=self.aia_url.rsplit("/", 1)[0])["fetches"]
+        return fetches
 
     def close(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 10 s)."""

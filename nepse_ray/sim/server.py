@@ -8,6 +8,9 @@ clients hammer it::
         requests.get(sim.base_url + "/api/authenticate/prove", headers={"Referer": sim.base_url})
         sim.configure(fault_5xx=0.2)
         print(sim.stats()["requests_total"])
+
+With ``tls="incomplete-chain"`` (a :class:`SimConfig` field) it serves HTTPS with the real site's incomplete
+certificate chain (:mod:`nepse_ray.sim.tls`); ``sim.ca_bundle`` is then the private root a client must trust.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from aiohttp import web
 from .app import SimServer, make_app
 from .auth import Grant
 from .config import SimConfig
+from .tls import TLSSite
 
 T = TypeVar("T")
 
@@ -31,29 +35,33 @@ T = TypeVar("T")
 SHUTDOWN_TIMEOUT = 1.0
 
 
-async def start(server: SimServer) -> tuple[web.AppRunner, str]:
-    """Start serving ``server`` on its configured address; returns the runner and the base URL."""
+async def start(server: SimServer, tls: TLSSite | None = None) -> tuple[web.AppRunner, str]:
+    """Start serving ``server`` on its configured address, over HTTPS with ``tls``; returns the runner and base URL."""
     runner = web.AppRunner(make_app(server), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     config = server.config
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=None if tls is None else tls.ssl_context)
     await site.start()
     host, port = runner.addresses[0][:2]
-    return runner, f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    return runner, f"{'http' if tls is None else 'https'}://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def serve(config: SimConfig) -> int:
-    """Serve until SIGINT or SIGTERM. The first line on stdout is ``listening on http://HOST:PORT``."""
+    """Serve until SIGINT or SIGTERM. The first line on stdout is ``listening on http://HOST:PORT``; with ``tls``,
+    ``https://``, then the lines of :meth:`TLSSite.banner` (the root to trust, the AIA URL)."""
     return asyncio.run(_serve(config))
 
 
 async def _serve(config: SimConfig) -> int:
-    runner, base_url = await start(SimServer(config))
+    tls_site = None if config.tls is None else await TLSSite.start(config.tls, config.host)
+    runner, base_url = await start(SimServer(config), tls_site)
     # The market is hundreds of thousands of long-lived objects; a full collection walking them pauses the loop
     # for tens of milliseconds, which would skew arrival times and the per-token rate accounting. Freeze them.
     gc.collect()
     gc.freeze()
     print(f"listening on {base_url}", flush=True)
+    if tls_site is not None:
+        print(tls_site.banner(), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -62,6 +70,8 @@ async def _serve(config: SimConfig) -> int:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if tls_site is not None:
+            await tls_site.close()
     return 0
 
 
@@ -71,6 +81,7 @@ class Simulator:
     def __init__(self, config: SimConfig | None = None, **overrides: Any) -> None:
         base = config or SimConfig()
         self._server = SimServer(SimConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base)
+        self._tls: TLSSite | None = None
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._closed = False
@@ -90,7 +101,10 @@ class Simulator:
 
     async def _start(self, ready: asyncio.Future[str]) -> None:
         try:
-            self._runner, base_url = await start(self._server)
+            config = self._server.config
+            if config.tls is not None:
+                self._tls = await TLSSite.start(config.tls, config.host)
+            self._runner, base_url = await start(self._server, self._tls)
         except Exception as error:
             ready.set_exception(error)
             return
@@ -124,6 +138,16 @@ class Simulator:
     def reset_stats(self) -> None:
         self._call(self._server.stats.reset)
 
+    @property
+    def ca_bundle(self) -> str | None:
+        """With ``tls``: the file of the private root to trust (``ca_bundle=``); ``None`` for plain HTTP."""
+        return None if self._tls is None else str(self._tls.ca_bundle)
+
+    def aia_fetches(self) -> int:
+        """How many times the AIA endpoint served the intermediate (0 without ``tls``)."""
+        tls = self._tls
+        return 0 if tls is None else self._call(lambda: tls.fetches)
+
     def issued_grants(self) -> list[Grant]:
         """Every ``/prove`` answer so far (the last ``KEPT_GRANTS``): tokens as sent, salts. For secrecy tests."""
         return self._call(self._server.issuer.grants)
@@ -134,6 +158,8 @@ class Simulator:
         self._closed = True
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        if self._tls is not None:
+            asyncio.run_coroutine_threadsafe(self._tls.close(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()

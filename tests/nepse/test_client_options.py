@@ -132,11 +132,10 @@ def test_verification_on_by_default_logs_nothing(caplog: pytest.LogCaptureFixtur
     client.close()
 
 
-def test_ca_bundle_goes_to_requests(tmp_path: Any) -> None:
+def test_a_ca_bundle_must_hold_certificates_and_needs_verify(tmp_path: Any) -> None:
     bundle = tmp_path / "nepse-chain.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    client = NepseClient(ca_bundle=str(bundle))
-    assert client._transport._session.verify == str(bundle)  # type: ignore[attr-defined]
-    client.close()
+    with pytest.raises(NepseInputError, match="holds no certificate OpenSSL can load"):
+        NepseClient(ca_bundle=str(bundle))
     with pytest.raises(NepseInputError, match="verify=True"):
         NepseClient(ca_bundle=str(bundle), verify=False)

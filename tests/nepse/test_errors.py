@@ -29,6 +29,7 @@ RETRYABLE = {
     "NepseServerError": True,
     "NepseClientRequestError": False,
     "NepseConnectionError": True,
+    "NepseCertificateError": False,
     "NepseTimeoutError": True,
     "NepseDeadlineError": True,
     "NepseResponseTooLargeError": False,

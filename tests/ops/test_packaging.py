@@ -23,6 +23,7 @@ def test_the_wheel_ships_py_typed_and_the_license(tmp_path: Path) -> None:
         names = archive.namelist()
         metadata = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
     assert "nepse_ray/py.typed" in names
+    assert "nepse_ray/nepse/certs/geotrust-tls-rsa-ca-g1.pem" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in metadata.splitlines()
     assert "Classifier: Typing :: Typed" in metadata.splitlines()
