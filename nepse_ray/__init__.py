@@ -19,6 +19,7 @@ from .nepse.errors import (
     NepseCertificateError,
     NepseClientRequestError,
     NepseConnectionError,
+    NepseContentEncodingError,
     NepseDeadlineError,
     NepseEmptyPageError,
     NepseError,
@@ -35,10 +36,12 @@ from .nepse.errors import (
     NepseStatusError,
     NepseTimeoutError,
     NepseTransportError,
+    PagingError,
 )
 
 if TYPE_CHECKING:
     from .data import read_floorsheet, read_price_history, read_today_price
+    from .dataset.errors import DatasetCorruptError, DatasetLockedError, IncompleteSyncError, NotADatasetError
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
     from .pool.errors import (
         PoolBusyError,
@@ -55,7 +58,6 @@ if TYPE_CHECKING:
         EmptyDayError,
         IncompletePullError,
         OutputError,
-        PagingError,
         PullResult,
         PullTooLargeError,
         UnknownSymbolError,
@@ -80,10 +82,13 @@ _LAZY = {
     "TaskTimeoutError": "nepse_ray.pool.errors",
     "WorkerLostError": "nepse_ray.pool.errors",
     "ClusterNotFoundError": "nepse_ray.pool.lookup",
+    "DatasetCorruptError": "nepse_ray.dataset.errors",
+    "DatasetLockedError": "nepse_ray.dataset.errors",
+    "IncompleteSyncError": "nepse_ray.dataset.errors",
+    "NotADatasetError": "nepse_ray.dataset.errors",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
     "EmptyDayError": "nepse_ray.pulls",
     "OutputError": "nepse_ray.pulls",
-    "PagingError": "nepse_ray.pulls",
     "PullTooLargeError": "nepse_ray.pulls",
     "IncompletePullError": "nepse_ray.pulls",
     "PullResult": "nepse_ray.pulls",
@@ -101,13 +106,17 @@ _LAZY = {
 
 __all__ = [
     "ClusterNotFoundError",
+    "DatasetCorruptError",
+    "DatasetLockedError",
     "EmptyDayError",
     "IncompletePullError",
+    "IncompleteSyncError",
     "NepseAuthError",
     "NepseCertificateError",
     "NepseClient",
     "NepseClientRequestError",
     "NepseConnectionError",
+    "NepseContentEncodingError",
     "NepseDeadlineError",
     "NepseEmptyPageError",
     "NepseError",
@@ -125,6 +134,7 @@ __all__ = [
     "NepseTimeoutError",
     "NepseTransportError",
     "NepseWorkerAPI",
+    "NotADatasetError",
     "OutputError",
     "PagingError",
     "PoolBusyError",

@@ -6,6 +6,7 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
     nepse-ray demo --trades 50000 --output floorsheet.parquet
     nepse-ray pull floorsheet --simulate --out day.parquet
     nepse-ray sync nepse-data --since 2026-11-01
+    nepse-ray sync nepse-data --status
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
     nepse-ray sim --tls incomplete-chain
     nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
@@ -25,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .nepse.errors import NepseInputError
+from .terminal import printable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +188,17 @@ def _sync_arguments(parser: argparse.ArgumentParser) -> None:
     add("directory", type=Path, metavar="DIR", help="the dataset's directory (created if missing)")
     add("--since", metavar="DATE", help="first day to keep (default: 30 days before the site's day)")
     add("--tables", nargs="+", choices=TABLES, default=list(TABLES), metavar="TABLE", help=", ".join(TABLES))
+    add("--retry-unavailable", dest="retry_unavailable", action="store_true", default=False,
+        help="ask again for days and history the site did not give before")  # fmt: skip
+    add("--verify", action="store_true", default=False, help="check every file's SHA-256, not only its size")
+    add("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another writer (default 0)")
+    maintenance = parser.add_argument_group("maintenance (no fetching, no pool; any of them, in this order)")
+    for flag, what in (
+        ("--compact", "merge every table's small parts now"),
+        ("--vacuum", "delete now the files no snapshot lists (readers of older snapshots may fail)"),
+        ("--status", "print what the dataset holds and what the site would not give"),
+    ):
+        maintenance.add_argument(flag, action="store_true", default=False, help=what)
     _connection_arguments(parser)
 
 
@@ -233,7 +246,7 @@ def _pull(args: argparse.Namespace) -> int:
                     "indices": lambda: market.index_history(api, **kw),
                 }
                 result = pulls[args.what]()
-        connection.console.print(str(result), highlight=False)
+        connection.console.print(printable(str(result)), highlight=False, markup=False)
     return 0
 
 
@@ -244,20 +257,52 @@ def _run_sync(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from .dataset import sync
+    from . import dataset
 
+    if args.compact or args.vacuum or args.status:
+        return _maintain(args)
     since = _date(getattr(args, "since", None), "--since")
     with _connection(args) as connection:
+        console = connection.console
         with connection.progress("sync") as on_progress:
-            report = sync(
-                connection.api,
-                args.directory,
-                since=since,
-                tables=args.tables,
-                on_step=lambda step: connection.console.log(step),
-                on_progress=on_progress,
-            )
-        connection.console.print(f"{args.directory}: {report}", highlight=False)
+            try:
+                report = dataset.sync(
+                    connection.api,
+                    args.directory,
+                    since=since,
+                    tables=args.tables,
+                    retry_unavailable=args.retry_unavailable,
+                    verify=args.verify,
+                    wait=args.wait,
+                    on_step=lambda step: console.log(printable(step), markup=False, highlight=False),
+                    on_progress=on_progress,
+                )
+            except dataset.IncompleteSyncError as error:
+                if error.report is not None:
+                    _print_report(console, args.directory, error.report)
+                raise
+        _print_report(console, args.directory, report)
+    return 0
+
+
+def _print_report(console: Any, directory: Path, report: Any) -> None:
+    console.print(printable(f"{directory}: {report}"), markup=False, highlight=False)
+    for line in report.details():
+        console.print(printable(f"  {line}"), markup=False, highlight=False)
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    from . import dataset
+
+    if args.compact:
+        merged = dataset.compact(args.directory, wait=args.wait)
+        done = ", ".join(f"{table}: {n} files merged" for table, n in merged.items())
+        print(f"{args.directory}: compacted ({done})" if merged else f"{args.directory}: nothing to compact")
+    if args.vacuum:
+        notes = dataset.vacuum(args.directory, wait=args.wait)
+        print(f"{args.directory}: " + ("; ".join(notes) if notes else "no file to remove"))
+    if args.status:
+        print(dataset.status(args.directory, verify=args.verify))
     return 0
 
 

@@ -21,6 +21,7 @@ from .nepse.errors import NepseError
 from .pool.api import NepseWorkerAPI
 from .pulls.engine import Progress as PullProgress
 from .sim import SimulatorError, SimulatorProcess
+from .terminal import printable
 
 #: The simulated market ``--simulate`` serves: the default day (50,000 trades) and a week of earlier days.
 SIMULATED_PAST_DAYS = 5
@@ -109,7 +110,7 @@ def one_line_errors(command: str, run: Callable[[], int]) -> int:
     try:
         return run()
     except (NepseError, OSError, SimulatorError) as error:  # OSError: a disk that filled up, a folder removed
-        print(f"nepse-ray {command}: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"nepse-ray {command}: {type(error).__name__}: {printable(str(error), newlines=False)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"nepse-ray {command}: interrupted; nothing was written under a final name", file=sys.stderr)

@@ -19,6 +19,7 @@ from .pool import lookup
 from .pool.errors import PoolError
 from .pool.options import PoolOptions
 from .pool.stats import PoolStats, WorkerStatus
+from .terminal import printable
 
 DEFAULT_POOL_NAME: str = PoolOptions.model_fields["pool_name"].default
 DEFAULT_NAMESPACE: str = PoolOptions.model_fields["namespace"].default
@@ -46,7 +47,7 @@ def run_stats(
         finally:
             lookup.leave_cluster()
     except PoolError as error:
-        print(f"nepse-ray stats: {error}", file=sys.stderr)
+        print(f"nepse-ray stats: {printable(str(error), newlines=False)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
@@ -56,10 +57,10 @@ def run_stats(
 def _print_json(coordinator: Any, watch: float | None, out: Console) -> None:
     """One indented document, or one compact document per line when watching (JSON lines)."""
     if watch is None:
-        out.out(lookup.pool_stats(coordinator).model_dump_json(indent=2), highlight=False)
+        out.out(printable(lookup.pool_stats(coordinator).model_dump_json(indent=2)), highlight=False)
         return
     while True:
-        out.out(lookup.pool_stats(coordinator).model_dump_json(), highlight=False)
+        out.out(printable(lookup.pool_stats(coordinator).model_dump_json()), highlight=False)
         time.sleep(watch)
 
 
@@ -95,5 +96,5 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
-        return ", ".join(f"{key}={count}" for key, count in sorted(value.items())) or "-"
-    return str(value)
+        return printable(", ".join(f"{key}={count}" for key, count in sorted(value.items()))) or "-"
+    return printable(str(value))

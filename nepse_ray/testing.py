@@ -7,7 +7,8 @@ environment variables, no Ray import. Each fixture sets what it needs for its ow
   cannot send it to another cluster) with a short temp dir of its own, no dashboard, on 127.0.0.1, and shuts it
   down at the end. For the session it sets ``RAY_USAGE_STATS_ENABLED=0`` and ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
   and, unless ``RAY_AUTH_MODE=disabled`` or a token is configured, keeps Ray's token auth on with a fresh token in
-  the temp dir (``RAY_AUTH_TOKEN_PATH``) instead of writing ``~/.ray/auth_token``. If the process is already
+  the temp dir (``RAY_AUTH_TOKEN_PATH``) instead of writing ``~/.ray/auth_token``; what ``ray.init`` sets in the
+  environment (``RAY_AUTH_MODE``, ``PYTHONBREAKPOINT``) is put back at the end. If the process is already
   connected to Ray, it uses that connection and changes nothing. Yields Ray's ``address_info`` dict.
 * ``nepse_sim`` (function): a NEPSE :class:`~nepse_ray.sim.Simulator` on loopback with default settings;
   ``nepse_sim_factory`` builds simulators with custom settings (``nepse_sim_factory(trades=100_000)``).

@@ -16,14 +16,15 @@ def test_every_public_name_resolves() -> None:
 def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
-            "ClusterNotFoundError", "EmptyDayError", "IncompletePullError", "NepseAuthError", "NepseCertificateError",
-            "NepseClient", "NepseClientRequestError", "NepseConnectionError", "NepseDeadlineError",
-            "NepseEmptyPageError", "NepseError", "NepseForbiddenError",
-            "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError", "NepseInvalidResponseError",
-            "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError", "NepseResponseTooLargeError",
-            "NepseServerError", "NepseStatusError", "NepseTimeoutError", "NepseTransportError", "NepseWorkerAPI",
-            "OutputError", "PagingError", "PoolBusyError", "PoolConfigError", "PoolError", "PoolNotFoundError",
-            "PoolOptions", "PoolShutdownError", "PoolStats", "PullResult", "PullTooLargeError", "TaskTimeoutError",
+            "ClusterNotFoundError", "DatasetCorruptError", "DatasetLockedError", "EmptyDayError", "IncompletePullError",
+            "IncompleteSyncError", "NepseAuthError", "NepseCertificateError", "NepseClient", "NepseClientRequestError",
+            "NepseConnectionError", "NepseContentEncodingError", "NepseDeadlineError", "NepseEmptyPageError",
+            "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError",
+            "NepseInvalidResponseError", "NepsePathNotAllowedError", "NepseRateLimitedError", "NepseResponseError",
+            "NepseResponseTooLargeError", "NepseServerError", "NepseStatusError", "NepseTimeoutError",
+            "NepseTransportError", "NepseWorkerAPI", "NotADatasetError", "OutputError", "PagingError", "PoolBusyError",
+            "PoolConfigError", "PoolError", "PoolNotFoundError", "PoolOptions", "PoolShutdownError", "PoolStats",
+            "PullResult", "PullTooLargeError", "TaskTimeoutError",
             "UnknownSymbolError", "WorkerLostError", "companies", "default_api", "index_history", "nepse_worker_api",
             "price_history", "pull_floorsheet", "read_floorsheet", "read_price_history", "read_today_price",
             "securities", "today_prices",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import coordinator, data, micro, overhead, pulls, resilience, scaleout, throughput
+from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, throughput
 from .scenario import Scenario
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for module in (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data)
+    for module in (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset)
     for scenario in module.SCENARIOS
 }

@@ -28,6 +28,7 @@ Against the real site, ``NepseClient()``; here against the simulator (``nepse_ra
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import importlib.metadata
@@ -61,6 +62,7 @@ from .errors import (
     NepseServerError,
 )
 from .methods import CatalogueMethods, SessionMethods
+from .paging import check_page
 from .payload import FALLBACK_VARIANT, PayloadVariant
 from .ratelimit import TokenBucket
 from .transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, RawResponse, RequestsTransport, Transport
@@ -176,12 +178,29 @@ def read_json(raw: RawResponse, endpoint: str) -> object:
 
 
 def read_model(endpoint: Endpoint, raw: RawResponse) -> Any:
-    """The endpoint's response model of a 2xx answer, validated straight from the bytes.
+    """The endpoint's response model of a 2xx answer, validated straight from the bytes; a page's paging checked
+    by :func:`~nepse_ray.nepse.paging.check_page` (no more rows than ``raw.page_size``, numbers in bounds).
 
     One pass over the body (pydantic's ``validate_json``) instead of ``json.loads`` and then validation: about
-    half the CPU for a 500-row page. The error is raised outside the ``except`` block, so it keeps no reference to
-    pydantic's, which holds the body.
+    half the CPU for a 500-row page.
     """
+    model = _validated(endpoint, raw)
+    if endpoint.paged:
+        page = getattr(model, endpoint.page_field) if endpoint.page_field else model
+        check_page(
+            endpoint.name,
+            rows=len(page.content),
+            total_elements=page.total_elements,
+            total_pages=page.total_pages,
+            number=page.number,
+            size=raw.page_size,
+        )
+    return model
+
+
+def _validated(endpoint: Endpoint, raw: RawResponse) -> Any:
+    """The body validated against the endpoint's model. The error is raised outside the ``except`` block, so it
+    keeps no reference to pydantic's, which holds the body."""
     try:
         return endpoint.adapter.validate_json(raw.body)
     except ValidationError as exc:
@@ -253,6 +272,13 @@ def _not_json(raw: RawResponse, endpoint: str, problem: str = "instead of JSON")
         endpoint=endpoint,
         status=raw.status,
     )
+
+
+def _asked_page_size(call: PreparedCall) -> int | None:
+    """The ``size`` a paged call asks for; ``None`` for other calls."""
+    if not call.endpoint.paged:
+        return None
+    return next((int(value) for name, value in call.query if name == "size"), None)
 
 
 def _is_empty_list(body: bytes) -> bool:
@@ -452,7 +478,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
         self._count("requests_sent")
         self._limiter.note_used()
         try:
-            return self._transport.send(
+            raw = self._transport.send(
                 call.endpoint.method,
                 self.base_url + call.path,
                 headers=headers,
@@ -464,6 +490,8 @@ class NepseClient(CatalogueMethods, SessionMethods):
             if exc.endpoint is None:  # transports know the path, not the catalogue name
                 exc.endpoint = call.endpoint.name
             raise
+        size = _asked_page_size(call)
+        return raw if size is None else dataclasses.replace(raw, page_size=size)
 
     def _count(self, counter: str, amount: float = 1) -> None:
         with self._stats_lock:

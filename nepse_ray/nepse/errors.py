@@ -10,13 +10,16 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── EmptyDayError                 pulls: a day without trading (future, weekend, holiday)
     │   ├── OutputError                   pulls: the output file cannot be written
     │   ├── PullTooLargeError             pulls: more pages than max_pages
-    │   └── UnknownSymbolError            pulls: a symbol not in the security list
+    │   ├── UnknownSymbolError            pulls: a symbol not in the security list
+    │   ├── NotADatasetError              dataset: a folder of other files, or a manifest it cannot read
+    │   └── DatasetLockedError            dataset: another writer holds the folder's lock
     ├── NepseTransportError             no complete HTTP answer arrived
     │   ├── NepseConnectionError          connection failed or dropped (retryable)
     │   │   └── NepseCertificateError       the site's certificate did not verify, even through AIA
     │   ├── NepseTimeoutError             connect or read timeout (retryable)
     │   │   └── NepseDeadlineError          the attempt passed total_timeout
     │   ├── NepseResponseTooLargeError    the body passed max_body_bytes
+    │   ├── NepseContentEncodingError     the body is encoded in a way nepse-ray did not ask for (Brotli...)
     │   └── NepseHeaderValueError         a header value cannot be sent (a malformed token)
     ├── NepseStatusError                the site answered with a failure status; .status holds it
     │   ├── NepseAuthError                401, again with a fresh token
@@ -26,7 +29,7 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   └── NepseClientRequestError       any other 4xx, or a redirect
     ├── NepseResponseError              a 2xx answer nepse-ray cannot use (retryable)
     │   ├── NepseInvalidResponseError     not the JSON the endpoint promises
-    │   │   └── PagingError                 pulls: pages that do not add up (not retryable)
+    │   │   └── PagingError                 pages that do not add up, or hold more rows than asked for
     │   ├── NepseEmptyPageError           200 [] with every payload variant
     │   └── NepseHandshakeError           the prove's answer holds no usable token
     ├── PoolError                       the worker pool itself (nepse_ray.pool.errors)
@@ -37,10 +40,13 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── PoolConfigError               a pool of that name runs against another site or TLS setting
     │   ├── ClusterNotFoundError          nepse-ray stats: no Ray cluster at the address
     │   └── PoolNotFoundError             nepse-ray stats: no pool of that name
-    └── IncompletePullError             pulls: pages still missing after the last round (retryable)
+    ├── IncompletePullError             pulls: pages still missing after the last round (retryable)
+    ├── IncompleteSyncError             dataset: listings that still failed when a sync ended (retryable)
+    └── DatasetCorruptError             dataset: the manifest names a file nepse-ray never writes
 
-The pool and pull classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
-:mod:`nepse_ray.pulls.errors`); every class is exported from ``nepse_ray``.
+The pool, pull and dataset classes live beside the code that raises them (:mod:`nepse_ray.pool.errors`,
+:mod:`nepse_ray.pulls.errors` and ``.sinks``, :mod:`nepse_ray.dataset.errors`); :class:`PagingError` is here because
+a page is refused where it is read; every class is exported from ``nepse_ray``.
 """
 
 from __future__ import annotations
@@ -164,6 +170,13 @@ class NepseInvalidResponseError(NepseResponseError):
     retryable = True
 
 
+class PagingError(NepseInvalidResponseError):
+    """The site's paging does not add up: ``totalPages`` disagrees with ``totalElements`` and the page size, or a
+    page holds more rows than the ``size`` asked for. Not retryable: the site's paging cannot be trusted."""
+
+    retryable = False
+
+
 class NepseForbiddenError(NepseStatusError):
     """HTTP 403, typically an HTML page served to clients the site considers abusive.
 
@@ -218,6 +231,13 @@ class NepseResponseTooLargeError(NepseTransportError):
     """The answer's body, counted after decompression, passed the client's ``max_body_bytes``.
 
     Not retryable: a server that sends an endless or bomb-sized body will send it again.
+    """
+
+
+class NepseContentEncodingError(NepseTransportError):
+    """The answer came in a ``Content-Encoding`` other than gzip, deflate or identity, which the client never asks
+    for (Brotli, zstd, a chain of encodings); it is refused undecoded, so no decoder can be made to bypass the
+    ``max_body_bytes`` cap. Not retryable: the server or a proxy on the way will encode it so again.
     """
 
 

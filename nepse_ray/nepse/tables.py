@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import math
 import struct
 import types
 import typing
@@ -43,6 +44,7 @@ import pyarrow.json as pa_json
 from .endpoints import CATALOGUE, Endpoint
 from .errors import NepseInputError, NepseInvalidResponseError
 from .models import ZERO_MEANS_NONE
+from .paging import check_page
 
 #: The zone every NEPSE time is in.
 NEPAL_TZ = "Asia/Kathmandu"
@@ -189,11 +191,13 @@ def _constant_array(value: int | str, length: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array([0] * length, type=pa.int32()), pa.array([value]))
 
 
-def page_batch(endpoint: str, payload: object) -> PageBatch:
+def page_batch(endpoint: str, payload: object, size: int | None = None) -> PageBatch:
     """Convert one decoded page of ``endpoint`` (the JSON the site sent) into a :class:`PageBatch`.
 
     Raises :class:`NepseInvalidResponseError` (retryable) when the page lacks its paging fields, a required value
-    is missing, or a value does not fit its column.
+    is missing, or a value does not fit its column, and :class:`~nepse_ray.nepse.errors.PagingError` (not
+    retryable) when its paging numbers are out of bounds or it holds more rows than ``size``, the page size the
+    request asked for (see :func:`~nepse_ray.nepse.paging.check_page`).
     """
     spec = paged_endpoint(endpoint)
     page = payload.get(spec.page_field) if spec.page_field and isinstance(payload, dict) else payload
@@ -203,11 +207,13 @@ def page_batch(endpoint: str, payload: object) -> PageBatch:
     if not all(isinstance(row, dict) for row in rows):
         raise _invalid(endpoint, "a row is not a JSON object")
     try:
-        total_elements = int(page["totalElements"])
-        total_pages = int(page["totalPages"])
-        number = int(page.get("number", 0))
+        paging = [_paging_int(page[key]) for key in ("totalElements", "totalPages")]
+        paging.append(_paging_int(page.get("number", 0)))
     except (KeyError, TypeError, ValueError):
         raise _invalid(endpoint, "the page lacks totalElements, totalPages or number") from None
+    total_elements, total_pages, number = check_page(
+        endpoint, rows=len(rows), total_elements=paging[0], total_pages=paging[1], number=paging[2], size=size
+    )
     extras: dict[str, float | int | None] = {}
     if isinstance(payload, dict):
         extras = {wire: _extra(kind, payload.get(wire)) for wire, kind in _extra_fields(endpoint)}
@@ -221,12 +227,22 @@ def page_batch(endpoint: str, payload: object) -> PageBatch:
     )
 
 
-def read_page(endpoint: str, body: bytes) -> PageBatch | None:
+def _paging_int(value: object) -> object:
+    """A paging number as an int (the site may send ``"53112"``); an infinite float as it is, for
+    :func:`~nepse_ray.nepse.paging.check_page` to refuse (``int`` would raise ``OverflowError``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    return int(value)  # type: ignore[call-overload]
+
+
+def read_page(endpoint: str, body: bytes, size: int | None = None) -> PageBatch | None:
     """``body``, a page of paged endpoint ``endpoint`` as the site sent it, converted in one pass of Arrow's JSON
     reader; ``None`` when that reader cannot take the body as it is.
 
     ``None`` is not an error: decode the body with ``json`` and call :func:`page_batch`, which converts what it
-    tolerantly can (numbers sent as strings) and raises the named error for what it cannot.
+    tolerantly can (numbers sent as strings) and raises the named error for what it cannot. A page whose paging
+    numbers are out of bounds or that holds more rows than ``size`` raises
+    :class:`~nepse_ray.nepse.errors.PagingError` here as there.
 
     >>> body = b'{"content": [{"businessDate": "2026-11-30", "securityId": 131, "symbol": "NABIL"}], '
     >>> read_page("today_price", body + b'"totalElements": 1, "totalPages": 1, "number": 0}').rows.num_rows
@@ -253,15 +269,23 @@ def read_page(endpoint: str, body: bytes) -> PageBatch | None:
     paging = {key: page.field(key)[0].as_py() for key in ("totalElements", "totalPages", "number")}
     if rows.null_count or paging["totalElements"] is None or paging["totalPages"] is None:
         return None
+    total_elements, total_pages, number = check_page(
+        endpoint,
+        rows=len(rows),
+        total_elements=paging["totalElements"],
+        total_pages=paging["totalPages"],
+        number=paging["number"] or 0,
+        size=size,
+    )
     arrays = [_finish(column, array) for column, array in zip(columns(endpoint), rows.flatten(), strict=True)]
     if any(column.required and array.null_count for column, array in zip(columns(endpoint), arrays, strict=True)):
         return None
     return PageBatch(
         endpoint=endpoint,
         rows=pa.RecordBatch.from_arrays(arrays, schema=schema(endpoint)),
-        number=paging["number"] or 0,
-        total_pages=paging["totalPages"],
-        total_elements=paging["totalElements"],
+        number=number,
+        total_pages=total_pages,
+        total_elements=total_elements,
         extras={wire: top.field(wire)[0].as_py() for wire, _ in _extra_fields(endpoint)},
     )
 
@@ -295,10 +319,13 @@ def _extra_fields(endpoint: str) -> tuple[tuple[str, type[int] | type[float]], .
 
 
 def _extra(kind: type[int] | type[float], value: object) -> int | float | None:
-    """A wrapper number as its model types it; ``None`` for one missing or not a number."""
+    """A wrapper number as its model types it; ``None`` for one missing, not a number, not finite or beyond
+    int64 (``10**400`` would raise ``OverflowError`` as a float)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if kind is int and isinstance(value, float) and not value.is_integer():
+    if isinstance(value, int):
+        return kind(value) if -(2**63) <= value < 2**63 else None
+    if not math.isfinite(value) or (kind is int and not value.is_integer()):
         return None
     return kind(value)
 

@@ -6,9 +6,11 @@ so tests swap in a fake transport and never open a socket. A transport turns net
 never the headers (they carry the token) nor the body (it carries the payload id).
 
 :class:`RequestsTransport` trusts the server as little as it can: it ignores the environment (no proxies, CA
-bundles or ``.netrc`` credentials from environment variables), streams each body under a size cap counted after
-decompression, and holds every attempt to a total deadline, so neither a gzip bomb, an endless body nor a slow
-trickle can hold a worker or its memory. Given a ``source_address``, its connections leave from that local address
+bundles or ``.netrc`` credentials from environment variables), asks only for gzip or deflate and decodes each
+body itself under a size cap counted after decompression (:mod:`~nepse_ray.nepse.decoding`), and holds every
+attempt to a total deadline from the name lookup to the last byte (:mod:`~nepse_ray.nepse.deadline`), so neither a
+gzip bomb, an endless body, an unasked-for encoding nor a slow trickle of headers or body can hold a worker or its
+memory. Given a ``source_address``, its connections leave from that local address
 (a node's own address on a cluster, see :mod:`nepse_ray.pool.worker`). It verifies TLS with its process's shared
 :class:`~nepse_ray.nepse.aia.SiteTrust`: by default certifi's roots plus the intermediates nepse-ray ships, and when
 a server leaves out the intermediate that signed its certificate, it completes the chain through AIA and tries once
@@ -28,8 +30,9 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
+from .deadline import Attempt, DeadlineAdapter
+from .decoding import ACCEPT_ENCODING, BodyDecoder
 from .errors import (
     NepseConnectionError,
     NepseDeadlineError,
@@ -37,7 +40,6 @@ from .errors import (
     NepseHeaderValueError,
     NepseInputError,
     NepseInvalidResponseError,
-    NepseResponseTooLargeError,
     NepseTimeoutError,
 )
 
@@ -57,11 +59,16 @@ _READ_SIZE = 256 * 1024
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RawResponse:
-    """What came back: the status, the headers and the undecoded body."""
+    """What came back: the status, the headers and the body (its Content-Encoding undone).
+
+    ``page_size`` is the ``size`` the request asked for when it asked for a page: a reader refuses a page holding
+    more rows (:func:`~nepse_ray.nepse.paging.check_page`). The client sets it; transports leave it ``None``.
+    """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    page_size: int | None = None
 
     def header(self, name: str) -> str | None:
         """The value of header ``name``, matched case-insensitively (fakes may use plain dicts)."""
@@ -102,9 +109,9 @@ class RequestsTransport:
     ``source_address`` (an IP address of this host) is the local address every connection binds to; ``None`` lets
     the OS choose.
 
-    The deadline caps connecting, waiting for the answer and reading the body, each socket wait shortened to what
-    is left of it. Only a server that trickles its header lines can overrun it, by at most ``http.client``'s header
-    limits times the read timeout.
+    The deadline caps the name lookup, connecting, waiting for the answer (however slowly its header lines come)
+    and reading the body, each socket wait shortened to what is left of it. A body in an encoding other than gzip,
+    deflate or identity raises :class:`NepseContentEncodingError` undecoded.
     """
 
     def __init__(
@@ -118,11 +125,11 @@ class RequestsTransport:
     ) -> None:
         self._session = requests.Session()
         self._session.trust_env = False
+        self._session.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self._source_address = source_address
-        if source_address is not None:
-            adapter = ConnectionAdapter(source_address)
-            self._session.mount("https://", adapter)
-            self._session.mount("http://", adapter)
+        adapter = ConnectionAdapter(source_address)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
         self._verify = verify
         self._session.verify = verify is not False
         self._trust: SiteTrust | None = None
@@ -161,7 +168,7 @@ class RequestsTransport:
         require_sendable_headers(where, headers)
         if parts.scheme == "https" and self._verify is not False and self._trust is None:
             self._site_trust()
-        deadline = self._clock() + self._total_timeout
+        attempt = Attempt(self._clock() + self._total_timeout, self._clock)
         connect_timeout, read_timeout = (min(seconds, self._total_timeout) for seconds in timeout)
         request = {
             "method": method,
@@ -172,60 +179,64 @@ class RequestsTransport:
             "timeout": (connect_timeout, read_timeout),
         }
         try:
-            return self._attempt(where, request, deadline, repairable=True)
+            return self._attempt(where, request, attempt, repairable=True)
         except _IssuerUnknown:
             pass  # repaired outside the except block: no exception context rides along
-        self._complete_chain(url, connect_timeout, deadline)
-        return self._attempt(where, request, deadline, repairable=False)
+        self._complete_chain(url, connect_timeout, attempt)
+        return self._attempt(where, request, attempt, repairable=False)
 
-    def _attempt(self, where: str, request: dict[str, Any], deadline: float, *, repairable: bool) -> RawResponse:
-        """One exchange of ``request`` (``Session.request`` arguments); raises :class:`_IssuerUnknown` if
-        ``repairable`` and only the issuer of the server's certificate was missing."""
+    def _attempt(self, where: str, request: dict[str, Any], attempt: Attempt, *, repairable: bool) -> RawResponse:
+        """One exchange of ``request`` (``Session.request`` arguments) within ``attempt``'s deadline; raises
+        :class:`_IssuerUnknown` if ``repairable`` and only the issuer of the server's certificate was missing."""
         read_timeout = request["timeout"][1]
         failure: Exception
+        phase = "waiting for the answer"
         try:
-            response = self._session.request(
-                **request, allow_redirects=False, stream=True, verify=self._verify is not False
-            )
-            with response:  # closes the connection unless the whole body was read
-                body = self._read_body(where, response.raw, deadline, read_timeout)
+            with attempt.running():
+                response = self._session.request(
+                    **request, allow_redirects=False, stream=True, verify=self._verify is not False
+                )
+                phase = "reading the answer"
+                with response:  # closes the connection unless the whole body was read
+                    body = self._read_body(where, response, attempt, read_timeout)
             return RawResponse(response.status_code, response.headers, body)
         except requests.exceptions.SSLError as exc:
             failure = self._tls_failure(where, request["url"], exc, repairable)
         except requests.RequestException as exc:
             failure = _network_failure(where, exc)
         except urllib3.exceptions.HTTPError as exc:  # raised while streaming the body
-            overdue = isinstance(exc, urllib3.exceptions.ReadTimeoutError) and self._clock() >= deadline
-            failure = self._deadline_error(where) if overdue else _body_failure(where, exc)
+            failure = _body_failure(where, exc)
+        if attempt.expired or (isinstance(failure, NepseTimeoutError) and attempt.left() <= 0):
+            failure = self._deadline_error(where, phase)
         # Raised outside the except block so the error keeps no reference (via __context__) to the requests
         # exception, whose .request still holds the Authorization header.
         raise failure
 
-    def _read_body(self, where: str, raw: urllib3.HTTPResponse, deadline: float, read_timeout: float) -> bytes:
+    def _read_body(self, where: str, response: requests.Response, attempt: Attempt, read_timeout: float) -> bytes:
         """The decoded body, read in pieces of at most ``_READ_SIZE`` so the cap and the deadline hold throughout.
 
-        ``read1`` returns as soon as some bytes arrived (``read`` would wait for a full piece), and urllib3
-        decompresses no more than it returns, so a gzip bomb is never inflated past the cap.
+        ``read1`` returns as soon as some bytes arrived (``read`` would wait for a full piece); each piece is
+        decoded by a :class:`BodyDecoder` before the next is read, so a gzip bomb is never inflated past the cap
+        and the deadline is checked between pieces however slowly they come.
         """
+        decoder = BodyDecoder(response.headers.get("Content-Encoding"), max_bytes=self._max_body_bytes, where=where)
+        raw: urllib3.HTTPResponse = response.raw
         chunks: list[bytes] = []
-        size = 0
         while True:
-            left = deadline - self._clock()
-            if left <= 0:
-                raise self._deadline_error(where)
+            left = attempt.left()
+            if left <= 0 or attempt.expired:
+                raise self._deadline_error(where, "reading the answer")
             connection = raw.connection
             if connection is not None and connection.sock is not None:
                 connection.sock.settimeout(min(read_timeout, left))
-            chunk = raw.read1(_READ_SIZE, decode_content=True)
+            chunk = raw.read1(_READ_SIZE, decode_content=False)
             if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self._max_body_bytes:
-                raise NepseResponseTooLargeError(
-                    f"{where}: the answer is larger than max_body_bytes={self._max_body_bytes:,} bytes (decompressed); "
-                    "refusing to read it. Raise max_body_bytes only if such answers are expected"
-                )
-            chunks.append(chunk)
+                break
+            chunks.append(decoder.feed(chunk))
+        if attempt.expired:  # the watchdog shut the socket: what looks like the end is not the body's end
+            raise self._deadline_error(where, "reading the answer")
+        chunks.append(decoder.finish())
+        return b"".join(chunks)
 
     def _tls_failure(self, where: str, url: str, exc: requests.exceptions.SSLError, repairable: bool) -> Exception:
         """The error for a failed TLS handshake, or :class:`_IssuerUnknown` when AIA may repair it."""
@@ -237,21 +248,21 @@ class RequestsTransport:
                 return refusal
         return NepseConnectionError(f"{where}: the TLS handshake failed ({type(exc).__name__})", retryable=False)
 
-    def _complete_chain(self, url: str, connect_timeout: float, deadline: float) -> None:
-        """Fetch the issuer the server did not send, within what is left of ``deadline``."""
+    def _complete_chain(self, url: str, connect_timeout: float, attempt: Attempt) -> None:
+        """Fetch the issuer the server did not send, within what is left of ``attempt``'s deadline."""
         assert self._trust is not None  # only a verifying transport meets an unknown issuer
         self._trust.complete_chain(
             url,
             connect_timeout=connect_timeout,
-            time_left=lambda: deadline - self._clock(),
+            time_left=attempt.left,
             source_address=self._source_address,
             fetch=fetch_bounded,
         )
 
-    def _deadline_error(self, where: str) -> NepseDeadlineError:
+    def _deadline_error(self, where: str, phase: str) -> NepseDeadlineError:
         return NepseDeadlineError(
-            f"{where}: the answer took longer than total_timeout={self._total_timeout:g} s to arrive in full; "
-            "the server is trickling it out"
+            f"{where}: timed out while {phase}: it took longer than total_timeout={self._total_timeout:g} s in all; "
+            "the server is slow or trickling it out"
         )
 
     def close(self) -> None:
@@ -264,10 +275,11 @@ class RequestsTransport:
         )
 
 
-class ConnectionAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose connections may bind to one local address (any port), the address a site's
-    per-address limit counts them against, and verify TLS with one ``SSLContext``, which alone decides what is
-    trusted. Raises :class:`NepseInputError` if ``source_address`` is not an IP address."""
+class ConnectionAdapter(DeadlineAdapter):
+    """An ``HTTPAdapter`` whose connections hold the running attempt's deadline (:class:`DeadlineAdapter`), may bind
+    to one local address (any port), the address a site's per-address limit counts them against, and verify TLS
+    with one ``SSLContext``, which alone decides what is trusted. Raises :class:`NepseInputError` if
+    ``source_address`` is not an IP address."""
 
     def __init__(self, source_address: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
         if source_address is not None:
@@ -345,8 +357,4 @@ def _network_failure(where: str, exc: requests.RequestException) -> NepseError:
 def _body_failure(where: str, exc: urllib3.exceptions.HTTPError) -> NepseError:
     if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
         return NepseTimeoutError(f"{where}: timed out while reading the answer; the server stalled")
-    if isinstance(exc, urllib3.exceptions.DecodeError):
-        return NepseInvalidResponseError(
-            f"{where}: the answer's compressed body is corrupt ({type(exc).__name__})", status=None
-        )
     return NepseConnectionError(f"{where}: the connection dropped while reading the answer ({type(exc).__name__})")

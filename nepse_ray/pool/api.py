@@ -32,6 +32,7 @@ from typing import Any, Literal, cast
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
+from nepse_ray.local_ray import keep_default_token_private
 from nepse_ray.nepse.client import insecure_tls_warning
 from nepse_ray.nepse.errors import NepseError
 from nepse_ray.nepse.methods import CatalogueMethods, ObjectRefForm, SessionMethods
@@ -348,6 +349,7 @@ def _connect(options: PoolOptions, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     # With address=None, ray.init reads RAY_ADDRESS, and without it starts a local instance.
+    keep_default_token_private(address)
     ray.init(address=address, namespace=options.namespace)
     return True
 

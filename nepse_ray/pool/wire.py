@@ -107,5 +107,6 @@ def packer(form: Form) -> Callable[[Endpoint, RawResponse], Wire]:
 
 
 def _pack_batch(endpoint: Endpoint, raw: RawResponse) -> Wire:
-    batch = read_page(endpoint.name, raw.body) or page_batch(endpoint.name, read_json(raw, endpoint.name))
+    size = raw.page_size
+    batch = read_page(endpoint.name, raw.body, size) or page_batch(endpoint.name, read_json(raw, endpoint.name), size)
     return Wire(endpoint.name, "arrow", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))

@@ -6,14 +6,7 @@ start), ``source`` (pages through the pool), ``sinks`` (memory, Parquet, CSV, JS
 """
 
 from .engine import PagedPull, Progress, PullLimits, Series
-from .errors import (
-    EmptyDayError,
-    IncompletePullError,
-    OutputError,
-    PagingError,
-    PullTooLargeError,
-    UnknownSymbolError,
-)
+from .errors import EmptyDayError, IncompletePullError, PagingError, PullTooLargeError, UnknownSymbolError
 from .market import (
     INDEX_IDS,
     companies,
@@ -26,6 +19,7 @@ from .market import (
 )
 from .result import PullResult
 from .runner import run_pull
+from .sinks import OutputError
 
 __all__ = [
     "INDEX_IDS",

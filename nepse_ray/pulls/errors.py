@@ -1,4 +1,5 @@
 """What a pull can raise on top of the protocol's errors; each message says what happened and what to do.
+(:class:`~nepse_ray.pulls.sinks.OutputError` lives with the files it is about.)
 
 They pickle like every :class:`~nepse_ray.nepse.errors.NepseError` (a Ray job can pass them on); the tree of all
 nepse-ray exceptions is drawn in :mod:`nepse_ray.nepse.errors`.
@@ -11,24 +12,16 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from nepse_ray.nepse.errors import NepseError, NepseInputError, NepseInvalidResponseError
+from nepse_ray.nepse.errors import NepseError, NepseInputError, PagingError
 
 if TYPE_CHECKING:
     from .result import PullResult
 
-
-class PagingError(NepseInvalidResponseError):
-    """The site's paging does not add up: ``totalPages`` disagrees with ``totalElements`` and the page size."""
-
-    retryable = False
+__all__ = ["IncompletePullError", "PagingError", "PullTooLargeError", "UnknownSymbolError"]
 
 
 class PullTooLargeError(NepseInputError):
     """The site announced more pages than the pull's hard maximum (``max_pages``)."""
-
-
-class OutputError(NepseInputError):
-    """The output file cannot be written (no such directory, no permission, unknown format)."""
 
 
 class UnknownSymbolError(NepseInputError):

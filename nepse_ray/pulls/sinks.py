@@ -1,8 +1,9 @@
 """Where a pull's rows go: memory, or a Parquet, CSV or JSON-lines file that appears only when it is complete.
 
-A file sink writes to ``NAME.partial`` next to the file asked for and renames it to ``NAME`` in :meth:`commit`,
-the last step of a complete pull, so an incomplete, interrupted or killed pull never leaves a file under the
-final name. :meth:`abort` keeps the ``.partial`` file (closed and readable) when asked to, for the rows an
+A file sink writes to a hidden temporary file next to the file asked for (created exclusively under a random
+name, :mod:`.files`) and, in :meth:`commit`, the last step of a complete pull, flushes it to disk and renames it
+to ``NAME``, so an incomplete, interrupted or killed pull never leaves a file under the final name. :meth:`abort`
+renames it to ``NAME.partial`` (closed and readable) when asked to, for the rows an
 :class:`~nepse_ray.pulls.IncompletePullError` carries, and deletes it otherwise.
 
 Parquet rows are grouped into row groups of about ``ROW_GROUP_ROWS`` rows, so memory stays flat whatever the
@@ -13,22 +14,29 @@ return get a leading ``'`` (CSV injection: spreadsheets would run them as formul
 from __future__ import annotations
 
 import abc
+import io
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from .errors import OutputError
+from nepse_ray.nepse.errors import NepseInputError
+
+from .files import open_temporary, publish, sync_and_close
 
 #: Rows per Parquet row group (about 10 MB of floorsheet rows in memory).
 ROW_GROUP_ROWS = 50_000
 PARTIAL_SUFFIX = ".partial"
 _FORMULA_START = r"^[=+\-@\t\r]"
+
+
+class OutputError(NepseInputError):
+    """The output file cannot be written (no such directory, no permission, unknown format)."""
 
 
 class TableSink:
@@ -46,7 +54,8 @@ class TableSink:
 
 
 class FileSink(abc.ABC):
-    """Rows streamed to ``path`` through ``path.partial``; the format follows the suffix (:func:`file_sink`)."""
+    """Rows streamed to ``path`` through a hidden temporary file beside it (:mod:`.files`); the format follows the
+    suffix (:func:`file_sink`)."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = Path(path)
@@ -55,16 +64,20 @@ class FileSink(abc.ABC):
         self.rows = 0
         self._closed = False
         try:
-            self._open()
+            self.temporary, self._handle = open_temporary(self.path.parent, self.path.name)
         except OSError as error:
-            self.partial.unlink(missing_ok=True)
             raise OutputError(f"cannot write {self.path}: {error.strerror or error}") from None
-        except BaseException:  # Ctrl-C while the file was being opened: leave nothing behind
-            self.partial.unlink(missing_ok=True)
+        try:
+            self._open(self._handle)
+        except BaseException as error:  # Ctrl-C while the file was being opened included: leave nothing behind
+            self._handle.close()
+            self.temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise OutputError(f"cannot write {self.path}: {error.strerror or error}") from None
             raise
 
     @abc.abstractmethod
-    def _open(self) -> None: ...
+    def _open(self, handle: BinaryIO) -> None: ...
 
     @abc.abstractmethod
     def _write(self, batch: pa.RecordBatch) -> None: ...
@@ -76,30 +89,35 @@ class FileSink(abc.ABC):
         self._write(batch)
         self.rows += batch.num_rows
 
-    def _finish(self) -> None:
+    def _finish(self, durable: bool) -> None:
         if not self._closed:
             self._closed = True
-            self._close()
+            try:
+                self._close()
+            finally:
+                sync_and_close(self._handle, durable=durable)
 
     def commit(self) -> Path:
-        """Close the file and give it its final name."""
-        self._finish()
-        os.replace(self.partial, self.path)
-        return self.path
+        """Close the file, flush it to disk and give it its final name."""
+        self._finish(durable=True)
+        return publish(self.temporary, self.path)
 
     def abort(self, keep: bool = False) -> Path | None:
         """Close the file; keep it as ``NAME.partial`` (returned) or delete it."""
         try:
-            self._finish()
+            self._finish(durable=False)
         finally:
             if not keep:
-                self.partial.unlink(missing_ok=True)
-        return self.partial if keep else None
+                self.temporary.unlink(missing_ok=True)
+        if not keep:
+            return None
+        os.replace(self.temporary, self.partial)
+        return self.partial
 
 
 class ParquetSink(FileSink):
-    def _open(self) -> None:
-        self._writer = pq.ParquetWriter(self.partial, self.schema)
+    def _open(self, handle: BinaryIO) -> None:
+        self._writer = pq.ParquetWriter(handle, self.schema)
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
 
@@ -122,8 +140,8 @@ class ParquetSink(FileSink):
 
 
 class CsvSink(FileSink):
-    def _open(self) -> None:
-        self._writer = pa_csv.CSVWriter(self.partial, plain_schema(self.schema))
+    def _open(self, handle: BinaryIO) -> None:
+        self._writer = pa_csv.CSVWriter(handle, plain_schema(self.schema))
 
     def _write(self, batch: pa.RecordBatch) -> None:
         self._writer.write_batch(csv_safe(batch))
@@ -133,14 +151,15 @@ class CsvSink(FileSink):
 
 
 class JsonLinesSink(FileSink):
-    def _open(self) -> None:
-        self._handle: IO[str] = self.partial.open("w", encoding="utf-8")
+    def _open(self, handle: BinaryIO) -> None:
+        self._text = io.TextIOWrapper(handle, encoding="utf-8", newline="\n")
 
     def _write(self, batch: pa.RecordBatch) -> None:
-        self._handle.writelines(json.dumps(row, default=_iso, ensure_ascii=False) + "\n" for row in batch.to_pylist())
+        self._text.writelines(json.dumps(row, default=_iso, ensure_ascii=False) + "\n" for row in batch.to_pylist())
 
     def _close(self) -> None:
-        self._handle.close()
+        self._text.flush()
+        self._text.detach()  # the file itself is flushed to disk and closed by the sink
 
 
 SINKS: dict[str, type[FileSink]] = {".parquet": ParquetSink, ".csv": CsvSink, ".jsonl": JsonLinesSink}
@@ -163,7 +182,7 @@ def check_writable(path: Path | str) -> None:
 
 
 def write_table(table: pa.Table, path: Path | str) -> Path:
-    """Write ``table`` to ``path`` (format by suffix) through a ``.partial`` file."""
+    """Write ``table`` to ``path`` (format by suffix) through a temporary file."""
     sink = file_sink(path, table.schema)
     try:
         for batch in table.to_batches():

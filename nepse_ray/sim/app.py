@@ -17,18 +17,21 @@ Latency applies to every ``/api`` request; the other faults only to data calls, 
 token (the handshake and ``css.wasm`` are never faulted).
 
 Introspection, never authed and never counted: ``GET /_sim/stats``, ``GET|POST /_sim/config`` (JSON of the
-fields to change) and ``POST /_sim/reset-stats``.
+fields to change) and ``POST /_sim/reset-stats``. The two POSTs answer only requests whose Host is a loopback
+address or ``localhost`` (403 otherwise), and ``/_sim/config`` only ``Content-Type: application/json`` (415).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
 import random
 import secrets
 import time
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -80,6 +83,21 @@ def _json_error(request: web.Request, status: int, message: str) -> web.Response
         "path": request.path,
     }
     return web.Response(status=status, body=encode(body), content_type=JSON)
+
+
+def _refuse_remote_control(request: web.Request) -> web.Response | None:
+    """403 unless the request is addressed to this machine by its Host header: a web page that makes the user's
+    browser post to the simulator (a name of its own resolving to 127.0.0.1, DNS rebinding) is refused. A JSON
+    content type, which a page cannot send cross-origin without a preflight the simulator never answers, is
+    required of ``POST /_sim/config`` as well."""
+    host = urlsplit(f"//{request.host}").hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return _json_error(request, 403, "the simulator's controls answer requests addressed to 127.0.0.1 only")
 
 
 class SimServer:
@@ -355,6 +373,11 @@ class SimServer:
         return web.Response(body=encode(self.config.model_dump(mode="json")), content_type=JSON)
 
     async def post_config(self, request: web.Request) -> web.Response:
+        refused = _refuse_remote_control(request)
+        if refused is not None:
+            return refused
+        if request.content_type != JSON:
+            return _json_error(request, 415, "send the fields to change as JSON, with Content-Type: application/json")
         try:
             changes = await request.json()
             if not isinstance(changes, dict):
@@ -365,6 +388,9 @@ class SimServer:
         return web.Response(body=encode(config.model_dump(mode="json")), content_type=JSON)
 
     async def reset_stats(self, request: web.Request) -> web.Response:
+        refused = _refuse_remote_control(request)
+        if refused is not None:
+            return refused
         self.stats.reset()
         return web.Response(status=204)
 

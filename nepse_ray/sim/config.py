@@ -33,6 +33,8 @@ TodayPriceVariant = Literal["b", "floorsheet"]
 STARTUP_ONLY_FIELDS = frozenset(
     {"host", "port", "seed", "trades", "business_date", "market_open", "live_trades_per_s", "past_days", "tls"}
 )
+#: Largest added latency and jitter: a minute already fails every client's timeouts.
+MAX_LATENCY_MS = 60_000.0
 #: Seconds of live arrivals generated ahead (a live simulator stops adding trades after this long).
 LIVE_SPAN = 3600.0
 
@@ -101,8 +103,8 @@ class SimConfig(BaseModel):
     )
 
     # Faults.
-    latency_ms: float = Field(default=0.0, ge=0)
-    jitter_ms: float = Field(default=0.0, ge=0)
+    latency_ms: float = Field(default=0.0, ge=0, le=MAX_LATENCY_MS)
+    jitter_ms: float = Field(default=0.0, ge=0, le=MAX_LATENCY_MS)
     fault_5xx: float = _rate()
     fault_drop: float = _rate()
     fault_403: float = _rate()

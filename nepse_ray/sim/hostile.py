@@ -68,10 +68,19 @@ FRESH_KEY_BASE = 9 * 10**15
 FRESH_KEYS = ("contractId", "securityId")
 #: ``totalElements`` and ``totalPages`` of ``huge-numbers``: far past what a float can hold.
 HUGE_NUMBER = 10**400
-#: Appended to symbols and names by ``control-chars``: clear the screen, retitle the terminal window, a hyperlink
-#: and a carriage return that hides what came before, in 7-bit and 8-bit (C1 CSI) forms.
-CONTROL_SEQUENCES = "\x1b[2J\x1b[H\x1b]0;owned\x07\x1b]8;;https://example.invalid\x07link\x1b]8;;\x07\r\x9b31m"
-CONTROL_FIELDS = ("symbol", "stockSymbol", "securityName", "companyName", "buyerBrokerName", "sellerBrokerName")
+#: Appended to names by ``control-chars``: clear the screen, retitle the terminal window, a hyperlink, a carriage
+#: return that hides what came before and a right-to-left override, in 7-bit and 8-bit (C1 CSI) forms.
+CONTROL_SEQUENCES = "\x1b[2J\x1b[H\x1b]0;owned\x07\x1b]8;;https://example.invalid\x07link\x1b]8;;\x07\r\u202e\x9b31m"
+#: Appended to symbols: short, so a symbol still looks like itself (``NABIL`` suggests ``NABIL`` + these).
+SYMBOL_CONTROLS = "\x1b[2J\u202e"
+CONTROL_FIELDS = {
+    "symbol": SYMBOL_CONTROLS,
+    "stockSymbol": SYMBOL_CONTROLS,
+    "securityName": CONTROL_SEQUENCES,
+    "companyName": CONTROL_SEQUENCES,
+    "buyerBrokerName": CONTROL_SEQUENCES,
+    "sellerBrokerName": CONTROL_SEQUENCES,
+}
 #: Seconds between two trickled pieces (a gzip comment's bytes, header lines).
 TRICKLE_SECONDS = 0.5
 #: Bytes of the gzip comment ``trickle-gzip`` sends one at a time (so the header alone takes 15 s).
@@ -164,9 +173,9 @@ def _totals(value: int | float) -> Rewrite:
 def _control_chars(endpoint: str, body: Json) -> Json:
     rows = [body] if isinstance(body, dict) and endpoint not in PAGED else _rows(endpoint, body)
     for row in rows:
-        for field in CONTROL_FIELDS:
+        for field, controls in CONTROL_FIELDS.items():
             if isinstance(row.get(field), str):
-                row[field] += CONTROL_SEQUENCES
+                row[field] += controls
     return body
 
 
@@ -233,19 +242,16 @@ async def _trickle_gzip(request: web.Request, body: bytes) -> tuple[web.StreamRe
 async def _slow_headers(request: web.Request, body: bytes) -> tuple[web.StreamResponse, bool]:
     """Status line and header lines one every ``TRICKLE_SECONDS``, then the body; written on the socket itself."""
     transport = request.transport
-    lines = [
-        b"HTTP/1.1 200 OK\r\n",
-        *(b"X-Slow-%d: %d\r\n" % (n, n) for n in range(SLOW_HEADER_LINES)),
-        b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body),
-    ]
+    end = b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    pieces = [b"HTTP/1.1 200 OK\r\n", *(b"X-Slow-%d: %d\r\n" % (n, n) for n in range(SLOW_HEADER_LINES))]
     complete = True
-    for line in [*lines, body]:
+    for piece in [*pieces, end + body]:
+        if piece is not pieces[0]:
+            await asyncio.sleep(TRICKLE_SECONDS)
         if transport is None or transport.is_closing():
             complete = False
             break
-        transport.write(line)
-        if line is not body:
-            await asyncio.sleep(TRICKLE_SECONDS)
+        transport.write(piece)
     if transport is not None:
         transport.close()
     return web.Response(status=200), complete  # aiohttp discards a response to a closed connection

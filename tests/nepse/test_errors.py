@@ -34,6 +34,8 @@ RETRYABLE = {
     "NepseDeadlineError": True,
     "NepseResponseTooLargeError": False,
     "NepseHeaderValueError": False,
+    "NepseContentEncodingError": False,
+    "PagingError": False,
     "NepseTransportError": False,
     "NepseStatusError": False,
     "NepseResponseError": True,
@@ -105,8 +107,9 @@ def drawn_parents() -> dict[str, str | None]:
 
 
 def every_nepse_ray_error() -> dict[str, type[errors.NepseError]]:
-    importlib.import_module("nepse_ray.pool.lookup")  # the pool and pull modules define the rest of the tree
+    importlib.import_module("nepse_ray.pool.lookup")  # the pool, pull and dataset modules define the rest
     importlib.import_module("nepse_ray.pulls")
+    importlib.import_module("nepse_ray.dataset")
     found: dict[str, type[errors.NepseError]] = {}
     pending: list[type[errors.NepseError]] = [errors.NepseError]
     while pending:

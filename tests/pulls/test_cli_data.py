@@ -111,8 +111,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_file(
          "--address", nepse_ray_cluster["gcs_address"], "--max-workers", "1", "--quiet"],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    partial = tmp_path / "day.parquet.partial"
-    wait_until(partial.exists, bool, timeout=120)
+    wait_until(lambda: list(tmp_path.glob(".day.parquet.*.tmp")), bool, timeout=120)  # the file being written
     os.kill(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130

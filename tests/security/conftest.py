@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sim_session import QUICK
+from sim_session import BUSINESS_DATE, QUICK
 
 from nepse_ray.nepse.client import NepseClient
 from nepse_ray.sim import Simulator
@@ -29,11 +29,13 @@ def hostile_sim(nepse_sim_factory: Callable[..., Simulator]) -> Callable[..., Si
 
 @pytest.fixture
 def client_of() -> Iterator[Callable[..., NepseClient]]:
-    """``client_of(sim, **options)``: a NepseClient on ``sim`` (100 requests/s); closed at teardown."""
+    """``client_of(sim, **options)``: a NepseClient on ``sim`` (100 requests/s, signing with the simulated day's
+    payload ids); closed at teardown."""
     clients: list[NepseClient] = []
 
     def make(sim: Simulator, **options: Any) -> NepseClient:
         options.setdefault("rate", 100.0)
+        options.setdefault("day", lambda: BUSINESS_DATE.day)
         client = NepseClient(sim.base_url, **options)
         clients.append(client)
         return client

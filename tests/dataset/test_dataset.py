@@ -1,4 +1,5 @@
-"""The local dataset: incremental, idempotent, resumable after SIGKILL, readable by pyarrow, pandas and DuckDB."""
+"""The local dataset through a pool: incremental, idempotent, resumable after SIGKILL, readable by pyarrow, pandas
+and DuckDB."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
+from dataset_checks import committed
 
 from nepse_ray import dataset
 from nepse_ray.nepse.errors import NepseInputError
@@ -28,16 +30,12 @@ FAST_TABLES = ["securities", "companies", "floorsheet", "today_price", "index_hi
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file under ``root``: its mtime in ns and its bytes."""
+    """Every file under ``root`` but the writers' lock: its mtime in ns and its bytes."""
     return {
         str(path.relative_to(root)): (path.stat().st_mtime_ns, path.read_bytes())
         for path in sorted(root.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.name != ".nepse-ray-lock"
     }
-
-
-def contents(root: Path) -> dict[str, bytes]:
-    return {name: data for name, (_, data) in snapshot(root).items()}
 
 
 def days_of(sim: Simulator) -> tuple[dt.date, list[dt.date]]:
@@ -57,11 +55,10 @@ def test_a_second_sync_fetches_nothing_and_changes_no_file_and_history_grows_inc
     first = dataset.sync(api, root, since=since)
 
     expected_days = dataset.trading_days(since, today)
-    manifest = json.loads((root / "manifest.json").read_text())
-    assert first.pulls > 0 and manifest["floorsheet"].keys() == {d.isoformat() for d in expected_days}
+    days = dataset.snapshot(root).manifest.tables["floorsheet"].days
+    assert first.pulls > 0 and days.keys() == set(expected_days)
     for day in expected_days:
-        status = manifest["floorsheet"][day.isoformat()]["status"]
-        assert status == ("complete" if day in served else "unavailable"), day
+        assert days[day].status == ("complete" if day in served else "unavailable"), day
         assert (root / "floorsheet" / f"business_date={day}").exists() == (day in served)
     before = snapshot(root)
 
@@ -75,9 +72,9 @@ def test_a_second_sync_fetches_nothing_and_changes_no_file_and_history_grows_inc
     assert sorted(set(trades.column("business_date").to_pylist())) == served
     frame = dataset.open(root, "today_price").to_table().to_pandas()
     assert set(frame["business_date"]) == set(served) and frame["close_price"].dtype == "float64"
+    files = dataset.files(root, "floorsheet")
     relation = duckdb.sql(
-        f"select business_date, count(*) as n from read_parquet('{root}/floorsheet/*/*.parquet', hive_partitioning=1)"
-        " group by 1 order by 1"
+        f"select business_date, count(*) as n from read_parquet({files}, hive_partitioning=1) group by 1 order by 1"
     )
     assert relation is not None  # duckdb.sql returns None only for statements without a result
     per_day = relation.fetchall()
@@ -88,13 +85,11 @@ def test_a_second_sync_fetches_nothing_and_changes_no_file_and_history_grows_inc
     assert min(dates) >= since and max(dates) == today and history.schema.field("symbol").type == pa.string()
     earlier = since - dt.timedelta(days=7)
     third = dataset.sync(api, root, since=earlier, tables=["price_history"])
-    manifest = json.loads((root / "manifest.json").read_text())
-    assert third.pulls > 0 and all(
-        entry["start"] == earlier.isoformat() for entry in manifest["price_history"].values()
-    )
+    series = dataset.snapshot(root).manifest.tables["price_history"].series
+    assert third.pulls > 0 and all(entry.covered == [(earlier, today)] for entry in series.values())
     grown = dataset.open(root, "price_history").to_table()
     assert grown.num_rows > history.num_rows and min(grown.column("business_date").to_pylist()) >= earlier
-    assert snapshot(root).keys() > before.keys()  # the earlier range went into new files beside the old ones
+    assert snapshot(root).keys() > before.keys()  # the earlier range went into a new part beside the old ones
 
 
 def test_a_sync_killed_with_sigkill_and_run_again_ends_where_an_uninterrupted_one_ends(
@@ -112,11 +107,12 @@ def test_a_sync_killed_with_sigkill_and_run_again_ends_where_an_uninterrupted_on
     coordinators = len(live_actors(("PoolCoordinator",)))
     killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = tmp_path / "killed" / "manifest.json"
-    wait_until(lambda: manifest.exists() and json.loads(manifest.read_text())["floorsheet"], bool, timeout=120)
+    wait_until(lambda: manifest.exists() and "floorsheet" in json.loads(manifest.read_text())["tables"], bool,
+               timeout=120)  # fmt: skip
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
     half = json.loads(manifest.read_text())
-    assert not half["index_history"]  # killed half-way
+    assert "index_history" not in half["tables"]  # killed half-way
     wait_until(lambda: len(live_actors(("PoolCoordinator",))), lambda n: n <= coordinators, timeout=60)
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -124,8 +120,8 @@ def test_a_sync_killed_with_sigkill_and_run_again_ends_where_an_uninterrupted_on
 
     api = nepse_pool_factory(sim, max_workers=2, rate_per_token=100.0)
     dataset.sync(api, tmp_path / "whole", since=since, tables=FAST_TABLES)
-    assert contents(tmp_path / "killed") == contents(tmp_path / "whole")
-    assert not list((tmp_path / "killed").rglob("*.partial"))
+    assert committed(tmp_path / "killed") == committed(tmp_path / "whole")
+    assert not list((tmp_path / "killed").rglob("*.tmp"))
 
 
 def test_bad_tables_and_a_missing_dataset_are_named(tmp_path: Path) -> None:
@@ -133,3 +129,5 @@ def test_bad_tables_and_a_missing_dataset_are_named(tmp_path: Path) -> None:
         dataset.open(tmp_path, "trades")
     with pytest.raises(NepseInputError, match="nepse-ray sync"):
         dataset.open(tmp_path, "floorsheet")
+    with pytest.raises(NepseInputError, match="nepse-ray sync"):
+        dataset.status(tmp_path)
