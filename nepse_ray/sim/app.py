@@ -10,9 +10,12 @@ Retry-After, a dropped connection, ``200 []`` at once), one fault draw, the sign
 ``{"id": N}`` does not match the token's salts), and finally the endpoint, whose answer the hostile kinds in force
 may rewrite or deliver in a hostile way (:mod:`~nepse_ray.sim.hostile`). Unknown security or index ids answer 404
 JSON, malformed query values 400 JSON. The per-company floorsheet answers the site's nginx 403 page before any
-check (unless ``security_floorsheet_rows``). A path under ``/api`` that the site does not serve passes the same
-checks and answers Spring's 404 JSON, a method it does not take Spring's 405 JSON with ``Allow``; any other path
-is the site's single-page app (its HTML shell for GET).
+check (unless ``security_floorsheet_rows``). A POST to a GET endpoint answers Spring's 405 JSON with ``Allow``
+at once; a path under ``/api`` that the site does not serve passes the same checks as a data request and answers
+Spring's 404 JSON, another method it does not take Spring's 405 JSON with ``Allow``; any other path is the site's
+single-page app (its HTML shell for GET). The site changes in force (:mod:`~nepse_ray.sim.changes`) decide the
+token module and obfuscation, how bodies are signed, which fields an answer has and which GET endpoints answer 405.
+
 Latency applies to every ``/api`` request; the other faults only to data calls, so a client can always obtain a
 token (the handshake and ``css.wasm`` are never faulted).
 
@@ -38,6 +41,7 @@ from aiohttp import web
 from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
 from . import hostile
 from .auth import TokenIssuer, TokenRecord, TokenRejected
+from .changes import SiteChanges, site_changes
 from .config import SimConfig
 from .days import TradingDays
 from .faults import (
@@ -156,9 +160,14 @@ class SimServer:
             KeyedRateLimiter(c.address_rate_limit, c.address_burst, c.rate_leeway) if c.address_rate_limit else None
         )
 
+    @property
+    def changes(self) -> SiteChanges:
+        """The site changes in force."""
+        return site_changes(self.config.changes)
+
     def payload_day(self) -> int:
-        """The day term ``d`` the server expects in payload ids, per ``day_source``."""
-        source = self.config.day_source
+        """The day term ``d`` the server expects in payload ids, per ``day_source`` (or the day-term change)."""
+        source = self.changes.day_source or self.config.day_source
         if source == "asof":
             return self.market.business_date.day
         if source == "nepal":
@@ -166,8 +175,8 @@ class SimServer:
         return dt.datetime.fromtimestamp(self.now()).day
 
     def expected_payload_id(self, endpoint: str, record: TokenRecord) -> int:
-        variant = VARIANT_BY_ENDPOINT[endpoint]
-        if endpoint == "today_price":
+        variant = self.changes.variant(endpoint) or VARIANT_BY_ENDPOINT[endpoint]
+        if endpoint == "today_price" and endpoint not in self.changes.variants:
             variant = PayloadVariant(self.config.today_price_variant)
         return payload_id(variant, market_id=self.config.market_id, day=self.payload_day(), salts=record.salts)
 
@@ -179,6 +188,7 @@ class SimServer:
             business_date=self.market.business_date.isoformat(),
             first_contract_id=self.market.contract_id(0),
             served_days=[day.isoformat() for day in self.days.served],
+            site_changes=self.changes.describe(),
         )
 
     # -- the guard ---------------------------------------------------------------------------------------------
@@ -262,7 +272,8 @@ class SimServer:
         await self._delay()
         if route.blocked():
             return web.Response(status=403, body=FORBIDDEN_HTML, content_type="text/html")
-        pageable = route.signed or route.paged
+        signed = request.method == "POST" and self.changes.variant(route.name) is not None
+        pageable = signed or route.paged
         refused = await self._admit_client(request, pageable)
         if refused is not None:
             return refused
@@ -288,7 +299,7 @@ class SimServer:
         if fault == "early_expiry":
             self.issuer.revoke(record)
             return _json_error(request, 401, "invalid or expired token (expired); call /prove again")
-        if fault == "empty" or (route.signed and not await self._signed_body_ok(request, route, record)):
+        if fault == "empty" or (signed and not await self._signed_body_ok(request, route, record)):
             return web.Response(body=EMPTY_LIST, content_type=JSON)
         try:
             body = route.handler(request)
@@ -302,6 +313,7 @@ class SimServer:
             return _json_error(request, 404, "No message available")
         if body is None:
             return _json_error(request, 404, "no such security or index")
+        body = self.changes.rewrite(route.name, body)
         if fault == "non_json":
             text, content_type = non_json_body(body, self.fault_rng)
             return web.Response(body=text, content_type=content_type)
@@ -333,7 +345,7 @@ class SimServer:
             for limiter in (self.token_limiter, self.address_limiter):
                 if limiter is not None:
                     limiter.forget_idle(now)
-        grant = self.issuer.issue(now, self.config.token_ttl, self.config.refresh_token_ttl)
+        grant = self.issuer.issue(now, self.config.token_ttl, self.config.refresh_token_ttl, self.changes.scheme)
         self.stats.tokens_issued += 1
         s1, s2, s3, s4, s5 = grant.record.salts
         body = {
@@ -362,7 +374,7 @@ class SimServer:
 
     async def wasm(self, request: web.Request) -> web.Response:
         self.stats.count_request("css_wasm")
-        return web.Response(body=css_wasm(), content_type="application/wasm")
+        return web.Response(body=css_wasm(self.changes.scheme), content_type="application/wasm")
 
     # -- introspection -----------------------------------------------------------------------------------
 
@@ -386,6 +398,16 @@ class SimServer:
         except ValueError as error:  # pydantic's ValidationError and JSON errors are ValueErrors
             return _json_error(request, 400, str(error))
         return web.Response(body=encode(config.model_dump(mode="json")), content_type=JSON)
+
+    def method_refused(self, request: web.Request, route: Route) -> web.Response | None:
+        """405 for a GET to an endpoint the get-to-post change made POST-only, and for a POST to a GET endpoint."""
+        post_only = route.name in self.changes.post_only
+        if request.method == ("GET" if post_only else "POST") and route.method == "GET":
+            self.stats.count_request(route.name)
+            response = _json_error(request, 405, f"Request method '{request.method}' is not supported")
+            response.headers["Allow"] = "POST" if post_only else "GET"
+            return response
+        return None
 
     async def reset_stats(self, request: web.Request) -> web.Response:
         refused = _refuse_remote_control(request)
@@ -423,16 +445,23 @@ def make_app(server: SimServer) -> web.Application:
 
     app = web.Application(middlewares=[site_errors])
     add = app.router.add_route
-    for route in data_routes(server.days, lambda: server.config, server.now):
+    routes = data_routes(server.days, lambda: server.config, server.now)
+    posted = {route.path for route in routes if route.method == "POST"}
+    for route in routes:
 
         async def endpoint(request: web.Request, route: Route = route) -> web.StreamResponse:
-            return server.counted(await server.guard(request, route))
+            return server.counted(server.method_refused(request, route) or await server.guard(request, route))
 
-        add(route.method, route.path, endpoint)
+        # A GET endpoint also takes POST, answered 405 unless the get-to-post change moved it there (where no POST
+        # endpoint shares its path: security/{id}, market/graphdata/{id}).
+        methods = ("GET", "POST") if route.method == "GET" and route.path not in posted else (route.method,)
+        paths = [route.path]
         if route.path.endswith("/") or "{" in route.path.rsplit("/", 1)[-1]:
             # The site answers with or without the trailing slash (market-summary/, marketdepth/{id}/).
-            alias = route.path.rstrip("/") if route.path.endswith("/") else route.path + "/"
-            add(route.method, alias, endpoint)
+            paths.append(route.path.rstrip("/") if route.path.endswith("/") else route.path + "/")
+        for path in paths:
+            for method in methods:
+                add(method, path, endpoint)
     add("GET", "/api/authenticate/prove", server.prove)
     add("POST", "/api/authenticate/refresh-token", server.refresh_token)
     add("GET", "/assets/prod/css.wasm", server.wasm)
