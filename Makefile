@@ -1,5 +1,5 @@
-# The two commands of the README: `make demo` and `make test`. Both create .venv on first use (with the test and
-# notebook extras: the suite executes the notebooks). For contributors: `make fmt` rewrites the code in the house
+# The two commands of the README: `make demo` and `make test`. Both create .venv on first use (with the test,
+# notebook and compat extras: the suite executes the notebooks and runs other NEPSE clients against the simulator). For contributors: `make fmt` rewrites the code in the house
 # style, `make check` lints and type-checks without tests, `make test-fast` runs the tests that need no Ray cluster.
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "nepse-ray needs Python 3.10 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,notebook]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook,compat]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .pool.options import PoolOptions
     from .pool.stats import PoolStats
     from .pulls import (
+        EmptyDayError,
         IncompletePullError,
         OutputError,
         PullResult,
@@ -91,6 +92,7 @@ _LAZY = {
     "IncompleteSyncError": "nepse_ray.dataset.errors",
     "NotADatasetError": "nepse_ray.dataset.errors",
     "PoolNotFoundError": "nepse_ray.pool.lookup",
+    "EmptyDayError": "nepse_ray.pulls",
     "OutputError": "nepse_ray.pulls",
     "PullTooLargeError": "nepse_ray.pulls",
     "IncompletePullError": "nepse_ray.pulls",
@@ -112,6 +114,7 @@ __all__ = [
     "DatasetCorruptError",
     "DatasetLockedError",
     "DoctorReport",
+    "EmptyDayError",
     "IncompletePullError",
     "IncompleteSyncError",
     "NepseAuthError",

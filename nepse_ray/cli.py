@@ -58,13 +58,18 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--past-days", dest="past_days", type=int, metavar="N", help="earlier trading days also served (default 0)")
     add("--max-page-size", dest="max_page_size", type=int, metavar="N", help="cap of the size query (default 500)")
     add("--token-ttl", dest="token_ttl", type=float, metavar="S", help="access-token lifetime (default 60)")
-    add("--no-referer-check", dest="require_referer", action="store_false", help="accept requests without Referer")
+    add("--require-referer", dest="require_referer", action="store_true", help="403 to /api requests without Referer")
     add("--rate", dest="rate_limit", type=float, metavar="R", help="requests/s per token (default 2)")
-    add("--burst", type=int, help="back-to-back requests allowed per token (default 1)")
+    add("--burst", type=int, help="back-to-back requests allowed per token (default 10)")
     add("--leeway", dest="rate_leeway", type=float, metavar="S", help="arrival jitter forgiven (default 0.25)")
     add("--no-rate-limit", dest="rate_limit", action="store_const", const=None, help="no per-token limit")
     add("--address-rate", dest="address_rate_limit", type=float, metavar="R", help="requests/s per client address")
-    add("--on-excess", dest="on_excess", choices=("429", "drop", "empty"), help="(default 429)")
+    add("--on-excess", dest="on_excess", choices=("site", "429", "drop", "empty"), help="over a limit (default site)")
+    add("--excess-hold", dest="excess_hold", type=float, metavar="S", help="longest hold with site (default 2)")
+    add("--security-floorsheet-rows", dest="security_floorsheet_rows", action="store_true",
+        help="serve rows on security/floorsheet/{id} (the site: 403)")  # fmt: skip
+    add("--honour-index-dates", dest="honour_index_dates", action="store_true",
+        help="apply startDate/endDate to index history (the site ignores them)")  # fmt: skip
     add("--latency", dest="latency_ms", type=float, metavar="MS", help="added latency")
     add("--jitter", dest="jitter_ms", type=float, metavar="MS", help="uniform extra latency up to this")
     for kind in ("5xx", "drop", "403", "non-json", "empty", "early-expiry"):
@@ -204,6 +209,8 @@ def _pull_arguments(parser: argparse.ArgumentParser) -> None:
     add("--symbols", nargs="+", metavar="SYM", help="history: symbols (default: every security)")
     add("--start", metavar="DATE", help="history: first day")
     add("--end", metavar="DATE", help="history: last day")
+    add("--allow-empty", dest="allow_empty", action="store_true",
+        help="floorsheet, today-price: accept a day without trading (a future day, weekend, holiday)")  # fmt: skip
     _connection_arguments(parser)
 
 
@@ -257,6 +264,7 @@ def _pull(args: argparse.Namespace) -> int:
     day = _date(getattr(args, "date", None), "--date")
     start, end = _date(getattr(args, "start", None), "--start"), _date(getattr(args, "end", None), "--end")
     symbols = [s for text in getattr(args, "symbols", None) or () for s in text.split(",") if s] or None
+    empty = bool(getattr(args, "allow_empty", False))
     with _connection(args) as connection:
         api, out = connection.api, args.out
         if args.what in ("securities", "companies"):
@@ -265,8 +273,8 @@ def _pull(args: argparse.Namespace) -> int:
             with connection.progress(args.what) as on_progress:
                 kw: dict[str, Any] = {"out": out, "on_progress": on_progress}
                 pulls: dict[str, Callable[[], Any]] = {
-                    "floorsheet": lambda: market.pull_floorsheet(api, business_date=day, **kw),
-                    "today-price": lambda: market.today_prices(api, day, **kw),
+                    "floorsheet": lambda: market.pull_floorsheet(api, business_date=day, allow_empty=empty, **kw),
+                    "today-price": lambda: market.today_prices(api, day, allow_empty=empty, **kw),
                     "history": lambda: market.price_history(api, symbols, start, end, **kw),
                     "indices": lambda: market.index_history(api, **kw),
                 }

@@ -45,7 +45,9 @@ def run_demo(
 ) -> int:
     """Run the demo; returns a process exit code (0 when every trade arrived and no limit was broken)."""
     console = console or Console()
-    with SimulatorProcess(seed=seed, trades=trades, tls="incomplete-chain" if tls else None) as sim:
+    tls_mode = "incomplete-chain" if tls else None
+    # The strict limits the pool is measured against: 2 requests/s per token, burst 1, a 429 past it.
+    with SimulatorProcess(seed=seed, trades=trades, tls=tls_mode, rate_limit=2.0, burst=1, on_excess="429") as sim:
         truth = sim.stats()
         console.print(
             f"[bold]NEPSE simulator[/] at {sim.base_url}: {truth['floorsheet_rows']:,} trades on "

@@ -82,6 +82,35 @@ class SimSession:
         return self.http.post(url, params=call.query, json=body, timeout=self.timeout)
 
 
+class TruthSession(SimSession):
+    """A session that reads the simulator's answers without waiting on its per-token limit: it takes a fresh token
+    before the current one's burst is spent (the handshake is not limited), so it can read the ground truth of
+    many endpoints quickly from a simulator running its default limits."""
+
+    def __init__(self, target: Simulator | str, *, calls_per_token: int = 8, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        self._calls_per_token = calls_per_token
+        self._calls = calls_per_token
+
+    def _next(self) -> None:
+        if self._calls >= self._calls_per_token:
+            self.prove()
+            self._calls = 0
+        self._calls += 1
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        self._next()
+        return super().get(path, **params)
+
+    def post(self, path: str, body: Any, **params: Any) -> requests.Response:
+        self._next()
+        return super().post(path, body, **params)
+
+    def call(self, name: str, **kwargs: Any) -> requests.Response:
+        self._next()
+        return super().call(name, **kwargs)
+
+
 def proved(target: Simulator | str, **kwargs: Any) -> SimSession:
     session = SimSession(target, **kwargs)
     session.prove()

@@ -16,7 +16,7 @@ def test_every_public_name_resolves() -> None:
 def test_public_names_are_pinned() -> None:
     assert sorted(nepse_ray.__all__) == sorted(
         [
-            "ClusterNotFoundError", "DatasetCorruptError", "DatasetLockedError", "IncompletePullError",
+            "ClusterNotFoundError", "DatasetCorruptError", "DatasetLockedError", "EmptyDayError", "IncompletePullError",
             "IncompleteSyncError", "NepseAuthError", "NepseCertificateError", "NepseClient", "NepseClientRequestError",
             "NepseConnectionError", "NepseContentEncodingError", "NepseDeadlineError", "NepseEmptyPageError",
             "NepseError", "NepseForbiddenError", "NepseHandshakeError", "NepseHeaderValueError", "NepseInputError",

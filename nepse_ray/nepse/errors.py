@@ -7,6 +7,7 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     NepseError                          retryable: whether the same request may succeed later
     ├── NepseInputError (ValueError)    the caller passed something unusable; nothing was sent
     │   ├── NepsePathNotAllowedError      a path outside the allowlist
+    │   ├── EmptyDayError                 pulls: a day without trading (future, weekend, holiday)
     │   ├── OutputError                   pulls: the output file cannot be written
     │   ├── PullTooLargeError             pulls: more pages than max_pages
     │   ├── UnknownSymbolError            pulls: a symbol not in the security list

@@ -3,7 +3,20 @@
 Tolerant by design: unknown fields are kept (``extra="allow"``), fields the site has been seen to leave out or
 null are optional, and numeric strings (``securityId: "2790"``) are coerced. Attributes use Python names; the
 site's camelCase names are the aliases, so ``Model.model_validate(json)`` reads a response and
-``model.model_dump(by_alias=True)`` writes one (the simulator does).
+``model.model_dump(by_alias=True)`` writes one.
+
+Two habits of the site are undone here, so a value means what it says:
+
+* The site writes ``0`` for a price that does not exist yet: the close while the market is open, a mover's ``cp``
+  while open, the previous close of a security listed today. Those fields (:data:`ZeroMeansNone`) read ``0`` as
+  ``None``; the Arrow tables make it null.
+* The site sends times without a zone (``"2026-04-02 12:22:33.837549"``), in Nepal time. Every time field
+  (:data:`NepalTime`) is a datetime zoned in Asia/Kathmandu, as the Arrow tables' timestamps are.
+
+>>> TopMover.model_validate({"symbol": "NABIL", "securityId": 131, "ltp": 521.0, "cp": 0}).cp is None
+True
+>>> MarketOpen.model_validate({"isOpen": "OPEN", "asOf": "2026-04-02T12:22:25.7", "id": 80}).as_of.isoformat()
+'2026-04-02T12:22:25.700000+05:45'
 """
 
 from __future__ import annotations
@@ -11,10 +24,54 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from .payload import NEPAL_TZ
+
 RowT = TypeVar("RowT")
+
+
+class ZeroMeansNoneMarker:
+    """Marks a field whose ``0`` the site sends for "none yet" (read by :mod:`~nepse_ray.nepse.tables` too)."""
+
+    __slots__ = ()
+
+
+ZERO_MEANS_NONE = ZeroMeansNoneMarker()
+
+
+def _none_if_zero(value: object) -> object:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value == 0:
+        return None
+    if isinstance(value, str) and value.strip() in ("0", "0.0", "0.00"):
+        return None
+    return value
+
+
+def parse_nepal_time(value: object) -> object:
+    """A time the site sends without a zone (``T`` or space separator, 0-9 fraction digits) as an aware datetime
+    in Nepal time; other values pass through to pydantic, which names what is wrong with them."""
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "T", 1)
+        head, dot, fraction = text.partition(".")
+        if dot and fraction.isdigit():
+            text = f"{head}.{fraction[:6].ljust(6, '0')}"
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=NEPAL_TZ)
+    return value
+
+
+#: A price the site writes as ``0`` when there is none yet: read as ``None``.
+ZeroMeansNone = Annotated[float | None, BeforeValidator(_none_if_zero), ZERO_MEANS_NONE]
+#: A time the site sends without a zone: an aware datetime in Asia/Kathmandu.
+NepalTime = Annotated[dt.datetime, BeforeValidator(parse_nepal_time)]
 
 
 class NepseModel(BaseModel):
@@ -54,17 +111,15 @@ class ProveResponse(NepseModel):
 
 
 class MarketOpen(NepseModel):
-    """``nepse-data/market-open``: ``id`` is the market id that feeds every payload id."""
+    """``nepse-data/market-open``: ``id`` is the market id that feeds every payload id.
+
+    ``as_of`` is the site's latest session moment in Nepal time: the close (15:00) of the last trading day when
+    closed (``"2025-10-30T15:00:00"``), the moment of the answer while open (``"2026-04-02T12:22:25.746796"``).
+    """
 
     is_open: str
-    as_of: dt.datetime
+    as_of: NepalTime
     id: int
-
-    @field_validator("as_of", mode="before")
-    @classmethod
-    def _parse_as_of(cls, value: object) -> object:
-        # Closed: "2025-10-30T15:00:00"; open: "2026-04-02T12:22:25.746796"; some clients see a space separator.
-        return value.replace(" ", "T", 1) if isinstance(value, str) else value
 
 
 class Page(NepseModel, Generic[RowT]):
@@ -87,20 +142,29 @@ class SummaryItem(NepseModel):
 
 
 class IndexValue(NepseModel):
-    """An element of ``nepse-index`` (ids 57, 58, 62, 63) or of the sub-index list ``/api/nots``."""
+    """An element of ``nepse-index`` (ids 57, 58, 62, 63) or of the sub-index list ``/api/nots``.
+
+    Read the fields as the site means them (checked on 433 captured index objects, 2025-2026): **``close`` is the
+    previous session's close**, ``current_value`` is today's value (live while open, today's close after), and
+    ``change == current_value - close``. ``previous_close`` holds the previous close (more decimals) until the
+    evening update, and today's close after it. Sub-index elements carry only ``id``, ``index``, ``change``,
+    ``per_change`` and ``current_value``; ``generated_time`` is null before the day's first value.
+    """
 
     id: int
     index: str
-    close: float | None = None
-    high: float | None = None
-    low: float | None = None
-    previous_close: float | None = None
-    change: float | None = None
-    per_change: float | None = None
+    close: float | None = Field(default=None, description="the previous session's close (not today's)")
+    high: float | None = Field(default=None, description="today's high")
+    low: float | None = Field(default=None, description="today's low")
+    previous_close: float | None = Field(
+        default=None, description="the previous session's close until the evening update, today's close after it"
+    )
+    change: float | None = Field(default=None, description="current_value - close")
+    per_change: float | None = Field(default=None, description="change as a percentage of close")
     fifty_two_week_high: float | None = None
     fifty_two_week_low: float | None = None
-    current_value: float | None = None
-    generated_time: str | None = None
+    current_value: float | None = Field(default=None, description="today's value: live while open, the close after")
+    generated_time: NepalTime | None = None
 
 
 class TradeStat(NepseModel):
@@ -113,8 +177,10 @@ class TradeStat(NepseModel):
     total_trade_quantity: int | None = None
     last_traded_price: float | None = None
     percentage_change: float | None = None
-    previous_close: float | None = None
-    close_price: float | None = None
+    previous_close: ZeroMeansNone = Field(
+        default=None, description="the previous session's close; none for a security's first day"
+    )
+    close_price: ZeroMeansNone = Field(default=None, description="today's close; none while the market is open")
 
 
 class LiveMarketRow(NepseModel):
@@ -130,19 +196,21 @@ class LiveMarketRow(NepseModel):
     last_traded_price: float | None = None
     percentage_change: float | None = None
     last_traded_volume: int | None = None
-    previous_close: float | None = None
+    previous_close: ZeroMeansNone = Field(
+        default=None, description="the previous session's close; none for a security's first day"
+    )
     average_traded_price: float | None = None
-    last_updated_date_time: str | None = None
+    last_updated_date_time: NepalTime | None = None
 
 
 class TopMover(NepseModel):
-    """top-gainer / top-loser rows."""
+    """top-gainer / top-loser rows: ``ltp`` the last traded price, ``cp`` the closing price (None while open)."""
 
     symbol: str
     security_id: int
     security_name: str | None = None
-    ltp: float | None = None
-    cp: float | None = None
+    ltp: float | None = Field(default=None, description="the last traded price")
+    cp: ZeroMeansNone = Field(default=None, description="today's closing price; none while the market is open")
     point_change: float | None = None
     percentage_change: float | None = None
 
@@ -269,7 +337,7 @@ class DailyPricePoint(NepseModel):
     high_price: float | None = None
     low_price: float | None = None
     close_price: float | None = None
-    previous_day_close_price: float | None = None
+    previous_day_close_price: ZeroMeansNone = Field(default=None, description="none for a security's first day")
     fifty_two_week_high: float | None = None
     last_traded_price: float | None = None
     total_traded_quantity: int | None = None
@@ -292,11 +360,13 @@ class SecurityDailyTrade(NepseModel):
     total_trade_quantity: int | None = None
     total_trades: int | None = None
     last_traded_price: float | None = None
-    previous_close: float | None = None
-    close_price: float | None = None
+    previous_close: ZeroMeansNone = Field(
+        default=None, description="the previous session's close; none for a security's first day"
+    )
+    close_price: ZeroMeansNone = Field(default=None, description="today's close; none while the market is open")
     fifty_two_week_high: float | None = None
     fifty_two_week_low: float | None = None
-    last_updated_date_time: str | None = None
+    last_updated_date_time: NepalTime | None = None
 
 
 class SecurityDetail(NepseModel):
@@ -331,7 +401,7 @@ class FloorsheetRow(NepseModel):
     stock_id: int
     buyer_broker_name: str | None = None
     seller_broker_name: str | None = None
-    trade_time: str | None = None
+    trade_time: NepalTime | None = None
     security_name: str | None = None
 
 
@@ -345,6 +415,8 @@ class FloorsheetResponse(NepseModel):
 
 
 class TodayPriceRow(NepseModel):
+    """``nepse-data/today-price`` rows: one security's day."""
+
     business_date: dt.date
     security_id: int
     symbol: str
@@ -352,13 +424,15 @@ class TodayPriceRow(NepseModel):
     open_price: float | None = None
     high_price: float | None = None
     low_price: float | None = None
-    close_price: float | None = None
+    close_price: ZeroMeansNone = Field(default=None, description="the day's close; none while the market is open")
     total_traded_quantity: int | None = None
     total_traded_value: float | None = None
-    previous_day_close_price: float | None = None
-    fifty_two_week_high: float | None = None
-    fifty_two_week_low: float | None = None
-    last_updated_time: str | None = None
+    previous_day_close_price: ZeroMeansNone = Field(
+        default=None, description="the previous session's close; none for a security's first day"
+    )
+    fifty_two_week_high: ZeroMeansNone = Field(default=None, description="none for a security's first day")
+    fifty_two_week_low: ZeroMeansNone = Field(default=None, description="none for a security's first day")
+    last_updated_time: NepalTime | None = None
     last_updated_price: float | None = None
     total_trades: int | None = None
     average_traded_price: float | None = None

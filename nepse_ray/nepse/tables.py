@@ -13,7 +13,10 @@ missing paging field, a row that is not an object), the caller decodes it with `
 and every error comes from :func:`page_batch`.
 
 The site sends times without a zone, in Nepal time. Nepal has kept UTC+05:45 without daylight saving since 1986,
-so the conversion subtracts that fixed offset; no time-zone database is needed to build a batch.
+so the conversion subtracts that fixed offset; no time-zone database is needed to build a batch. Prices the site
+writes as ``0`` for "none yet" (the row model's :data:`~nepse_ray.nepse.models.ZeroMeansNone` fields: a close
+while the market is open, the previous close of a security listed today) become null, and each field's
+description in the row model travels as the Arrow field's ``description`` metadata.
 
 >>> batch = page_batch("today_price", {"content": [{"businessDate": "2026-11-30", "securityId": 131,
 ...     "symbol": "NABIL", "closePrice": 512.0, "lastUpdatedTime": "2026-11-30T14:59:59.5"}],
@@ -41,6 +44,7 @@ import pyarrow.json as pa_json
 from .drift import missing_required_error
 from .endpoints import CATALOGUE, Endpoint
 from .errors import NepseInputError, NepseInvalidResponseError
+from .models import ZERO_MEANS_NONE
 from .paging import check_page
 
 #: The zone every NEPSE time is in.
@@ -79,12 +83,15 @@ _SCALARS: Mapping[object, pa.DataType] = {
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Column:
-    """One column of a paged endpoint's table: its Python name, the site's JSON key, type and whether required."""
+    """One column of a paged endpoint's table: its Python name, the site's JSON key, type and whether required;
+    whether the site's ``0`` means null, and what the column holds."""
 
     name: str
     wire: str
     type: pa.DataType
     required: bool
+    zero_is_null: bool = False
+    description: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -139,14 +146,21 @@ def columns(endpoint: str) -> tuple[Column, ...]:
         else:
             raise TypeError(f"{row_model.__name__}.{name}: no Arrow type for {field.annotation!r}")
         wire = field.alias or name
-        out.append(Column(name, wire, arrow_type, required=field.is_required() and not optional))
+        required = field.is_required() and not optional
+        zero_is_null = ZERO_MEANS_NONE in field.metadata
+        out.append(Column(name, wire, arrow_type, required, zero_is_null, field.description))
     return tuple(out)
 
 
 @functools.cache
 def schema(endpoint: str, constants: Constants = ()) -> pa.Schema:
     """The Arrow schema of ``endpoint``'s rows, with the ``constants`` columns (see :func:`with_constants`) first."""
-    fields = [pa.field(c.name, c.type, nullable=not c.required) for c in columns(endpoint)]
+    fields = [
+        pa.field(
+            c.name, c.type, nullable=not c.required, metadata={"description": c.description} if c.description else None
+        )
+        for c in columns(endpoint)
+    ]
     return pa.schema([*(pa.field(name, _constant_type(value), nullable=False) for name, value in constants), *fields])
 
 
@@ -340,7 +354,7 @@ def _column_array(endpoint: str, column: Column, rows: Sequence[object]) -> pa.A
         if pa.types.is_timestamp(wire_type) or pa.types.is_string(wire_type):
             array = _finish(column, pa.array(values, type=pa.string()).cast(wire_type))
         else:
-            array = _typed(values, wire_type)
+            array = _finish(column, _typed(values, wire_type))
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         raise _invalid(endpoint, f"column {column.wire} holds a value that is not {column.type}") from None
     if column.required and array.null_count:
@@ -365,14 +379,18 @@ def _finish(column: Column, array: pa.Array) -> pa.Array:
     """A column read as :func:`_wire_type` in its table type."""
     if pa.types.is_dictionary(column.type):
         return array.dictionary_encode()
+    # pyarrow.compute is imported where it is needed, not at the top: it costs ~55 ms to import, and a worker that
+    # only ever answers in the model form (interactive calls, a restart's first call) should not pay it at start.
     if pa.types.is_timestamp(column.type):  # Nepal wall-clock time -> the UTC instant, zoned
-        # Imported here, not at the top: pyarrow.compute costs ~55 ms to import, and a worker that only ever
-        # answers in the model form (interactive calls, a restart's first call) should not pay it at start.
         import pyarrow.compute as pc
 
         return pc.call_function("subtract", [array.cast(pa.int64()), _NEPAL_OFFSET]).cast(column.type)
     if pa.types.is_date(column.type):
         return array.cast(column.type)
+    if column.zero_is_null and array.null_count < len(array):
+        import pyarrow.compute as pc
+
+        return pc.if_else(pc.equal(array, 0), pa.scalar(None, column.type), array)
     return array
 
 

@@ -6,7 +6,7 @@ start), ``source`` (pages through the pool), ``sinks`` (memory, Parquet, CSV, JS
 """
 
 from .engine import PagedPull, Progress, PullLimits, Series
-from .errors import IncompletePullError, PagingError, PullTooLargeError, UnknownSymbolError
+from .errors import EmptyDayError, IncompletePullError, PagingError, PullTooLargeError, UnknownSymbolError
 from .market import (
     INDEX_IDS,
     companies,
@@ -23,6 +23,7 @@ from .sinks import OutputError
 
 __all__ = [
     "INDEX_IDS",
+    "EmptyDayError",
     "IncompletePullError",
     "OutputError",
     "PagedPull",

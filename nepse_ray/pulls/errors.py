@@ -7,6 +7,7 @@ nepse-ray exceptions is drawn in :mod:`nepse_ray.nepse.errors`.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -34,6 +35,28 @@ class UnknownSymbolError(NepseInputError):
             hints.append(f"{symbol} (did you mean {', '.join(close)}?)" if close else symbol)
         super().__init__(f"unknown symbol(s): {'; '.join(hints)}; the security list has {len(known)} symbols")
         self.unknown = tuple(unknown)
+
+
+class EmptyDayError(NepseInputError):
+    """The day asked for has no trades on the site: a day after its latest, a Friday or Saturday, or a holiday.
+
+    ``latest`` is the site's latest trading day, ``next_trading_day`` the first Sunday to Thursday after the day
+    (after the latest for a day still to come). Pass ``allow_empty=True`` (``--allow-empty``) to accept the day.
+    """
+
+    def __init__(
+        self, endpoint: str, day: dt.date | None, why: str, latest: dt.date, next_trading_day: dt.date
+    ) -> None:
+        asked = "the site's current day" if day is None else str(day)
+        super().__init__(
+            f"{endpoint}: {asked} {why}; the site's latest trading day is {latest}, the next trading day "
+            f"{next_trading_day}. Ask for a trading day, or accept an empty day with allow_empty=True "
+            "(--allow-empty)",
+            endpoint=endpoint,
+        )
+        self.day = day
+        self.latest = latest
+        self.next_trading_day = next_trading_day
 
 
 class IncompletePullError(NepseError):

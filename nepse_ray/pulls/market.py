@@ -4,6 +4,11 @@ Each returns a :class:`~nepse_ray.pulls.result.PullResult` (``out=`` streams the
 JSON-lines file instead of memory) or raises :class:`~nepse_ray.pulls.errors.IncompletePullError`. Dates are
 ``datetime.date`` or ``"YYYY-MM-DD"``.
 
+A day's floorsheet or prices asked for a day without trading (after the site's latest day, a Friday or Saturday,
+a holiday) raise :class:`~nepse_ray.pulls.errors.EmptyDayError`, which names the site's latest trading day and the
+next trading day, rather than return an empty table that reads like a day without trades; ``allow_empty=True``
+accepts such a day.
+
 >>> from nepse_ray import NepseWorkerAPI                                           # doctest: +SKIP
 >>> api = NepseWorkerAPI(max_workers=5)                                             # doctest: +SKIP
 >>> pull_floorsheet(api, out="day.parquet").rows                                   # doctest: +SKIP
@@ -24,7 +29,7 @@ from nepse_ray.nepse.endpoints import prepare
 from nepse_ray.nepse.tables import rows_batch
 
 from .engine import Progress, PullLimits, Series
-from .errors import UnknownSymbolError
+from .errors import EmptyDayError, UnknownSymbolError
 from .result import PullResult, SortKeys
 from .runner import run_pull
 from .sinks import write_table
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 
 #: The index ids the site knows: 58 NEPSE, 57 Sensitive, 62 Float, 63 Sensitive Float, 51..67 sectors.
 INDEX_IDS: tuple[int, ...] = tuple(range(51, 68))
+#: Sunday to Thursday (Python's Monday is 0): the days NEPSE trades, holidays aside.
+TRADING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})
 
 Day = dt.date | str
 ProgressCallback = Callable[[Progress], None]
@@ -52,16 +59,18 @@ def pull_floorsheet(
     out: Path | str | None = None,
     limits: PullLimits | None = None,
     on_progress: ProgressCallback | None = None,
+    allow_empty: bool = False,
     **filters: Any,
 ) -> PullResult:
     """Every trade of a day (default: the site's current day), each once, newest contract first.
 
     While the market is open, trades keep arriving on top and push rows to later pages; the pull returns exactly
     the trades that existed when it read page 0, re-reading pages where rows slid. ``filters`` are the endpoint's
-    ``stock_id``, ``buyer_broker`` and ``seller_broker``.
+    ``stock_id``, ``buyer_broker`` and ``seller_broker``. A day without trading raises :class:`EmptyDayError`
+    unless ``allow_empty`` (with filters, only a day the site cannot have: no trades of one stock is an answer).
     """
     series = [floorsheet_series(business_date, **filters)]
-    return run_pull(api, series, out=out, sort=FLOORSHEET_ORDER, limits=limits, on_progress=on_progress)
+    return _day_pull(api, series, business_date, FLOORSHEET_ORDER, out, limits, on_progress, allow_empty, filters)
 
 
 def floorsheet_series(business_date: Day | None, **filters: Any) -> Series:
@@ -78,10 +87,64 @@ def today_prices(
     out: Path | str | None = None,
     limits: PullLimits | None = None,
     on_progress: ProgressCallback | None = None,
+    allow_empty: bool = False,
 ) -> PullResult:
-    """The day's prices of every traded security (default: the site's current day)."""
+    """The day's prices of every traded security (default: the site's current day); a day without trading raises
+    :class:`EmptyDayError` unless ``allow_empty``."""
     series = [today_price_series(date)]
-    return run_pull(api, series, out=out, sort=TODAY_PRICE_ORDER, limits=limits, on_progress=on_progress)
+    return _day_pull(api, series, date, TODAY_PRICE_ORDER, out, limits, on_progress, allow_empty, {})
+
+
+def _day_pull(
+    api: NepseWorkerAPI,
+    series: list[Series],
+    day: Day | None,
+    sort: SortKeys,
+    out: Path | str | None,
+    limits: PullLimits | None,
+    on_progress: ProgressCallback | None,
+    allow_empty: bool,
+    filters: Mapping[str, Any],
+) -> PullResult:
+    """Pull one day's listing; unless ``allow_empty``, refuse a day the site cannot have trades for before pulling,
+    and one that came back empty after (a holiday), leaving no file behind."""
+    asked = None if day is None else dt.date.fromisoformat(str(day))
+    endpoint = series[0].endpoint
+    if not allow_empty:
+        _refuse_a_day_without_trading(api, endpoint, asked)
+    result = run_pull(api, series, out=out, sort=sort, limits=limits, on_progress=on_progress)
+    if allow_empty or result.rows or filters:
+        return result
+    if result.path is not None:
+        result.path.unlink(missing_ok=True)
+    latest = _latest_trading_day(api)
+    why = "has no trades yet" if asked is None else "has no trades on the site (a holiday?)"
+    raise EmptyDayError(endpoint, asked, why, latest, next_trading_day(asked or latest))
+
+
+def _refuse_a_day_without_trading(api: NepseWorkerAPI, endpoint: str, day: dt.date | None) -> None:
+    if day is None:
+        return
+    if day.weekday() not in TRADING_WEEKDAYS:
+        latest = _latest_trading_day(api)
+        raise EmptyDayError(endpoint, day, f"is a {day:%A}: NEPSE does not trade", latest, next_trading_day(day))
+    latest = _latest_trading_day(api)
+    if day > latest:
+        raise EmptyDayError(endpoint, day, "has not been traded yet", latest, next_trading_day(latest))
+
+
+def _latest_trading_day(api: NepseWorkerAPI) -> dt.date:
+    """The site's latest session: the day of market-open's ``asOf`` (Nepal time)."""
+    as_of: dt.datetime = api.market_open().as_of
+    return as_of.date()
+
+
+def next_trading_day(day: dt.date) -> dt.date:
+    """The first Sunday to Thursday after ``day`` (the site's holidays are not known here)."""
+    day += dt.timedelta(days=1)
+    while day.weekday() not in TRADING_WEEKDAYS:
+        day += dt.timedelta(days=1)
+    return day
 
 
 def today_price_series(date: Day | None) -> Series:

@@ -4,12 +4,18 @@ The data endpoints themselves are listed in :mod:`~nepse_ray.sim.routes`.
 
 A data request goes through, in order: latency, the Referer check (403 JSON when ``require_referer`` and the
 header is missing), the per-address limit, the token check (401 JSON: missing, malformed, forged, expired or
-un-stripped), the per-token limit (``on_excess``: 429 + Retry-After, a dropped connection, or ``200 []``), one
-fault draw, the signed-body check (``200 []`` when ``{"id": N}`` does not match the token's salts), and finally
-the endpoint, whose answer the hostile kinds in force may rewrite or deliver in a hostile way
-(:mod:`~nepse_ray.sim.hostile`). Unknown security or index ids answer 404 JSON; malformed query values 400 JSON.
-The site changes in force (:mod:`~nepse_ray.sim.changes`) decide the token module and obfuscation, how bodies are
-signed, which fields an answer has and which GET endpoints answer 405.
+un-stripped), the per-token limit (``on_excess``: by default the answer is held until the token's next slot, up to
+``excess_hold`` seconds, and past that the connection is dropped, or ``200 []`` answers a page; or 429 +
+Retry-After, a dropped connection, ``200 []`` at once), one fault draw, the signed-body check (``200 []`` when
+``{"id": N}`` does not match the token's salts), and finally the endpoint, whose answer the hostile kinds in force
+may rewrite or deliver in a hostile way (:mod:`~nepse_ray.sim.hostile`). Unknown security or index ids answer 404
+JSON, malformed query values 400 JSON. The per-company floorsheet answers the site's nginx 403 page before any
+check (unless ``security_floorsheet_rows``). A POST to a GET endpoint answers Spring's 405 JSON with ``Allow``
+at once; a path under ``/api`` that the site does not serve passes the same checks as a data request and answers
+Spring's 404 JSON, another method it does not take Spring's 405 JSON with ``Allow``; any other path is the site's
+single-page app (its HTML shell for GET). The site changes in force (:mod:`~nepse_ray.sim.changes`) decide the
+token module and obfuscation, how bodies are signed, which fields an answer has and which GET endpoints answer 405.
+
 Latency applies to every ``/api`` request; the other faults only to data calls, so a client can always obtain a
 token (the handshake and ``css.wasm`` are never faulted).
 
@@ -38,7 +44,15 @@ from .auth import TokenIssuer, TokenRecord, TokenRejected
 from .changes import SiteChanges, site_changes
 from .config import SimConfig
 from .days import TradingDays
-from .faults import BAD_GATEWAY_HTML, FORBIDDEN_HTML, draw_fault, draw_latency, non_json_body
+from .faults import (
+    APP_SHELL_HTML,
+    BAD_GATEWAY_HTML,
+    FORBIDDEN_HTML,
+    NOT_ALLOWED_HTML,
+    draw_fault,
+    draw_latency,
+    non_json_body,
+)
 from .limits import KeyedRateLimiter, retry_after_header
 from .market import build_market, default_business_date, previous_trading_days
 from .responses import responses_for
@@ -185,9 +199,25 @@ class SimServer:
             self.stats.count_fault("latency")
             await asyncio.sleep(seconds)
 
-    def _excess(self, request: web.Request, wait: float, label: str | None) -> web.Response:
-        self.stats.count_violation(label)
+    async def _limit(
+        self, request: web.Request, limiter: KeyedRateLimiter, key: object, label: str | None, pageable: bool
+    ) -> web.Response | None:
+        """None when the request may go on (at once, or after being held); otherwise the answer to an excess."""
+        now = self.now()
         mode = self.config.on_excess
+        if mode == "site":
+            hold = limiter.reserve(key, now, self.config.excess_hold)
+            if hold is not None and hold <= 0:
+                return None
+            self.stats.count_violation(label)
+            if hold is not None:  # a slow answer
+                await asyncio.sleep(hold)
+                return None
+            return web.Response(body=EMPTY_LIST, content_type=JSON) if pageable else self._drop(request)
+        wait = limiter.admit(key, now)
+        if wait is None:
+            return None
+        self.stats.count_violation(label)
         if mode == "drop":
             return self._drop(request)
         if mode == "empty":
@@ -203,16 +233,14 @@ class SimServer:
             request.transport.close()
         return web.Response(status=DROPPED)
 
-    def _admit_client(self, request: web.Request, now: float) -> web.Response | None:
+    async def _admit_client(self, request: web.Request, pageable: bool = False) -> web.Response | None:
         """The checks every /api request passes: Referer, then the per-address limit."""
         self.stats.count_address(request.remote or "")
         if self.config.require_referer and not request.headers.get("Referer"):
             self.stats.count_auth_failure("referer")
             return _json_error(request, 403, "a Referer header is required")
         if self.address_limiter is not None:
-            wait = self.address_limiter.admit(request.remote, now)
-            if wait is not None:
-                return self._excess(request, wait, None)
+            return await self._limit(request, self.address_limiter, request.remote, None, pageable)
         return None
 
     def _authenticate(self, request: web.Request, now: float) -> TokenRecord | web.Response:
@@ -242,20 +270,24 @@ class SimServer:
         self.stats.count_request(route.name)
         sent = self.now()
         await self._delay()
-        now = self.now()
-        refused = self._admit_client(request, now)
+        if route.blocked():
+            return web.Response(status=403, body=FORBIDDEN_HTML, content_type="text/html")
+        signed = request.method == "POST" and self.changes.variant(route.name) is not None
+        pageable = signed or route.paged
+        refused = await self._admit_client(request, pageable)
         if refused is not None:
             return refused
+        now = self.now()
         record = self._authenticate(request, now)
         if isinstance(record, web.Response):
             return record
         self.stats.count_token(record.label, now)
         self.stats.count_sent(record.label, sent)
         if self.token_limiter is not None:
-            wait = self.token_limiter.admit(record.token_id, now)
-            if wait is not None:
-                return self._excess(request, wait, record.label)
-        fault = draw_fault(self.config, self.fault_rng, pageable=route.signed or route.paged)
+            refused = await self._limit(request, self.token_limiter, record.token_id, record.label, pageable)
+            if refused is not None:
+                return refused
+        fault = draw_fault(self.config, self.fault_rng, pageable=pageable)
         if fault is not None:
             self.stats.count_fault(fault)
         if fault == "drop":
@@ -267,13 +299,18 @@ class SimServer:
         if fault == "early_expiry":
             self.issuer.revoke(record)
             return _json_error(request, 401, "invalid or expired token (expired); call /prove again")
-        signed = self.changes.variant(route.name) is not None
         if fault == "empty" or (signed and not await self._signed_body_ok(request, route, record)):
             return web.Response(body=EMPTY_LIST, content_type=JSON)
         try:
             body = route.handler(request)
         except BadRequest as bad:
             return _json_error(request, 400, str(bad))
+        except web.HTTPMethodNotAllowed as wrong:
+            response = _json_error(request, 405, f"Request method '{request.method}' is not supported")
+            response.headers["Allow"] = ", ".join(sorted(wrong.allowed_methods))
+            return response
+        except web.HTTPNotFound:
+            return _json_error(request, 404, "No message available")
         if body is None:
             return _json_error(request, 404, "no such security or index")
         body = self.changes.rewrite(route.name, body)
@@ -299,10 +336,10 @@ class SimServer:
     async def _prove(self, request: web.Request) -> web.Response:
         self.stats.count_request("prove")
         await self._delay()
-        now = self.now()
-        refused = self._admit_client(request, now)
+        refused = await self._admit_client(request)
         if refused is not None:
             return refused
+        now = self.now()
         if self.issuer.issued % 1000 == 999:  # keep memory flat on long runs
             self.issuer.forget_expired(now)
             for limiter in (self.token_limiter, self.address_limiter):
@@ -330,7 +367,7 @@ class SimServer:
     async def refresh_token(self, request: web.Request) -> web.Response:
         """The site's refresh endpoint has not worked since 2023 (clients prove again instead): always 401."""
         self.stats.count_request("refresh_token")
-        refused = self._admit_client(request, self.now())
+        refused = await self._admit_client(request)
         return self.counted(
             refused or _json_error(request, 401, "refresh is not supported; call /api/authenticate/prove")
         )
@@ -380,24 +417,51 @@ class SimServer:
         return web.Response(status=204)
 
 
+async def _unrouted(server: SimServer, request: web.Request, failure: web.HTTPException) -> web.StreamResponse:
+    """What the site answers a path or method it does not serve: under ``/api``, after the same checks as any
+    data request, Spring's 404 or 405 JSON; elsewhere the single-page app (nginx serves its shell for GET)."""
+    if request.path.startswith("/api/"):
+
+        def refuse(_: web.Request) -> bytes:
+            raise failure
+
+        route = Route("unknown", request.method, request.path, refuse)
+        return server.counted(await server.guard(request, route))
+    if request.method in ("GET", "HEAD"):
+        return web.Response(body=APP_SHELL_HTML, content_type="text/html")
+    return web.Response(status=405, body=NOT_ALLOWED_HTML, content_type="text/html")
+
+
 def make_app(server: SimServer) -> web.Application:
     """The aiohttp application of one simulator."""
-    app = web.Application()
+
+    @web.middleware
+    async def site_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        failure = request.match_info.http_exception
+        if failure is not None and failure.status in (404, 405):
+            return await _unrouted(server, request, failure)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = web.Application(middlewares=[site_errors])
     add = app.router.add_route
-    for route in data_routes(server.days, lambda: server.config, server.now):
+    routes = data_routes(server.days, lambda: server.config, server.now)
+    posted = {route.path for route in routes if route.method == "POST"}
+    for route in routes:
 
         async def endpoint(request: web.Request, route: Route = route) -> web.StreamResponse:
             return server.counted(server.method_refused(request, route) or await server.guard(request, route))
 
-        # A GET endpoint also takes POST, answered 405 unless the get-to-post change moved it there.
-        methods = ("GET", "POST") if route.method == "GET" else (route.method,)
+        # A GET endpoint also takes POST, answered 405 unless the get-to-post change moved it there (where no POST
+        # endpoint shares its path: security/{id}, market/graphdata/{id}).
+        methods = ("GET", "POST") if route.method == "GET" and route.path not in posted else (route.method,)
         paths = [route.path]
         if route.path.endswith("/") or "{" in route.path.rsplit("/", 1)[-1]:
             # The site answers with or without the trailing slash (market-summary/, marketdepth/{id}/).
             paths.append(route.path.rstrip("/") if route.path.endswith("/") else route.path + "/")
-        for method in methods:
-            for number, path in enumerate(paths):
-                add(method, path, endpoint, name=route.name if (method, number) == (route.method, 0) else None)
+        for path in paths:
+            for method in methods:
+                add(method, path, endpoint)
     add("GET", "/api/authenticate/prove", server.prove)
     add("POST", "/api/authenticate/refresh-token", server.refresh_token)
     add("GET", "/assets/prod/css.wasm", server.wasm)

@@ -1,5 +1,11 @@
 """SimConfig: everything that shapes one simulator run, validated.
 
+The defaults model what clients observe on the real site: no Referer needed, a short burst of sequential calls
+served at once, and a token driven past about two requests a second slowed down (answers held up to
+``excess_hold`` seconds), then cut off the way the site does it (a dropped connection, or ``200 []`` for a page)
+rather than with a 429, which the site has never been seen to send. ``on_excess="429"``, ``burst=1`` and
+``require_referer=True`` give the strict, countable limits nepse-ray's own pool is measured against.
+
 The market (``seed``, ``trades``, ``business_date``, ``market_open``) and the listening address are fixed when
 the server starts; every other field can change while it runs (:meth:`SimConfig.with_changes`, reached through
 ``Simulator.configure(...)`` or ``POST /_sim/config``), so a test can switch faults or limits on a live server.
@@ -20,7 +26,7 @@ from .changes import normalise
 from .hostile import HostileName
 from .tls import TLSMode
 
-OnExcess = Literal["429", "drop", "empty"]
+OnExcess = Literal["site", "429", "drop", "empty"]
 DaySource = Literal["nepal", "local", "asof"]
 TodayPriceVariant = Literal["b", "floorsheet"]
 
@@ -66,7 +72,7 @@ class SimConfig(BaseModel):
     # The handshake.
     token_ttl: float = Field(default=60.0, gt=0, description="access-token lifetime in seconds")
     refresh_token_ttl: float = Field(default=3600.0, gt=0)
-    require_referer: bool = Field(default=True, description="answer 403 to /api/* requests without a Referer")
+    require_referer: bool = Field(default=False, description="answer 403 to /api/* requests without a Referer")
     clock_offset: float = Field(default=0.0, description="seconds added to the wall clock (tests move time)")
 
     # Signed bodies.
@@ -75,14 +81,27 @@ class SimConfig(BaseModel):
 
     # Limits.
     rate_limit: float | None = Field(default=2.0, gt=0, description="requests/s per token; None turns it off")
-    burst: int = Field(default=1, ge=1)
+    burst: int = Field(default=10, ge=1, description="requests a token may send back to back")
     # GCRA tolerance: one request may arrive up to this much early (on a busy 2-core host a request that left on
     # time can reach the handler ~100 ms late, making the next on-time one look early). It never raises the
     # sustained rate, and back-to-back pairs are still violations, so it is stricter than "2 in any second".
     rate_leeway: float = Field(default=0.25, ge=0, description="seconds of arrival jitter forgiven")
     address_rate_limit: float | None = Field(default=None, gt=0, description="requests/s per client address")
     address_burst: int = Field(default=1, ge=1)
-    on_excess: OnExcess = "429"
+    on_excess: OnExcess = Field(
+        default="site",
+        description="a request over a limit: 'site' holds it up to excess_hold seconds, then drops the connection "
+        "(200 [] for a page); '429' answers 429 + Retry-After; 'drop' and 'empty' do that at once",
+    )
+    excess_hold: float = Field(default=2.0, ge=0, description="with on_excess='site': longest hold, in seconds")
+
+    # What the site refuses or ignores.
+    security_floorsheet_rows: bool = Field(
+        default=False, description="serve rows on security/floorsheet/{id}; the site answers its nginx 403 page"
+    )
+    honour_index_dates: bool = Field(
+        default=False, description="apply startDate/endDate to index/history/{id}; the site ignores them"
+    )
 
     # Faults.
     latency_ms: float = Field(default=0.0, ge=0, le=MAX_LATENCY_MS)

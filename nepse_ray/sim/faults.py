@@ -29,7 +29,12 @@ FORBIDDEN_HTML = (
     b"<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>"
     b"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-MAINTENANCE_HTML = b"<!DOCTYPE html><html><head><title>NEPSE</title></head><body><app-root></app-root></body></html>"
+NOT_ALLOWED_HTML = (
+    b"<html>\r\n<head><title>405 Not Allowed</title></head>\r\n<body>\r\n<center><h1>405 Not Allowed</h1></center>"
+    b"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+#: The single-page app's HTML shell: what the site sends for any path that is not an API call or an asset.
+APP_SHELL_HTML = b"<!DOCTYPE html><html><head><title>NEPSE</title></head><body><app-root></app-root></body></html>"
 
 
 def draw_fault(config: SimConfig, rng: random.Random, *, pageable: bool) -> FaultKind | None:
@@ -51,5 +56,5 @@ def draw_latency(config: SimConfig, rng: random.Random) -> float:
 def non_json_body(body: bytes, rng: random.Random) -> tuple[bytes, str]:
     """A 200 body that does not parse: the SPA's HTML shell or the real JSON cut in half."""
     if rng.random() < 0.5 or len(body) < 2:
-        return MAINTENANCE_HTML, "text/html"
+        return APP_SHELL_HTML, "text/html"
     return body[: len(body) // 2], "application/json"

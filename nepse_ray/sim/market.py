@@ -34,6 +34,8 @@ OPEN_AS_OF = dt.time(12, 22, 25, 746796)
 TRADING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})
 HISTORY_DAYS = 500
 BROKERS = 90
+#: Securities of the day that trade for the first time (the site shows their previous close as 0).
+NEW_LISTINGS = 2
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -137,7 +139,11 @@ class Broker:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DayStats:
-    """One security's trading on the business day, aggregated from the floorsheet."""
+    """One security's trading on the business day, aggregated from the floorsheet.
+
+    ``previous_close`` is None on a security's first day (its trades start from ``security.previous_close``, the
+    listing's reference price, but it has no previous session); its change is then 0, as the site shows it.
+    """
 
     security: Security
     open: float
@@ -148,14 +154,20 @@ class DayStats:
     turnover: float
     trades: int
     last_trade_seq: int  # index of the last trade in the day's contract order
+    previous_close: float | None
+
+    @property
+    def previous_close_or_zero(self) -> float:
+        """The previous close as the site writes it: 0 on a security's first day."""
+        return 0.0 if self.previous_close is None else self.previous_close
 
     @property
     def change(self) -> float:
-        return round(self.close - self.security.previous_close, 2)
+        return 0.0 if self.previous_close is None else round(self.close - self.previous_close, 2)
 
     @property
     def percentage_change(self) -> float:
-        return round(100 * self.change / self.security.previous_close, 2)
+        return 0.0 if self.previous_close is None else round(100 * self.change / self.previous_close, 2)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -260,6 +272,9 @@ class Market:
         self.session_start = dt.datetime.combine(business_date, SESSION_START, NEPAL_TZ)
         self.session_end = dt.datetime.combine(business_date, end, NEPAL_TZ)
         self.trades = self._trades(random.Random(f"nepse-sim:{seed}:trades:{business_date}"), trades + live)
+        traded = sorted(set(self.trades.security[:trades]))
+        picker = random.Random(f"nepse-sim:{seed}:new-listings:{business_date}")
+        self.new_listings = frozenset(picker.sample(traded, min(NEW_LISTINGS, len(traded))))
         self.day_stats = self._day_stats()
 
     # -- listing ---------------------------------------------------------------------------------------------
@@ -350,7 +365,18 @@ class Market:
                 row[6] += 1
                 row[7] = i
         return {
-            sid: DayStats(self.security_by_id[sid], o, h, low, c, int(q), round(value, 2), int(n), int(last))
+            sid: DayStats(
+                self.security_by_id[sid],
+                o,
+                h,
+                low,
+                c,
+                int(q),
+                round(value, 2),
+                int(n),
+                int(last),
+                None if sid in self.new_listings else self.security_by_id[sid].previous_close,
+            )
             for sid, (o, h, low, c, q, value, n, last) in sorted(acc.items())
         }
 
@@ -363,6 +389,10 @@ class Market:
     def trade_time(self, index: int) -> dt.datetime:
         return self.session_start + dt.timedelta(microseconds=self.trades.micros[index])
 
+    def trade_time_text(self, index: int, separator: str = "T") -> str:
+        """The trade's time as the site writes it: Nepal wall-clock time, no zone, microseconds."""
+        return self.trade_time(index).strftime(f"%Y-%m-%d{separator}%H:%M:%S.%f")
+
     @functools.cached_property
     def trades_by_security(self) -> dict[int, list[int]]:
         """security id -> trade indices in contract order."""
@@ -372,12 +402,40 @@ class Market:
         return out
 
     def history(self, security: Security) -> list[DailyBar]:
-        """Daily bars before the business day (oldest first), ending at the security's previous close."""
-        return _security_history(self, security.id)
+        """Daily bars before the business day (oldest first), ending at the security's previous close; none for
+        a security listed on the business day."""
+        return [] if security.id in self.new_listings else _security_history(self, security.id)
 
     def index_history(self, index_id: int) -> list[IndexDay]:
         """Daily values of one index before the business day, oldest first."""
         return _index_history(self, index_id)
+
+    def index_today(self, index_id: int) -> IndexDay:
+        """The business day of one index: from the previous close to the last intraday value, with the day's
+        market-wide turnover, volume and transactions."""
+        values = [v for _, v in self.index_intraday(index_id)]
+        previous = self.index_levels[index_id]
+        stats = self.day_stats.values()
+        return IndexDay(
+            self.business_date,
+            round(previous, 2),
+            max(values),
+            min(values),
+            values[-1],
+            previous,
+            round(sum(s.turnover for s in stats), 2),
+            float(sum(s.quantity for s in stats)),
+            self.initial_trades,
+        )
+
+    def capitalization(self) -> float:
+        """Rs of every active security at its last price (today's close when it traded)."""
+        total = 0.0
+        for security in self.securities:
+            if security.active_status == "A":
+                stats = self.day_stats.get(security.id)
+                total += (stats.close if stats else security.previous_close) * security.listed_shares
+        return total
 
     def index_intraday(self, index_id: int) -> list[tuple[int, float]]:
         """``[epochSeconds, value]`` every 30 s of the session, from yesterday's close to today's value."""
@@ -418,7 +476,7 @@ def _index_history(market: Market, index_id: int) -> list[IndexDay]:
     rng = random.Random(f"nepse-sim:{market.seed}:index-history:{index_id}")
     days = previous_trading_days(market.business_date, HISTORY_DAYS)
     out: list[IndexDay] = []
-    close = market.index_levels[index_id]
+    close = round(market.index_levels[index_id], 2)
     for day in reversed(days):
         previous = round(close / (1 + rng.gauss(0, 0.009)), 2)
         open_ = round(previous * (1 + rng.gauss(0, 0.002)), 2)

@@ -1,9 +1,15 @@
 """The JSON bodies the simulator serves, rendered from a :class:`~nepse_ray.sim.market.Market`.
 
-Field names and types follow the real site's answers (samples observed 2022-2026) and validate against
-:mod:`nepse_ray.nepse.models`; pydantic stays off this path. Bodies that never change are encoded once; floorsheet pages
-live in :mod:`~nepse_ray.sim.floorsheet`. Methods return ``None`` for an unknown security or index id (the app answers
-404).
+Field names, types and meanings follow the real site's answers (samples captured 2022-2026) and validate against
+:mod:`nepse_ray.nepse.models`; pydantic stays off this path. As on the site: an index's ``close`` is the previous
+session's close and ``currentValue`` today's value (``change == currentValue - close``); a top mover's ``cp`` is
+its closing price, ``0`` while the market is open; the close of a day in session is null (``0`` in the security
+detail); a security listed today shows ``0`` as its previous close; the market summary has 4 items while open and
+6 after the close; sub-index elements carry only id, index, change, perChange and currentValue.
+
+Bodies that never change are encoded once; floorsheet pages live in :mod:`~nepse_ray.sim.floorsheet`, the history
+endpoints in :mod:`~nepse_ray.sim.history`. Methods return ``None`` for an unknown security or index id (the app
+answers 404).
 """
 
 from __future__ import annotations
@@ -14,42 +20,31 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from .directory import DirectoryBodies
 from .floorsheet import FloorsheetPages
-from .market import (
-    INDICES,
-    MAIN_INDEX_IDS,
-    SUB_INDEX_IDS,
-    DailyBar,
-    DayStats,
-    Market,
-    Security,
-    history_window_start,
-)
-from .wire import BodyCache, Json, encode, spring_page
+from .history import FLOAT_SHARE, HistoryBodies
+from .market import INDICES, MAIN_INDEX_IDS, SUB_INDEX_IDS, DayStats, Market, Security
+from .wire import BodyCache, EncodedBodies, Json, encode, spring_page
+
+#: The only fields of a sub-index element (``/api/nots``), as the site sends them.
+SUB_INDEX_FIELDS = ("id", "index", "change", "perChange", "currentValue")
 
 
-class Responses:
+class Responses(EncodedBodies):
     """Every endpoint's body for one market. Shared by all servers of that market (see :func:`responses_for`)."""
 
     def __init__(self, market: Market) -> None:
+        super().__init__()
         self.market = market
-        self._static: dict[object, bytes] = {}
         self._pages = BodyCache(maxsize=64)
         self.floorsheets = FloorsheetPages(market)
+        self.history = HistoryBodies(market)
+        self.directory = DirectoryBodies(market)
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
-    def _cached(self, key: object, build: Callable[[], Json]) -> bytes:
-        body = self._static.get(key)
-        if body is None:
-            body = self._static[key] = encode(build())
-        return body
-
     def _traded(self) -> list[DayStats]:
         return list(self.market.day_stats.values())
-
-    def _time_text(self, index: int, separator: str = "T") -> str:
-        return self.market.trade_time(index).strftime(f"%Y-%m-%d{separator}%H:%M:%S.%f")
 
     def _close(self, stats: DayStats) -> float | None:
         return None if self.market.market_open else stats.close
@@ -83,14 +78,19 @@ class Responses:
     def market_summary(self) -> bytes:
         def build() -> Json:
             traded = self._traded()
-            cap = sum(s.previous_close * s.listed_shares for s in self.market.securities if s.active_status == "A")
-            return [
+            items = [
                 {"detail": "Total Turnover Rs:", "value": round(sum(t.turnover for t in traded), 2)},
                 {"detail": "Total Traded Shares", "value": float(sum(t.quantity for t in traded))},
                 {"detail": "Total Transactions", "value": float(sum(t.trades for t in traded))},
                 {"detail": "Total Scrips Traded", "value": float(len(traded))},
+            ]
+            if self.market.market_open:  # the capitalisation items appear after the close
+                return items
+            cap = self.market.capitalization()
+            return [
+                *items,
                 {"detail": "Total Market Capitalization Rs:", "value": round(cap, 2)},
-                {"detail": "Total Float Market Capitalization Rs:", "value": round(cap * 0.41, 2)},
+                {"detail": "Total Float Market Capitalization Rs:", "value": round(cap * FLOAT_SHARE, 2)},
             ]
 
         return self._cached("market_summary", build)
@@ -162,12 +162,11 @@ class Responses:
             lambda s: {"symbol": s.security.symbol, "turnover": s.turnover, "closingPrice": s.close},
         )
 
-    @staticmethod
-    def _mover_row(s: DayStats) -> Json:
+    def _mover_row(self, s: DayStats) -> Json:
         return {
             "symbol": s.security.symbol,
             "ltp": s.close,
-            "cp": s.security.previous_close,
+            "cp": 0 if self.market.market_open else s.close,
             "pointChange": s.change,
             "percentageChange": s.percentage_change,
         }
@@ -177,33 +176,36 @@ class Responses:
         return {index_id: self._index_value(index_id) for index_id in INDICES}
 
     def _index_value(self, index_id: int) -> dict[str, Json]:
-        points = self.market.index_intraday(index_id)
-        previous = self.market.index_levels[index_id]
-        values = [v for _, v in points]
-        close = values[-1]
-        change = round(close - previous, 2)
+        """As the site: ``close`` the previous session's close, ``currentValue`` today's value, ``previousClose``
+        the previous close until the evening update (4 decimals) and today's close after it."""
+        day = self.market.index_today(index_id)
+        change = round(day.close - day.open, 2)
+        generated = self._as_of.replace(tzinfo=None).isoformat(timespec="milliseconds").rstrip("0").rstrip(".")
         return {
             "id": index_id,
             "auditId": None,
             "exchangeIndexId": None,
-            "generatedTime": self._as_of.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            "generatedTime": generated,
             "index": INDICES[index_id][0],
-            "close": close,
-            "high": max(values),
-            "low": min(values),
-            "previousClose": round(previous, 2),
+            "close": day.open,
+            "high": day.high,
+            "low": day.low,
+            "previousClose": round(day.previous_close, 4) if self.market.market_open else day.close,
             "change": change,
-            "perChange": round(100 * change / previous, 2),
-            "fiftyTwoWeekHigh": round(previous * 1.18, 2),
-            "fiftyTwoWeekLow": round(previous * 0.81, 2),
-            "currentValue": close,
+            "perChange": round(100 * change / day.open, 2),
+            "fiftyTwoWeekHigh": round(day.previous_close * 1.18, 2),
+            "fiftyTwoWeekLow": round(day.previous_close * 0.81, 2),
+            "currentValue": day.close,
         }
 
     def nepse_index(self) -> bytes:
         return self._cached("nepse_index", lambda: [self._index_values[i] for i in MAIN_INDEX_IDS])
 
     def sub_indices(self) -> bytes:
-        return self._cached("sub_indices", lambda: [self._index_values[i] for i in SUB_INDEX_IDS])
+        def build() -> Json:
+            return [{k: self._index_values[i][k] for k in SUB_INDEX_FIELDS} for i in SUB_INDEX_IDS]
+
+        return self._cached("sub_indices", build)
 
     def price_volume(self) -> bytes:
         def build() -> Json:
@@ -216,7 +218,7 @@ class Responses:
                     "totalTradeQuantity": s.quantity,
                     "lastTradedPrice": s.close,
                     "percentageChange": s.percentage_change,
-                    "previousClose": s.security.previous_close,
+                    "previousClose": s.previous_close_or_zero,
                     "closePrice": self._close(s),
                 }
                 for s in self._traded()
@@ -240,9 +242,9 @@ class Responses:
                     "totalTradeValue": s.turnover,
                     "lastTradedPrice": s.close,
                     "percentageChange": s.percentage_change,
-                    "lastUpdatedDateTime": self._time_text(s.last_trade_seq, " "),
+                    "lastUpdatedDateTime": self.market.trade_time_text(s.last_trade_seq, " "),
                     "lastTradedVolume": t.quantity[s.last_trade_seq],
-                    "previousClose": s.security.previous_close,
+                    "previousClose": s.previous_close_or_zero,
                     "averageTradedPrice": round(s.turnover / s.quantity, 2),
                 }
                 for s in self._traded()
@@ -343,71 +345,6 @@ class Responses:
             }
         )
 
-    def _bars(self, security: Security) -> list[DailyBar]:
-        """History plus the business day itself when the security traded, oldest first."""
-        bars = list(self.market.history(security))
-        stats = self.market.day_stats.get(security.id)
-        if stats is not None:
-            bars.append(
-                DailyBar(
-                    self.market.business_date,
-                    stats.open,
-                    stats.high,
-                    stats.low,
-                    stats.close,
-                    security.previous_close,
-                    stats.quantity,
-                    stats.turnover,
-                    stats.trades,
-                )
-            )
-        return bars
-
-    def security_price_history(
-        self, security_id: int, start: dt.date | None, end: dt.date | None, page: int, size: int
-    ) -> bytes | None:
-        """Newest first, only within the site's window (:func:`~nepse_ray.sim.market.history_window_start`)."""
-        security = self.security(security_id)
-        if security is None:
-            return None
-        oldest = history_window_start(self.market.business_date)
-        start = oldest if start is None else max(start, oldest)
-        rows = [
-            {
-                "businessDate": b.business_date.isoformat(),
-                "totalTrades": b.trades,
-                "totalTradedQuantity": b.quantity,
-                "totalTradedValue": b.turnover,
-                "highPrice": b.high,
-                "lowPrice": b.low,
-                "closePrice": b.close,
-            }
-            for b in reversed(self._bars(security))
-            if b.business_date >= start and (end is None or b.business_date <= end)
-        ]
-        return encode(spring_page(rows, page=page, size=size, sort=False))
-
-    def daily_price_graph(self, security_id: int) -> bytes | None:
-        security = self.security(security_id)
-        if security is None:
-            return None
-        return encode(
-            [
-                {
-                    "businessDate": b.business_date.isoformat(),
-                    "openPrice": b.open,
-                    "highPrice": b.high,
-                    "lowPrice": b.low,
-                    "previousDayClosePrice": b.previous_close,
-                    "fiftyTwoWeekHigh": security.year_high,
-                    "lastTradedPrice": b.close,
-                    "totalTradedQuantity": b.quantity,
-                    "closePrice": b.close,
-                }
-                for b in self._bars(security)
-            ]
-        )
-
     def stock_intraday_graph(self, security_id: int) -> bytes | None:
         if self.security(security_id) is None:
             return None
@@ -419,126 +356,12 @@ class Responses:
             ]
         )
 
-    def security_detail(self, security_id: int) -> bytes | None:
-        security = self.security(security_id)
-        if security is None:
-            return None
-        stats = self.market.day_stats.get(security_id)
-        day = self.market.business_date.isoformat()
-        sector = security.sector
-        price = stats.close if stats else security.previous_close
-        promoter_pct = 51.0 if sector else 100.0
-        return encode(
-            {
-                "securityDailyTradeDto": {
-                    "securityId": str(security_id),
-                    "businessDate": day,
-                    "openPrice": stats.open if stats else None,
-                    "highPrice": stats.high if stats else None,
-                    "lowPrice": stats.low if stats else None,
-                    "totalTradeQuantity": stats.quantity if stats else 0,
-                    "totalTrades": stats.trades if stats else 0,
-                    "lastTradedPrice": price,
-                    "previousClose": security.previous_close,
-                    "closePrice": None if self.market.market_open else price,
-                    "fiftyTwoWeekHigh": security.year_high,
-                    "fiftyTwoWeekLow": security.year_low,
-                    "lastUpdatedDateTime": self._time_text(stats.last_trade_seq) if stats else None,
-                },
-                "security": {
-                    "id": security_id,
-                    "symbol": security.symbol,
-                    "isin": f"NPE{security_id:06d}A00{security_id % 10}",
-                    "permittedToTrade": "Y",
-                    "listingDate": "2012-07-15",
-                    "instrumentType": {
-                        "id": 1,
-                        "code": "EQ" if security.instrument_type == "Equity" else "MF",
-                        "description": security.instrument_type,
-                        "activeStatus": "A",
-                    },
-                    "companyId": {
-                        "id": security.company_id,
-                        "companyShortName": security.name,
-                        "companyName": security.name,
-                        "email": f"info@{security.symbol.lower()}.com.np",
-                        "companyWebsite": f"https://www.{security.symbol.lower()}.com.np",
-                        "sectorMaster": {
-                            "id": sector.index_id if sector else None,
-                            "sectorDescription": sector.name if sector else "Promoter Share",
-                            "activeStatus": "A",
-                            "regulatoryBody": sector.regulatory_body if sector else None,
-                        },
-                        "activeStatus": security.active_status,
-                    },
-                    "faceValue": 10.0 if security.instrument_type == "Mutual Funds" else 100.0,
-                    "tickSize": 0.1,
-                    "securityName": security.name,
-                    "isPromoter": "N" if sector else "Y",
-                },
-                "securityId": security_id,
-                "stockListedShares": float(security.listed_shares),
-                "paidUpCapital": float(security.listed_shares * 100),
-                "issuedCapital": float(security.listed_shares * 100),
-                "marketCapitalization": round(price * security.listed_shares, 2),
-                "publicShares": round(security.listed_shares * (100 - promoter_pct) / 100),
-                "publicPercentage": 100 - promoter_pct,
-                "promoterShares": round(security.listed_shares * promoter_pct / 100),
-                "promoterPercentage": promoter_pct,
-                "updatedDate": day,
-            }
-        )
-
     # -- indices ---------------------------------------------------------------------------------------------
 
     def index_intraday_graph(self, index_id: int) -> bytes | None:
         if index_id not in INDICES:
             return None
         return self._cached(("index_graph", index_id), lambda: [list(p) for p in self.market.index_intraday(index_id)])
-
-    def index_history(self, index_id: int, page: int, size: int) -> bytes | None:
-        if index_id not in INDICES:
-            return None
-        days = self.market.index_history(index_id)
-        today = self._index_values[index_id]
-        rows = [
-            {
-                "id": None,
-                "businessDate": self.market.business_date.isoformat(),
-                "exchangeIndexId": index_id,
-                "closingIndex": today["close"],
-                "openIndex": today["previousClose"],
-                "highIndex": today["high"],
-                "lowIndex": today["low"],
-                "fiftyTwoWeekHigh": today["fiftyTwoWeekHigh"],
-                "fiftyTwoWeekLow": today["fiftyTwoWeekLow"],
-                "turnoverValue": days[-1].turnover,
-                "turnoverVolume": days[-1].volume,
-                "totalTransaction": len(self.market.trades),
-                "absChange": today["change"],
-                "percentageChange": today["perChange"],
-            }
-        ]
-        rows += [
-            {
-                "id": None,
-                "businessDate": d.business_date.isoformat(),
-                "exchangeIndexId": index_id,
-                "closingIndex": d.close,
-                "openIndex": d.open,
-                "highIndex": d.high,
-                "lowIndex": d.low,
-                "fiftyTwoWeekHigh": today["fiftyTwoWeekHigh"],
-                "fiftyTwoWeekLow": today["fiftyTwoWeekLow"],
-                "turnoverValue": d.turnover,
-                "turnoverVolume": d.volume,
-                "totalTransaction": d.transactions,
-                "absChange": round(d.close - d.previous_close, 2),
-                "percentageChange": round(100 * (d.close - d.previous_close) / d.previous_close, 2),
-            }
-            for d in reversed(days)
-        ]
-        return encode(spring_page(rows, page=page, size=size, sort=True))
 
     # -- signed pages --------------------------------------------------------------------------------------
 
@@ -555,6 +378,7 @@ class Responses:
         rows = []
         for s in sorted(self._traded(), key=lambda s: s.security.symbol):
             sec = s.security
+            first_day = s.previous_close is None
             rows.append(
                 {
                     "id": None,
@@ -568,14 +392,16 @@ class Responses:
                     "closePrice": self._close(s),
                     "totalTradedQuantity": s.quantity,
                     "totalTradedValue": s.turnover,
-                    "previousDayClosePrice": sec.previous_close,
-                    "fiftyTwoWeekHigh": max(sec.year_high, s.high),
-                    "fiftyTwoWeekLow": min(sec.year_low, s.low),
-                    "lastUpdatedTime": self._time_text(s.last_trade_seq),
+                    "previousDayClosePrice": s.previous_close_or_zero,
+                    "fiftyTwoWeekHigh": 0.0 if first_day else max(sec.year_high, s.high),
+                    "fiftyTwoWeekLow": 0.0 if first_day else min(sec.year_low, s.low),
+                    "lastUpdatedTime": self.market.trade_time_text(s.last_trade_seq),
                     "lastUpdatedPrice": t.rate[s.last_trade_seq],
                     "totalTrades": s.trades,
                     "averageTradedPrice": round(s.turnover / s.quantity, 2),
-                    "marketCapitalization": round(s.close * sec.listed_shares / 1e6, 2),
+                    "marketCapitalization": None
+                    if self.market.market_open
+                    else round(s.close * sec.listed_shares / 1e6, 2),
                 }
             )
         return rows

@@ -1,9 +1,15 @@
-"""The ``/api/nots`` endpoints the simulator serves: each catalogue name, its method and path, and its body.
+"""The ``/api/nots`` endpoints the simulator serves: each one's name (the catalogue's, where nepse-ray's client
+calls it), its method and path, and its body.
 
 Handlers read path and query values (a malformed one raises :class:`BadRequest`, answered 400), then ask
-:class:`~nepse_ray.sim.responses.Responses` for the encoded body; ``None`` means an unknown security or index
-id (answered 404). ``size`` defaults to and is capped at ``max_page_size`` (500, like the site), except a
-security's price history, which the site caps at :data:`HISTORY_PAGE_CAP` and gives for one year only.
+:class:`~nepse_ray.sim.responses.Responses` (or its ``history`` and ``directory`` parts) for the encoded body;
+``None`` means an unknown security or index id (answered 404). A page without ``size`` has Spring's default of
+:data:`DEFAULT_PAGE_SIZE` rows, and ``size`` is capped at ``max_page_size`` (500), except a security's history,
+which the site caps at :data:`HISTORY_PAGE_CAP`. Besides the catalogue's endpoints the site serves, and other
+clients call, GET forms and directories (``security/{id}``, ``market/security/price/{id}``, ``index``,
+``securities``, ``application/dividend/{id}``, ``market-summary-history``, ``sectorwise``,
+``nepse-data/marcapbydate/``, GET ``market/graphdata/{id}``). ``security/floorsheet/{id}`` answers the site's
+nginx 403 page unless ``security_floorsheet_rows`` is set.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ from aiohttp import web
 from ..nepse.payload import VARIANT_BY_ENDPOINT
 from .config import SimConfig
 from .days import TradingDays
+from .wire import encode
 
 #: The site caps a security's history page at 2,000 rows (asked for size=10000, it answered size 2000).
 HISTORY_PAGE_CAP = 2000
+#: Spring Data's page size when the request names none (the site's today-price and index history show it).
+DEFAULT_PAGE_SIZE = 20
 
 
 class BadRequest(Exception):
@@ -38,10 +47,13 @@ class Route:
     path: str
     handler: Handler
     paged: bool = False
+    #: True while the site's nginx refuses the path outright (403 page, before any other check).
+    blocked: Callable[[], bool] = lambda: False
 
     @property
     def signed(self) -> bool:
-        return self.name in VARIANT_BY_ENDPOINT
+        """A POST whose body must carry the payload id (the GET form of the same path has no body)."""
+        return self.method == "POST" and self.name in VARIANT_BY_ENDPOINT
 
 
 def _int(value: str, what: str) -> int:
@@ -84,7 +96,7 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
         if size == 0:
             raise BadRequest("size must be at least 1")
         limit = cap or config().max_page_size
-        return page, min(size or limit, limit)
+        return page, min(size or DEFAULT_PAGE_SIZE, limit)
 
     def floorsheet(request: web.Request) -> bytes:
         page, size = page_args(request)
@@ -105,10 +117,31 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
         page, size = page_args(request)
         return days.floorsheet(_query_date(request, "businessDate"), now(), page, size, stock_id=security_id)
 
-    def security_price_history(request: web.Request) -> bytes | None:
-        page, size = page_args(request, HISTORY_PAGE_CAP)
-        start, end = _query_date(request, "startDate"), _query_date(request, "endDate")
-        return r.security_price_history(_path_int(request, "security_id"), start, end, page, size)
+    def security_history(build: Callable[..., bytes | None]) -> Handler:
+        def handler(request: web.Request) -> bytes | None:
+            page, size = page_args(request, HISTORY_PAGE_CAP)
+            start, end = _query_date(request, "startDate"), _query_date(request, "endDate")
+            return build(_path_int(request, "security_id"), start, end, page, size)
+
+        return handler
+
+    def index_history(request: web.Request) -> bytes | None:
+        page, size = page_args(request)
+        dates: tuple[dt.date | None, dt.date | None] = (None, None)
+        if config().honour_index_dates:
+            dates = (_query_date(request, "startDate"), _query_date(request, "endDate"))
+        return r.history.index_history(_path_int(request, "index_id"), *dates, page, size)
+
+    def market_cap_history(request: web.Request) -> bytes:
+        day = request.query.get("date", "").replace("/", "-")
+        try:
+            return r.history.market_cap_history(dt.date.fromisoformat(day) if day else None)
+        except ValueError:
+            raise BadRequest(f"date must be YYYY-MM-DD or YYYY/MM/DD, got {day!r}") from None
+
+    def sector_summary(request: web.Request) -> bytes:
+        served = days.responses(_query_date(request, "businessDate"))
+        return served.directory.sector_summary() if served is not None else encode([])
 
     def today_price(request: web.Request) -> bytes:
         page, size = page_args(request)
@@ -123,6 +156,7 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
     def constant(build: Callable[[], bytes]) -> Handler:
         return lambda request: build()
 
+    history, directory = r.history, r.directory
     nots = "/api/nots"
     return [
         Route("market_open", "GET", f"{nots}/nepse-data/market-open", lambda _: r.market_open(config().market_id)),
@@ -155,25 +189,41 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
             "security_price_history",
             "GET",
             f"{nots}/market/history/security/{{security_id}}",
-            security_price_history,
+            security_history(history.security_price_history),
             paged=True,
         ),
         Route(
-            "index_history",
+            "security_price",
             "GET",
-            f"{nots}/index/history/{{index_id}}",
-            lambda request: r.index_history(_path_int(request, "index_id"), *page_args(request)),
+            f"{nots}/market/security/price/{{security_id}}",
+            security_history(history.security_price),
             paged=True,
         ),
+        Route("index_history", "GET", f"{nots}/index/history/{{index_id}}", index_history, paged=True),
         Route(
             "daily_price_graph",
             "POST",
             f"{nots}/market/graphdata/{{security_id}}",
-            by_security(r.daily_price_graph),
+            by_security(history.daily_price_graph),
         ),
+        Route(
+            "daily_price_graph",
+            "GET",
+            f"{nots}/market/graphdata/{{security_id}}",
+            by_security(history.daily_price_graph),
+        ),
+        Route(
+            "market_summary_history", "GET", f"{nots}/market-summary-history", constant(history.market_summary_history)
+        ),
+        Route("market_cap_history", "GET", f"{nots}/nepse-data/marcapbydate/", market_cap_history),
         Route("company_list", "GET", f"{nots}/company/list", constant(r.company_list)),
         Route("live_market", "GET", f"{nots}/lives-market", constant(r.live_market)),
-        Route("security_detail", "POST", f"{nots}/security/{{security_id}}", by_security(r.security_detail)),
+        Route("security_detail", "POST", f"{nots}/security/{{security_id}}", by_security(directory.security_detail)),
+        Route("security_data", "GET", f"{nots}/security/{{security_id}}", by_security(directory.security_data)),
+        Route("securities", "GET", f"{nots}/securities", constant(directory.securities)),
+        Route("index_list", "GET", f"{nots}/index", constant(directory.index_list)),
+        Route("dividends", "GET", f"{nots}/application/dividend/{{security_id}}", by_security(directory.dividends)),
+        Route("sector_summary", "GET", f"{nots}/sectorwise", sector_summary),
         Route("floorsheet", "POST", f"{nots}/nepse-data/floorsheet", floorsheet, paged=True),
         Route(
             "security_floorsheet",
@@ -181,6 +231,7 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
             f"{nots}/security/floorsheet/{{security_id}}",
             security_floorsheet,
             paged=True,
+            blocked=lambda: not config().security_floorsheet_rows,
         ),
         Route("today_price", "POST", f"{nots}/nepse-data/today-price", today_price, paged=True),
     ]

@@ -58,6 +58,19 @@ def spring_page(rows: Sequence[Json], *, page: int, size: int, sort: bool) -> di
     return {"content": chunk, **page_meta(page=page, size=size, total=len(rows), count=len(chunk), sort=sort)}
 
 
+class EncodedBodies:
+    """A base for the bodies of one market: :meth:`_cached` encodes a body that never changes once."""
+
+    def __init__(self) -> None:
+        self._static: dict[object, bytes] = {}
+
+    def _cached(self, key: object, build: Callable[[], Json]) -> bytes:
+        body = self._static.get(key)
+        if body is None:
+            body = self._static[key] = encode(build())
+        return body
+
+
 class BodyCache:
     """A small thread-safe LRU of encoded bodies (markets, and so their caches, are shared across servers)."""
 

@@ -19,8 +19,17 @@ from nepse_ray.nepse.errors import (
 )
 from nepse_ray.sim import Simulator
 
-#: Limits off on both sides so the suite runs fast; the per-token limit has its own test below.
-SIM: dict[str, Any] = {"trades": 5_000, "business_date": BUSINESS_DATE, "rate_limit": None, "seed": 17}
+#: Limits off on both sides so the suite runs fast (the per-token limit has its own tests below), and the
+#: per-company floorsheet's rows on (the site refuses it with 403), so every catalogue endpoint answers data.
+SIM: dict[str, Any] = {
+    "trades": 5_000,
+    "business_date": BUSINESS_DATE,
+    "rate_limit": None,
+    "seed": 17,
+    "security_floorsheet_rows": True,
+}
+#: The strict limits the pool is measured against: 2 req/s per token, burst 1, 429 + Retry-After past it.
+STRICT: dict[str, Any] = {"rate_limit": 2.0, "burst": 1, "on_excess": "429"}
 
 
 @pytest.fixture()
@@ -91,7 +100,7 @@ def test_early_expiry_is_transparently_re_proved(sim: Simulator, client: NepseCl
 
 
 def test_a_429_is_retried_after_retry_after() -> None:
-    with Simulator(**{**SIM, "rate_limit": 2.0}) as sim, NepseClient(sim.base_url, rate=1000.0, burst=10) as client:
+    with Simulator(**{**SIM, **STRICT}) as sim, NepseClient(sim.base_url, rate=1000.0, burst=10) as client:
         # prove, market-open (the token's first request), then market-summary right after it: refused once
         # with Retry-After: 1, slept, then served.
         assert client.market_summary()
@@ -100,7 +109,7 @@ def test_a_429_is_retried_after_retry_after() -> None:
 
 
 def test_a_paced_client_is_never_flagged() -> None:
-    with Simulator(**{**SIM, "rate_limit": 2.0}) as sim, NepseClient(sim.base_url) as client:
+    with Simulator(**{**SIM, **STRICT}) as sim, NepseClient(sim.base_url) as client:
         for _ in range(3):
             client.market_summary()
         assert sim.stats()["rate_limit_violations"] == 0

@@ -12,6 +12,7 @@ from nepse_ray.nepse import models as m
 from nepse_ray.nepse.endpoints import CATALOGUE, prepare
 from nepse_ray.nepse.errors import NepseInputError, NepseInvalidResponseError
 from nepse_ray.nepse.methods import CatalogueMethods
+from nepse_ray.nepse.payload import NEPAL_TZ
 
 PAGE0 = (("page", "0"), ("size", "500"))
 
@@ -172,14 +173,50 @@ def test_floorsheet_rows_allow_null_brokers() -> None:
 @pytest.mark.parametrize(
     ("as_of", "expected"),
     [
-        ("2025-10-30T15:00:00", dt.datetime(2025, 10, 30, 15)),
-        ("2026-04-02T12:22:25.746796", dt.datetime(2026, 4, 2, 12, 22, 25, 746796)),
-        ("2026-04-02 12:22:25.746796", dt.datetime(2026, 4, 2, 12, 22, 25, 746796)),
+        ("2025-10-30T15:00:00", dt.datetime(2025, 10, 30, 15, tzinfo=NEPAL_TZ)),
+        ("2026-04-02T12:22:25.746796", dt.datetime(2026, 4, 2, 12, 22, 25, 746796, tzinfo=NEPAL_TZ)),
+        ("2026-04-02 12:22:25.746796", dt.datetime(2026, 4, 2, 12, 22, 25, 746796, tzinfo=NEPAL_TZ)),
+        ("2025-10-30T15:18:27.15", dt.datetime(2025, 10, 30, 15, 18, 27, 150000, tzinfo=NEPAL_TZ)),
     ],
 )
-def test_market_open_as_of_with_and_without_microseconds(as_of: str, expected: dt.datetime) -> None:
+def test_market_open_as_of_is_nepal_time_with_or_without_a_fraction(as_of: str, expected: dt.datetime) -> None:
     market = CATALOGUE["market_open"].parse({"isOpen": "OPEN", "asOf": as_of, "id": 80})
     assert (market.as_of, market.id, market.is_open) == (expected, 80, "OPEN")
+    assert market.as_of.utcoffset() == dt.timedelta(hours=5, minutes=45)
+
+
+def test_naive_times_of_every_model_are_zoned_in_nepal_time() -> None:
+    live = m.LiveMarketRow.model_validate(
+        {"securityId": "2788", "symbol": "AKJCL", "lastUpdatedDateTime": "2026-03-17 14:57:26.336411"}
+    )
+    index = m.IndexValue.model_validate({"id": 58, "index": "NEPSE Index", "generatedTime": "2025-10-30T15:18:27.15"})
+    trade = m.SecurityDailyTrade.model_validate(
+        {"securityId": "131", "lastUpdatedDateTime": "2026-04-02T12:21:22.274756"}
+    )
+    times = (live.last_updated_date_time, index.generated_time, trade.last_updated_date_time)
+    assert [t.isoformat() if t else None for t in times] == [
+        "2026-03-17T14:57:26.336411+05:45",
+        "2025-10-30T15:18:27.150000+05:45",
+        "2026-04-02T12:21:22.274756+05:45",
+    ]
+    assert m.IndexValue.model_validate({"id": 58, "index": "NEPSE Index", "generatedTime": None}).generated_time is None
+
+
+@pytest.mark.parametrize(
+    ("model", "payload", "field"),
+    [
+        (m.TodayPriceRow, {"closePrice": 0}, "close_price"),
+        (m.TodayPriceRow, {"previousDayClosePrice": 0.0}, "previous_day_close_price"),
+        (m.TradeStat, {"closePrice": 0}, "close_price"),
+        (m.TopMover, {"cp": 0}, "cp"),
+        (m.LiveMarketRow, {"previousClose": 0.0}, "previous_close"),
+        (m.SecurityDailyTrade, {"closePrice": 0}, "close_price"),
+    ],
+)
+def test_a_zero_the_site_sends_for_none_yet_reads_as_none(model: Any, payload: dict[str, Any], field: str) -> None:
+    base = {"businessDate": "2026-04-02", "securityId": 131, "symbol": "NABIL"}
+    assert getattr(model.model_validate({**base, **payload}), field) is None
+    assert getattr(model.model_validate({**base, **{k: 512.5 for k in payload}}), field) == 512.5
 
 
 @pytest.mark.parametrize(

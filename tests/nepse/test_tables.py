@@ -77,6 +77,38 @@ def test_values_keep_their_meaning() -> None:
     assert isinstance(batch.extras["totalTrades"], int) and isinstance(batch.extras["totalQty"], float)
 
 
+def test_a_zero_the_site_sends_for_none_yet_is_null_both_ways() -> None:
+    """While the market is open the day's close is 0 or null; a security listed today has a previous close of 0."""
+    rows = [
+        {
+            "businessDate": "2026-04-02",
+            "securityId": 131,
+            "symbol": "NABIL",
+            "closePrice": 0,
+            "previousDayClosePrice": 523,
+        },
+        {
+            "businessDate": "2026-04-02",
+            "securityId": 9293,
+            "symbol": "DHEL",
+            "closePrice": None,
+            "previousDayClosePrice": 0.0,
+        },
+    ]
+    page = {"content": rows, "totalElements": 2, "totalPages": 1, "number": 0}
+    fast, tolerant = read_page("today_price", body(page)), page_batch("today_price", page)
+    assert fast is not None and same(fast, tolerant)
+    assert fast.rows.column("close_price").to_pylist() == [None, None]
+    assert fast.rows.column("previous_day_close_price").to_pylist() == [523.0, None]
+    assert fast.rows.column("total_traded_quantity").null_count == 2  # absent, not zero
+
+
+def test_columns_say_what_they_hold() -> None:
+    fields = schema("today_price")
+    assert b"open" in (fields.field("close_price").metadata or {})[b"description"]
+    assert fields.field("business_date").metadata is None
+
+
 @pytest.mark.parametrize(
     "odd",
     [

@@ -58,7 +58,7 @@ SECOND_DRIVER_SCRIPT = textwrap.dedent(
 
 @pytest.fixture
 def limited_sim() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(seed=5, trades=REQUESTS, rate_limit=RATE, burst=1) as sim:
+    with SimulatorProcess(seed=5, trades=REQUESTS, rate_limit=RATE, burst=1, on_excess="429") as sim:
         yield sim
 
 

@@ -51,7 +51,7 @@ SCRIPT = textwrap.dedent(
         deadline = time.monotonic() + 60
         while ray.available_resources().get("CPU", 0) < len(addresses) and time.monotonic() < deadline:
             time.sleep(0.1)
-        limits = {{"rate_limit": {TOKEN_RATE}, "address_rate_limit": {ADDRESS_RATE}}}
+        limits = {{"rate_limit": {TOKEN_RATE}, "burst": 1, "address_rate_limit": {ADDRESS_RATE}, "on_excess": "429"}}
         with Simulator(seed=1, trades={TRADES}, address_burst={TOKENS_PER_NODE}, **limits) as sim:
             api = NepseWorkerAPI(
                 base_url=sim.base_url, min_workers=workers, max_workers=workers, rate_per_token={TOKEN_RATE}

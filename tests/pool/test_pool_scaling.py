@@ -19,7 +19,7 @@ PAGES = 200
 def test_backlog_scales_up_to_max_and_back_to_min(
     nepse_pool_factory: Callable[..., NepseWorkerAPI], nepse_sim_factory: Callable[..., Simulator]
 ) -> None:
-    sim = nepse_sim_factory(trades=PAGES * 500)
+    sim = nepse_sim_factory(trades=PAGES * 500, rate_limit=2.0, burst=1, on_excess="429")  # strict, countable
     api = nepse_pool_factory(sim, min_workers=1, max_workers=5, idle_timeout=2.0)
     assert api.get_stats().total_workers == 1
 

@@ -90,6 +90,15 @@ def test_pulls_write_files_and_an_unknown_symbol_is_one_line(
     assert "UnknownSymbolError" in line and symbols[0] in line
     assert not (tmp_path / "h.parquet").exists()
 
+    future = ["pull", "floorsheet", "--date", "2030-01-01", "--out", str(tmp_path / "f.parquet"), *connect]
+    assert main(future) == 1
+    line = one_error_line(capsys, "pull")
+    assert "EmptyDayError" in line and "2030-01-01 has not been traded yet" in line
+    assert "the site's latest trading day is" in line and "--allow-empty" in line
+    assert not (tmp_path / "f.parquet").exists()
+    assert main([*future, "--allow-empty", "--quiet"]) == 0
+    assert pq.read_table(tmp_path / "f.parquet").num_rows == 0
+
 
 @pytest.mark.ray
 def test_ctrl_c_stops_cleanly_and_leaves_no_file(

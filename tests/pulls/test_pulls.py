@@ -15,6 +15,7 @@ import pytest
 
 from nepse_ray.pool.api import NepseWorkerAPI
 from nepse_ray.pulls import (
+    EmptyDayError,
     Progress,
     UnknownSymbolError,
     companies,
@@ -62,7 +63,14 @@ def test_every_pull_has_real_dtypes_and_adds_up(
     earlier = pull_floorsheet(api, business_date=past)
     assert earlier.rows == 2_600 and set(earlier.to_arrow().column("business_date").to_pylist()) == {past}
     saturday = current - dt.timedelta(days=(current.weekday() - 5) % 7)
-    empty = pull_floorsheet(api, business_date=saturday)
+    with pytest.raises(EmptyDayError, match="is a Saturday") as weekend:
+        pull_floorsheet(api, business_date=saturday)
+    assert (weekend.value.latest, weekend.value.next_trading_day) == (current, saturday + dt.timedelta(days=1))
+    holiday = past - dt.timedelta(days=1 if past.weekday() != 6 else 3)  # a trading weekday the site did not serve
+    with pytest.raises(EmptyDayError, match="no trades on the site"):
+        today_prices(api, holiday, out=tmp_path / "holiday.parquet")
+    assert not (tmp_path / "holiday.parquet").exists()
+    empty = pull_floorsheet(api, business_date=saturday, allow_empty=True)
     assert (empty.rows, empty.expected, empty.complete, empty.unavailable) == (0, 0, True, (str(saturday),))
 
     prices = today_prices(api)
@@ -80,9 +88,9 @@ def test_every_pull_has_real_dtypes_and_adds_up(
     assert set(table.column("symbol").to_pylist()) == set(symbols)
     assert table.schema.field("business_date").type == pa.date32()
 
-    indices = index_history(api, [58, 57])
+    indices = index_history(api, [58, 57])  # the site's last year: one page of 500 each
     assert (
-        indices.complete and indices.pages == 4 and set(indices.to_arrow().column("index_id").to_pylist()) == {57, 58}
+        indices.complete and indices.pages == 2 and set(indices.to_arrow().column("index_id").to_pylist()) == {57, 58}
     )
 
     typo = symbols[0][:-1] + ("X" if symbols[0][-1] != "X" else "Y")

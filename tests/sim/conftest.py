@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sim_session import QUICK
+from sim_session import QUICK, SimSession, proved
 
 from nepse_ray.sim import Simulator
 
@@ -20,3 +20,15 @@ def sim() -> Iterator[Simulator]:
     """One small, fast simulator per test module (module scope: the tests only read from it)."""
     with Simulator(**QUICK) as simulator:
         yield simulator
+
+
+@pytest.fixture(scope="module")
+def session(sim: Simulator) -> SimSession:
+    """A proved session on the module's simulator."""
+    return proved(sim)
+
+
+@pytest.fixture(scope="module")
+def traded_id(session: SimSession) -> int:
+    """A security that traded on the business day."""
+    return int(session.call("price_volume").json()[0]["securityId"])

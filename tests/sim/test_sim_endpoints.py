@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,13 +16,10 @@ from nepse_ray.sim.market import SECTORS
 
 
 @pytest.fixture(scope="module")
-def session(sim: Simulator) -> SimSession:
-    return proved(sim)
-
-
-@pytest.fixture(scope="module")
-def traded_id(session: SimSession) -> int:
-    return int(session.call("price_volume").json()[0]["securityId"])
+def sim() -> Iterator[Simulator]:
+    """With the per-company floorsheet's rows on, so every catalogue endpoint answers data."""
+    with Simulator(**QUICK, security_floorsheet_rows=True) as simulator:
+        yield simulator
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
@@ -49,7 +47,7 @@ def test_indices(session: SimSession) -> None:
     nepse = next(i for i in main if i.id == 58)
     assert nepse.index == "NEPSE Index" and nepse.low <= nepse.current_value <= nepse.high  # type: ignore[operator]
     graph = CATALOGUE["index_intraday_graph"].parse(session.call("index_intraday_graph", index_id=58).json())
-    assert graph[-1][1] == nepse.close and len(graph) > 400
+    assert graph[-1][1] == nepse.current_value and len(graph) > 400
 
 
 def test_listing_sizes_and_sectors(session: SimSession) -> None:

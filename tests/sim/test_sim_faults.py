@@ -42,7 +42,7 @@ def test_dropped_connection(sim: Simulator) -> None:
 def test_403_html(sim: Simulator) -> None:
     session = proved(sim)
     sim.configure(fault_403=1.0)
-    response = session.call("security_floorsheet", security_id=1, business_date="2025-10-30")
+    response = session.call("market_depth", security_id=1)
     assert response.status_code == 403 and "403 Forbidden" in response.text
     assert response.headers["Content-Type"].startswith("text/html")
     assert sim.stats()["faults_injected"] == {"403": 1}

@@ -111,14 +111,25 @@ def test_other_business_dates_are_empty_pages(sim: Simulator) -> None:
     assert len(served["floorsheets"]["content"]) == 3
 
 
-def test_security_floorsheet_is_the_filtered_floorsheet(sim: Simulator) -> None:
+def test_security_floorsheet_is_the_sites_nginx_403_page_by_default(sim: Simulator) -> None:
     session = proved(sim)
     stock = session.call("floorsheet", size=1).json()["floorsheets"]["content"][0]["stockId"]
-    mine = session.call("security_floorsheet", security_id=stock, business_date=BUSINESS_DATE).json()
-    filtered = session.call("floorsheet", stock_id=stock).json()
-    assert mine == filtered
-    unknown = session.call("security_floorsheet", security_id=99_999, business_date=BUSINESS_DATE)
-    assert unknown.status_code == 404
+    refused = session.call("security_floorsheet", security_id=stock, business_date=BUSINESS_DATE)
+    assert (refused.status_code, refused.headers["Content-Type"]) == (403, "text/html")
+    assert b"<center>nginx</center>" in refused.content
+    anonymous = SimSession(sim).post(f"/api/nots/security/floorsheet/{stock}", {})
+    assert anonymous.status_code == 403  # nginx refuses before the token is looked at
+
+
+def test_security_floorsheet_rows_as_an_option_are_the_filtered_floorsheet() -> None:
+    with Simulator(**QUICK, security_floorsheet_rows=True) as sim:
+        session = proved(sim)
+        stock = session.call("floorsheet", size=1).json()["floorsheets"]["content"][0]["stockId"]
+        mine = session.call("security_floorsheet", security_id=stock, business_date=BUSINESS_DATE).json()
+        filtered = session.call("floorsheet", stock_id=stock).json()
+        assert mine == filtered
+        unknown = session.call("security_floorsheet", security_id=99_999, business_date=BUSINESS_DATE)
+        assert unknown.status_code == 404
 
 
 def test_bad_query_values_are_400(sim: Simulator) -> None:

@@ -71,7 +71,8 @@ def test_the_smallest_gap_per_token_follows_the_order_requests_were_sent_in() ->
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Simulator]:
-    with Simulator(**{**QUICK, "rate_limit": 2.0}) as sim:
+    """The strict limits nepse-ray's pool is measured against: 2 req/s per token, burst 1, 429 past it."""
+    with Simulator(**{**QUICK, "rate_limit": 2.0, "burst": 1, "on_excess": "429"}) as sim:
         yield sim
 
 
@@ -161,7 +162,7 @@ def test_turning_the_limit_off_at_runtime(limited: Simulator) -> None:
 
 
 def test_per_address_limit_counts_every_api_request() -> None:
-    with Simulator(**{**QUICK, "address_rate_limit": 1.0}) as sim:
+    with Simulator(**{**QUICK, "address_rate_limit": 1.0, "on_excess": "429"}) as sim:
         session = proved(sim)  # the prove itself uses the address's allowance
         response = session.get(MARKET_OPEN)
         assert response.status_code == 429

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,9 +25,10 @@ SIGNED_CALLS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module")
-def traded_id(sim: Simulator) -> int:
-    rows = proved(sim).call("price_volume").json()
-    return int(rows[0]["securityId"])
+def sim() -> Iterator[Simulator]:
+    """With the per-company floorsheet's rows on, so its signed body is checked like the others'."""
+    with Simulator(**QUICK, security_floorsheet_rows=True) as simulator:
+        yield simulator
 
 
 def _params(name: str, traded_id: int) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def test_a_refused_module_is_a_broken_decoder_not_a_hang(nepse_sim_factory: SimF
 
 
 def test_the_quick_set_keeps_the_sites_limit(nepse_sim_factory: SimFactory) -> None:
-    sim = nepse_sim_factory(trades=1_000, rate_limit=2.0, burst=1, changes=["payload-variant"])
+    sim = nepse_sim_factory(trades=1_000, rate_limit=2.0, burst=1, on_excess="429", changes=["payload-variant"])
     report = doctor(sim.base_url)
     stats = sim.stats()
     assert report.verdict == "changed"
