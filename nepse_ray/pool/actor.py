@@ -10,9 +10,10 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
   coroutine and one more than ``max_queued`` is refused at once with ``PoolBusyError`` instead of piling up in
   Ray's queue (in Ray 2.60 raising ``max_concurrency`` far beyond that only makes every queued call cost more);
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
-  (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls;
-* the **control group** takes stats, readiness, the session-worker list, options and shutdown, so they answer
-  however deep the backlog (the ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
+  (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls, and the live
+  streams' long polls (:meth:`PoolCoordinator.stream_fetch`, ``hub.py``);
+* the **control group** takes stats, readiness, the session-worker list, options, a stream's end and shutdown, so
+  they answer however deep the backlog (the ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
 
 All pool state lives on one loop, the home loop: the default group's, where the bulk calls (nearly all the traffic)
 already run. Interactive and control calls hop there with ``run_coroutine_threadsafe`` and await the answer, so the
@@ -40,6 +41,7 @@ from typing import Any, TypeVar
 import ray
 
 from nepse_ray.pool.coordinator import Coordinator
+from nepse_ray.pool.hub import StreamHub
 from nepse_ray.pool.lease import GivenBack, Grants
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
@@ -47,6 +49,8 @@ from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.wire import pass_through
 from nepse_ray.pool.worker import RayWorkerLauncher
+from nepse_ray.stream.feeds import FeedKey
+from nepse_ray.stream.tick import Cursor, Delivery
 
 T = TypeVar("T")
 
@@ -69,6 +73,7 @@ class PoolCoordinator:
         self._creator = creator
         metrics = PoolMetrics(options.pool_name) if options.metrics else None
         self._core = Coordinator(options, RayWorkerLauncher(), metrics=metrics, on_drained=release_memory)
+        self._streams = StreamHub(self._core, options)
         self._home: asyncio.AbstractEventLoop | None = None
         self._myself = ray.get_runtime_context().current_actor
         self._myself.start.remote()  # the default group's first call: its loop becomes home, the pool starts
@@ -126,7 +131,19 @@ class PoolCoordinator:
         """An interactive-lane request; see ``Coordinator.call``."""
         return await self._at_home(self._core.call(request))
 
+    @ray.method(concurrency_group="interactive", enable_task_events=False)
+    async def stream_fetch(
+        self, key: FeedKey, subscriber: str, cursor: Cursor | None, known: bool | None, wait: float
+    ) -> Delivery:
+        """A live stream's long poll: the ticks after ``cursor``, or news of the market; see ``StreamHub.fetch``."""
+        return await self._at_home(self._streams.fetch(key, subscriber, cursor, known, wait))
+
     # ---------------------------------------------------------------- control
+
+    @ray.method(concurrency_group="control")
+    async def stream_leave(self, key: FeedKey, subscriber: str) -> None:
+        """A subscriber closed its stream of ``key``; see ``StreamHub.leave``."""
+        await self._at_home(_now(lambda: self._streams.leave(key, subscriber)))
 
     @ray.method(concurrency_group="control")
     async def ready(self, timeout: float) -> PoolStats:
@@ -162,6 +179,7 @@ class PoolCoordinator:
         actor ends with ``ray.kill`` rather than by exiting: Ray 2.60 keeps the name of an actor that exits itself
         registered, and a new pool of that name would find the dead one.
         """
+        await self._at_home(self._streams.close())
         stats = await self._at_home(self._core.shutdown(drain, drain_timeout))
         asyncio.get_running_loop().call_later(END_GRACE, functools.partial(ray.kill, self._myself, no_restart=True))
         return stats
