@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .floorsheet import FloorsheetPages
@@ -177,27 +177,9 @@ class Responses:
         return {index_id: self._index_value(index_id) for index_id in INDICES}
 
     def _index_value(self, index_id: int) -> dict[str, Json]:
-        points = self.market.index_intraday(index_id)
+        values = [v for _, v in self.market.index_intraday(index_id)]
         previous = self.market.index_levels[index_id]
-        values = [v for _, v in points]
-        close = values[-1]
-        change = round(close - previous, 2)
-        return {
-            "id": index_id,
-            "auditId": None,
-            "exchangeIndexId": None,
-            "generatedTime": self._as_of.replace(tzinfo=None).isoformat(timespec="milliseconds"),
-            "index": INDICES[index_id][0],
-            "close": close,
-            "high": max(values),
-            "low": min(values),
-            "previousClose": round(previous, 2),
-            "change": change,
-            "perChange": round(100 * change / previous, 2),
-            "fiftyTwoWeekHigh": round(previous * 1.18, 2),
-            "fiftyTwoWeekLow": round(previous * 0.81, 2),
-            "currentValue": close,
-        }
+        return index_row(index_id, previous, max(values), min(values), values[-1], self._as_of)
 
     def nepse_index(self) -> bytes:
         return self._cached("nepse_index", lambda: [self._index_values[i] for i in MAIN_INDEX_IDS])
@@ -225,30 +207,7 @@ class Responses:
         return self._cached("price_volume", build)
 
     def live_market(self) -> bytes:
-        def build() -> Json:
-            t = self.market.trades
-            return [
-                {
-                    "securityId": str(s.security.id),
-                    "securityName": s.security.name,
-                    "symbol": s.security.symbol,
-                    "indexId": 58,
-                    "openPrice": s.open,
-                    "highPrice": s.high,
-                    "lowPrice": s.low,
-                    "totalTradeQuantity": s.quantity,
-                    "totalTradeValue": s.turnover,
-                    "lastTradedPrice": s.close,
-                    "percentageChange": s.percentage_change,
-                    "lastUpdatedDateTime": self._time_text(s.last_trade_seq, " "),
-                    "lastTradedVolume": t.quantity[s.last_trade_seq],
-                    "previousClose": s.security.previous_close,
-                    "averageTradedPrice": round(s.turnover / s.quantity, 2),
-                }
-                for s in self._traded()
-            ]
-
-        return self._cached("live_market", build)
+        return self._cached("live_market", lambda: live_market_rows(self.market, self._traded()))
 
     def supply_demand(self) -> bytes:
         def build() -> Json:
@@ -579,6 +538,54 @@ class Responses:
                 }
             )
         return rows
+
+
+def index_row(
+    index_id: int, previous: float, high: float, low: float, close: float, as_of: dt.datetime
+) -> dict[str, Json]:
+    """One index as ``nepse-index`` and ``/api/nots`` list it: the day from ``previous`` close to ``close`` now."""
+    change = round(close - previous, 2)
+    return {
+        "id": index_id,
+        "auditId": None,
+        "exchangeIndexId": None,
+        "generatedTime": as_of.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+        "index": INDICES[index_id][0],
+        "close": close,
+        "high": high,
+        "low": low,
+        "previousClose": round(previous, 2),
+        "change": change,
+        "perChange": round(100 * change / previous, 2),
+        "fiftyTwoWeekHigh": round(previous * 1.18, 2),
+        "fiftyTwoWeekLow": round(previous * 0.81, 2),
+        "currentValue": close,
+    }
+
+
+def live_market_rows(market: Market, traded: Iterable[DayStats]) -> Json:
+    """The ``lives-market`` table: one row per security in ``traded``."""
+    t = market.trades
+    return [
+        {
+            "securityId": str(s.security.id),
+            "securityName": s.security.name,
+            "symbol": s.security.symbol,
+            "indexId": 58,
+            "openPrice": s.open,
+            "highPrice": s.high,
+            "lowPrice": s.low,
+            "totalTradeQuantity": s.quantity,
+            "totalTradeValue": s.turnover,
+            "lastTradedPrice": s.close,
+            "percentageChange": s.percentage_change,
+            "lastUpdatedDateTime": market.trade_time(s.last_trade_seq).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "lastTradedVolume": t.quantity[s.last_trade_seq],
+            "previousClose": s.security.previous_close,
+            "averageTradedPrice": round(s.turnover / s.quantity, 2),
+        }
+        for s in traded
+    ]
 
 
 @functools.lru_cache(maxsize=8)
