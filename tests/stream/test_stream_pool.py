@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import pickle
 import subprocess
 import sys
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stream_sources import served
 
 from nepse_ray import NepseWorkerAPI, pull_floorsheet
 from nepse_ray.sim import Simulator
-from nepse_ray.sim.live import LiveDay
-from nepse_ray.sim.market import build_market
 from nepse_ray.stream import Tick
 
 pytestmark = pytest.mark.ray
@@ -44,22 +42,6 @@ def replay(ticks: list[Tick]) -> dict[int, dict[Hashable, Any]]:
             state.pop(gone)
         states[tick.seq] = state
     return states
-
-
-def served(sim: Simulator, state: dict[Hashable, Any]) -> dict[Hashable, Any]:
-    """The live market the simulator served when its visible trades added up to ``state``'s quantities."""
-    config = sim.config
-    day = dt.date.fromisoformat(sim.stats()["business_date"])
-    market = build_market(seed=config.seed, trades=config.trades, business_date=day, market_open=True,
-                          live=config.live_capacity)  # fmt: skip
-    quantity = sum(row["totalTradeQuantity"] for row in state.values())
-    live, total = LiveDay(market), 0
-    for n, traded in enumerate(market.trades.quantity, start=1):
-        total += traded
-        if total == quantity:
-            live.advance(n)
-            return {int(row["securityId"]): row for row in json.loads(live.live_market())}
-    raise AssertionError(f"no number of trades adds up to {quantity} shares")
 
 
 def test_three_subscribers_in_two_drivers_get_every_change_once_from_one_poll_per_interval(
@@ -122,7 +104,9 @@ def test_three_subscribers_in_two_drivers_get_every_change_once_from_one_poll_pe
             changes.setdefault(tick.seq, []).append(tick)
     assert all(copy == same[0] for same in changes.values() for copy in same)  # one tick, whoever received it
     final = views["sync"][last["sync"]]
-    assert final == served(sim, final)  # what the simulator served at that poll, row for row
+    day = dt.date.fromisoformat(sim.stats()["business_date"])
+    truth = served(sim.config, day, sum(row["totalTradeQuantity"] for row in final.values()))
+    assert final == {int(row["securityId"]): row for row in truth}  # what the simulator served then, row for row
     assert polls <= elapsed / 1.0 + 2  # one poll per interval, not one per subscriber
     assert polls >= max(last.values())  # every tick came from a poll of its own
 
