@@ -60,6 +60,10 @@ class RecordReport:
     days: set[dt.date] = dataclasses.field(default_factory=set)
     notes: list[str] = dataclasses.field(default_factory=list)
 
+    def details(self) -> list[str]:
+        """What else happened (a dead writer's lock taken over, old files removed), a line each."""
+        return list(self.notes)
+
     def __str__(self) -> str:
         days = ", ".join(str(day) for day in sorted(self.days)) or "no day"
         skipped = f" ({self.skipped} already recorded, skipped)" if self.skipped else ""

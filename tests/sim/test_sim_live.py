@@ -3,7 +3,6 @@ truth they show: every row is the aggregate of that security's trades on the flo
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -37,11 +36,12 @@ def steady(sim: Simulator, session: SimSession, name: str, **params: Any) -> tup
 def trades(session: SimSession) -> list[dict[str, Any]]:
     """Every trade on the floorsheet now, oldest first."""
     rows: list[dict[str, Any]] = []
-    for page in itertools.count():
+    page, pages = 0, 1
+    while page < pages:
         body = session.call("floorsheet", page=page, size=500).json()["floorsheets"]
         rows += body["content"]
-        if page + 1 >= body["totalPages"]:
-            return sorted(rows, key=lambda row: row["contractId"])
+        page, pages = page + 1, body["totalPages"]
+    return sorted(rows, key=lambda row: row["contractId"])
 
 
 def test_each_live_market_row_is_the_aggregate_of_its_securitys_trades_so_far(live_sim: Simulator) -> None:
