@@ -21,6 +21,7 @@ from .nepse.errors import (
     NepseConnectionError,
     NepseContentEncodingError,
     NepseDeadlineError,
+    NepseDecoderError,
     NepseEmptyPageError,
     NepseError,
     NepseForbiddenError,
@@ -32,6 +33,7 @@ from .nepse.errors import (
     NepseRateLimitedError,
     NepseResponseError,
     NepseResponseTooLargeError,
+    NepseSchemaError,
     NepseServerError,
     NepseStatusError,
     NepseTimeoutError,
@@ -42,6 +44,7 @@ from .nepse.errors import (
 if TYPE_CHECKING:
     from .data import read_floorsheet, read_price_history, read_today_price
     from .dataset.errors import DatasetCorruptError, DatasetLockedError, IncompleteSyncError, NotADatasetError
+    from .doctor import DoctorReport, doctor
     from .pool.api import NepseWorkerAPI, default_api, nepse_worker_api
     from .pool.errors import (
         PoolBusyError,
@@ -69,6 +72,8 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "DoctorReport": "nepse_ray.doctor",
+    "doctor": "nepse_ray.doctor",
     "NepseWorkerAPI": "nepse_ray.pool.api",
     "default_api": "nepse_ray.pool.api",
     "nepse_worker_api": "nepse_ray.pool.api",
@@ -106,6 +111,7 @@ __all__ = [
     "ClusterNotFoundError",
     "DatasetCorruptError",
     "DatasetLockedError",
+    "DoctorReport",
     "IncompletePullError",
     "IncompleteSyncError",
     "NepseAuthError",
@@ -115,6 +121,7 @@ __all__ = [
     "NepseConnectionError",
     "NepseContentEncodingError",
     "NepseDeadlineError",
+    "NepseDecoderError",
     "NepseEmptyPageError",
     "NepseError",
     "NepseForbiddenError",
@@ -126,6 +133,7 @@ __all__ = [
     "NepseRateLimitedError",
     "NepseResponseError",
     "NepseResponseTooLargeError",
+    "NepseSchemaError",
     "NepseServerError",
     "NepseStatusError",
     "NepseTimeoutError",
@@ -148,6 +156,7 @@ __all__ = [
     "WorkerLostError",
     "companies",
     "default_api",
+    "doctor",
     "index_history",
     "nepse_worker_api",
     "price_history",

@@ -11,6 +11,8 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
     nepse-ray watch --simulate
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
     nepse-ray sim --tls incomplete-chain
+    nepse-ray sim --change wasm-scheme --change field-rename:live_market.symbol=symbolCode
+    nepse-ray doctor --base-url http://127.0.0.1:8080 --json
     nepse-ray stats --address 10.0.0.5:6379 --pool nepse-ray --watch 2
     nepse-ray bench --quick --json out.json
 """
@@ -43,6 +45,7 @@ class Command:
 
 
 def _sim_arguments(parser: argparse.ArgumentParser) -> None:
+    from .sim.changes import CHANGE_NAMES
     from .sim.hostile import HOSTILE_NAMES
     from .sim.tls import TLS_MODES
 
@@ -76,6 +79,8 @@ def _sim_arguments(parser: argparse.ArgumentParser) -> None:
     add("--tls", choices=TLS_MODES, help="serve HTTPS lacking the chain's intermediate (as on the site)")
     add("--hostile", action="append", choices=HOSTILE_NAMES, metavar="KIND",
         help="serve this attack on the client (repeatable): " + ", ".join(HOSTILE_NAMES))  # fmt: skip
+    add("--change", dest="changes", action="append", metavar="NAME[:ARG]",
+        help="change the site the way NEPSE has (repeatable): " + ", ".join(CHANGE_NAMES))  # fmt: skip
 
 
 def _run_sim(args: argparse.Namespace) -> int:
@@ -88,6 +93,34 @@ def _run_sim(args: argparse.Namespace) -> int:
         print(f"nepse-ray sim: invalid options: {error}", file=sys.stderr)
         return 2
     return serve(config)
+
+
+def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--base-url", dest="base_url", default="https://www.nepalstock.com", metavar="URL",
+        help="the site (default https://www.nepalstock.com)")  # fmt: skip
+    add("--json", dest="as_json", action="store_true", default=False, help="print the report as JSON")
+    add("--all-endpoints", dest="all_endpoints", action="store_true", default=False,
+        help="call every endpoint of the catalogue too (more than the quick set's 30 requests)")  # fmt: skip
+    add("--ca-bundle", dest="ca_bundle", default=None, metavar="FILE", help="trust this CA file instead")
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .doctor import doctor
+    from .doctor.render import print_table, to_json
+
+    try:
+        report = doctor(args.base_url, all_endpoints=args.all_endpoints, ca_bundle=args.ca_bundle)
+    except NepseInputError as error:
+        print(f"nepse-ray doctor: {error}", file=sys.stderr)
+        return 2
+    if args.as_json:
+        print(to_json(report))
+    else:
+        print_table(report, Console())
+    return report.exit_code
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -408,6 +441,12 @@ COMMANDS: dict[str, Command] = {
         Command("watch", "the indices and top movers live in the terminal", _watch_arguments, _run_watch),
         Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
         Command("stats", "print a running pool's stats (table or JSON)", _stats_arguments, _run_stats),
+        Command(
+            "doctor",
+            "check the site against what nepse-ray knows (exit 0 ok, 1 changed, 2 broken)",
+            _doctor_arguments,
+            _run_doctor,
+        ),
         Command("bench", "measure every benchmark scenario against its goal", _bench_arguments, _run_bench),
     )
 }

@@ -70,6 +70,7 @@ class BenchContext:
             "latency_ms": 0.0,
             "jitter_ms": 0.0,
             "day_source": "nepal",
+            "changes": (),
         }
         sim.configure(**(settings | config))
         sim.reset_stats()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, throughput
+from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, sitechange, throughput
 from .scenario import Scenario
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for module in (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset)
+    for module in (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset, sitechange)
     for scenario in module.SCENARIOS
 }

@@ -6,6 +6,12 @@ clock* — never by comparing the server's ``serverTime`` with a local clock. Ev
 ``market-open`` with the new token, and the market id is re-fetched when the Nepal date changes. Refreshes are
 single-flight: however many threads find the token stale at once, one prove is sent and the rest wait for it.
 
+Tokens are de-obfuscated by the decoder the shared :class:`~nepse_ray.nepse.site.SiteMemory` names
+(:mod:`~nepse_ray.nepse.decoder`). When the site refuses a token just proved (its ``market-open`` answers 401, or
+the decoder's positions do not fit it), the manager asks the memory to heal the decoder (which may fetch the
+site's ``css.wasm`` once) and, if it got another decoder, decodes the same prove again: a change of the token
+module costs one refused request, not a failed session.
+
 A request signs its body from :meth:`TokenManager.session`, one immutable :class:`TokenState`, so the payload
 id always uses the salts of the token it is sent with. :meth:`TokenManager.authorised` runs a request with a
 fresh token and, on a 401 or 403, drops that token, proves once more and retries once.
@@ -28,6 +34,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from . import models as m
+from .decoder import DecoderName, DecoderSpec, decoder_for, strip
 from .endpoints import Endpoint, PreparedCall, prepare
 from .errors import (
     NepseAuthError,
@@ -38,7 +45,8 @@ from .errors import (
     NepseInvalidResponseError,
 )
 from .payload import PayloadVariant, nepal_today, payload_id, validate_market_id
-from .tokens import Salts, strip_access_token, strip_refresh_token, validate_salt
+from .site import Site, SiteMemory
+from .tokens import Salts, validate_salt
 from .transport import require_sendable_headers
 
 T = TypeVar("T")
@@ -94,9 +102,11 @@ class TokenManager:
         brief_ttl: float = 3600.0,
         today: Callable[[], dt.date] = nepal_today,
         day: Callable[[], int] | None = None,
+        site: Site | None = None,
     ) -> None:
         """``today`` gives the Nepal date (the market id is cached per date); ``day`` gives the day-of-month
-        term of payload ids and defaults to ``today().day``."""
+        term of payload ids and defaults to ``today().day``; ``site`` is the memory whose decoder tokens are read
+        with (its own, which never fetches, by default)."""
         if not max_token_age > 0:
             raise NepseInputError(f"max_token_age must be positive seconds, got {max_token_age!r}")
         if not brief_ttl >= 0:
@@ -107,6 +117,9 @@ class TokenManager:
         self._brief_ttl = brief_ttl
         self._today = today
         self._day = day if day is not None else lambda: today().day
+        self._site: Site = site if site is not None else SiteMemory()
+        self._decoder_name: DecoderName = "builtin"
+        self._decoder_heals = 0
         self._lock = threading.Lock()  # guards the token state below; held while proving (single flight)
         self._state: TokenState | None = None
         self._proves = 0
@@ -157,9 +170,24 @@ class TokenManager:
         except (NepseAuthError, NepseForbiddenError) as exc:
             raise _refused_again(exc) from None
 
-    def payload_id(self, variant: PayloadVariant, state: TokenState) -> int:
-        """The body id for ``variant`` signed with the salts of ``state`` (the token the request will carry)."""
-        return payload_id(variant, market_id=state.market_id, day=self._day(), salts=state.salts)
+    def payload_id(self, variant: PayloadVariant, state: TokenState, *, day: int | None = None) -> int:
+        """The body id for ``variant`` signed with the salts of ``state`` (the token the request will carry), with
+        ``day`` as the day term (default: :meth:`day`)."""
+        return payload_id(variant, market_id=state.market_id, day=self.day() if day is None else day, salts=state.salts)
+
+    def day(self) -> int:
+        """The default day term of payload ids: today's day of month in Nepal, unless the client was given one."""
+        return self._day()
+
+    @property
+    def decoder_name(self) -> DecoderName:
+        """The decoder the last proved token was read with: ``builtin``, ``site-table`` or ``site-module``."""
+        return self._decoder_name
+
+    @property
+    def decoder_heals(self) -> int:
+        """How many proves were read again with another decoder after the site refused the first reading."""
+        return self._decoder_heals
 
     @property
     def proves(self) -> int:
@@ -186,16 +214,38 @@ class TokenManager:
         try:
             for salt in prove.salts:  # all five sign payload ids later: reject a bad one now
                 validate_salt(salt)
-            access_token = strip_access_token(prove.access_token, prove.salts)
-            refresh_token = strip_refresh_token(prove.refresh_token, prove.salts)
         except NepseInputError as exc:
             raise NepseHandshakeError(f"prove: unusable answer: {exc.message}", endpoint=PROVE.name) from None
+        spec = self._site.decoder()
+        try:
+            self._state = self._read_prove(prove, spec, asked_at)
+        except (NepseAuthError, NepseHandshakeError):  # the site refused the token as read: has its module changed?
+            healed = self._site.heal_decoder(spec)
+            if healed == spec:
+                raise
+            self._decoder_heals += 1
+            self._state = self._read_prove(prove, healed, asked_at, again=True)
+        return self._state
+
+    def _read_prove(
+        self, prove: m.ProveResponse, spec: DecoderSpec, asked_at: float, again: bool = False
+    ) -> TokenState:
+        """The session of ``prove`` de-obfuscated with ``spec``'s decoder, its market status fetched with it."""
+        decoder = decoder_for(spec)
+        try:
+            access_token = strip(decoder, prove.access_token, prove.salts[1])
+            refresh_token = strip(decoder, prove.refresh_token, prove.salts[0])
+        except NepseInputError as exc:
+            raise NepseHandshakeError(
+                f"prove: unusable answer for the {decoder.name} token decoder: {exc.message}", endpoint=PROVE.name
+            ) from None
         # Checked now, so a token no request could carry is never cached for max_token_age.
         require_sendable_headers(f"{PROVE.method} {PROVE.path}", {"Authorization": access_token})
-        self._proves += 1
+        if not again:
+            self._proves += 1
         market, market_date = self._fetch_market(access_token)
-        self._state = TokenState(access_token, refresh_token, prove.salts, market, market_date, asked_at)
-        return self._state
+        self._decoder_name = decoder.name
+        return TokenState(access_token, refresh_token, prove.salts, market, market_date, asked_at)
 
     def _refresh_market(self, state: TokenState) -> TokenState:
         self._state = None  # as in _prove: a failure here means a fresh start next time

@@ -10,8 +10,13 @@ handles three things itself and leaves every other retry to its caller (the pool
   one that got the 429) and retry up to ``max_rate_limit_retries`` times; a ``Retry-After`` longer than
   ``max_retry_after`` fails at once with a non-retryable :class:`NepseRateLimitedError` that says how long the
   site asked to wait;
-* ``200 []`` from a signed endpoint that never answers with a list: retry once with the endpoint's fallback
-  payload variant, then raise :class:`NepseEmptyPageError`.
+* ``200 []`` from a signed endpoint that never answers with a list: retry with the endpoint's other known payload
+  rules, then search the others once (:mod:`~nepse_ray.nepse.signing`), then raise :class:`NepseEmptyPageError`;
+* a freshly proved token refused: heal the token decoder from the site's ``css.wasm`` (:mod:`~nepse_ray.nepse.auth`).
+
+What the client learns about the site (the decoder, payload rules that healed) lives in a
+:class:`~nepse_ray.nepse.site.SiteMemory`: its own, or one it shares (``site=``; a pool's workers share their
+coordinator's).
 
 Signed bodies are recomputed on every attempt from the token actually sent. It is safe to call one client
 from several threads.
@@ -48,23 +53,27 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from .auth import TokenManager, TokenState
+from .decoder import MAX_MODULE_BYTES, MODULE_PATH, DecoderName
+from .drift import schema_error
 from .endpoints import SESSION_METHODS, Endpoint, PreparedCall, prepare
 from .errors import (
     NepseAuthError,
     NepseClientRequestError,
-    NepseEmptyPageError,
     NepseError,
     NepseForbiddenError,
     NepseInputError,
     NepseInvalidResponseError,
     NepsePathNotAllowedError,
     NepseRateLimitedError,
+    NepseResponseTooLargeError,
     NepseServerError,
 )
 from .methods import CatalogueMethods, SessionMethods
 from .paging import check_page
-from .payload import FALLBACK_VARIANT, PayloadVariant
+from .payload import PayloadRule
 from .ratelimit import TokenBucket
+from .signing import SignedCalls
+from .site import Site, SiteMemory
 from .transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, RawResponse, RequestsTransport, Transport
 
 T = TypeVar("T")
@@ -77,7 +86,11 @@ DEFAULT_BASE_URL = "https://www.nepalstock.com"
 DEFAULT_RETRY_AFTER = 1.0
 
 _ALLOWED_PREFIXES = ("/api/nots", "/api/authenticate")
-_ALLOWED_FILES = frozenset({"/assets/prod/css.wasm"})
+_ALLOWED_FILES = frozenset({MODULE_PATH})
+#: The one static file nepse-ray fetches: the token module, without a token.
+_MODULE_CALL = PreparedCall(
+    Endpoint("css_wasm", "GET", MODULE_PATH, bytes, doc="The site's token module."), MODULE_PATH, ()
+)
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9/_.-]*")
 
 
@@ -211,7 +224,7 @@ def _validated(endpoint: Endpoint, raw: RawResponse) -> Any:
 def _invalid_model(endpoint: Endpoint, raw: RawResponse, exc: ValidationError) -> NepseInvalidResponseError:
     not_json = [error["msg"] for error in exc.errors() if error["type"] == "json_invalid"]
     if not not_json:
-        return endpoint.shape_error(exc)
+        return schema_error(endpoint, exc, json.loads(raw.body)) or endpoint.shape_error(exc)
     problem = "nested too deeply to decode" if "recursion limit" in not_json[0] else "instead of JSON"
     return _not_json(raw, endpoint.name, problem)
 
@@ -281,12 +294,6 @@ def _asked_page_size(call: PreparedCall) -> int | None:
     return next((int(value) for name, value in call.query if name == "size"), None)
 
 
-def _is_empty_list(body: bytes) -> bool:
-    """Whether ``body`` is the JSON ``[]`` (the site's answer to a wrong payload id), without decoding it."""
-    stripped = body.strip()
-    return stripped[:1] == b"[" and stripped[1:].strip() == b"]"
-
-
 def _describe_body(raw: RawResponse) -> str:
     body = raw.body.strip()
     if not body:
@@ -351,6 +358,7 @@ class NepseClient(CatalogueMethods, SessionMethods):
         transport: Transport | None = None,
         allow_insecure_http: bool = False,
         source_address: str | None = None,
+        site: Site | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url, allow_insecure_http=allow_insecure_http)
         timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout, "total_timeout": total_timeout}
@@ -380,9 +388,18 @@ class NepseClient(CatalogueMethods, SessionMethods):
                 "Content-Type": "application/json",
             }
         )
-        self._tokens = TokenManager(self._exchange, clock=clock, day=day)
+        self._site: Site = site if site is not None else SiteMemory(self.fetch_token_module, clock=clock)
+        self._tokens = TokenManager(self._exchange, clock=clock, day=day, site=self._site)
+        self._signed = SignedCalls(self._site, self._tokens, self._count)
         self._stats_lock = threading.Lock()
-        counters = ("requests_sent", "rate_limited", "empty_page_fallbacks", "empty_pages", "rate_limit_wait_seconds")
+        counters = (
+            "requests_sent",
+            "rate_limited",
+            "empty_page_fallbacks",
+            "empty_pages",
+            "payload_heal_requests",
+            "rate_limit_wait_seconds",
+        )
         self._counts: dict[str, float] = dict.fromkeys(counters, 0)
         if not verify:
             logger.warning(insecure_tls_warning(self.base_url))
@@ -421,34 +438,59 @@ class NepseClient(CatalogueMethods, SessionMethods):
         """
         call = prepare(name, params)
         endpoint = call.endpoint
-        raw = self._fetch_signed_as(call, endpoint.variant, urgent)
-        if not (endpoint.signed and endpoint.rejects_as_empty_list and _is_empty_list(raw.body)):
-            return read(endpoint, raw)
-        fallback = FALLBACK_VARIANT.get(endpoint.name)
-        if fallback is not None:
-            self._count("empty_page_fallbacks")
-            raw = self._fetch_signed_as(call, fallback, urgent)
-            if not _is_empty_list(raw.body):
-                return read(endpoint, raw)
-        self._count("empty_pages")
-        tried = "both candidate payload variants" if fallback is not None else "its payload variant"
-        raise NepseEmptyPageError(
-            f"{endpoint.name}: the server answered 200 [] with {tried}; a stale payload id or a page lost under "
-            "load, usually fine on a later retry",
-            endpoint=endpoint.name,
-            status=200,
+        if not endpoint.signed:
+            return read(endpoint, self._fetch_signed_as(call, None, urgent))
+        raw = self._signed.answer(
+            call, lambda rule: self._fetch_signed_as(call, rule, urgent), endpoint.rejects_as_empty_list
         )
+        return read(endpoint, raw)
 
-    def _fetch_signed_as(self, call: PreparedCall, variant: PayloadVariant | None, urgent: bool) -> RawResponse:
-        """Send ``call`` with a fresh token, its body (if signed) computed from that token's salts."""
+    def _fetch_signed_as(self, call: PreparedCall, rule: PayloadRule | None, urgent: bool) -> RawResponse:
+        """Send ``call`` with a fresh token, its body (if signed) computed by ``rule`` from that token's salts."""
 
         def attempt(state: TokenState) -> RawResponse:
-            body = None if variant is None else {"id": self._tokens.payload_id(variant, state)}
+            body = None if rule is None else {"id": self._signed.payload_id(rule, state, call)}
             raw = self._send(call, state.access_token, body, urgent)
             check_status(raw, call.endpoint.name)
             return raw
 
         return self._retrying_rate_limits(lambda: self._tokens.authorised(attempt))
+
+    def fetch_token_module(self) -> bytes:
+        """The site's token module (``/assets/prod/css.wasm``) as served; no token needed.
+
+        Raises the named error for a failure status, and :class:`NepseResponseTooLargeError` for a module larger
+        than the decoder accepts (its transport reads at most ``max_body_bytes``).
+        """
+        raw = self.send_unauthenticated(_MODULE_CALL)
+        check_status(raw, _MODULE_CALL.endpoint.name)
+        if len(raw.body) > MAX_MODULE_BYTES:
+            raise NepseResponseTooLargeError(
+                f"css_wasm: the site's token module is {len(raw.body):,} bytes, more than the "
+                f"{MAX_MODULE_BYTES // 1024} KiB nepse-ray accepts",
+                endpoint=_MODULE_CALL.endpoint.name,
+            )
+        return raw.body
+
+    def send_unauthenticated(self, call: PreparedCall) -> RawResponse:
+        """``call`` sent once without a token, through the rate limiter; its raw answer, whatever the status (the
+        doctor reads the prove's headers this way)."""
+        return self._send(call, None, None)
+
+    def send_signed(self, call: PreparedCall, rule: PayloadRule | None) -> RawResponse:
+        """``call`` sent with a fresh token, its body signed by ``rule`` (none if ``None``), whatever its method; the
+        raw 2xx answer, or the named error (the doctor probes a GET endpoint as a signed POST this way)."""
+        return self._fetch_signed_as(call, rule, False)
+
+    @property
+    def site(self) -> Site:
+        """The memory of what this client learned about the site (shared when ``site=`` was given)."""
+        return self._site
+
+    @property
+    def token_decoder(self) -> DecoderName:
+        """The decoder the current token was read with: ``builtin``, ``site-table`` or ``site-module``."""
+        return self._tokens.decoder_name
 
     def _retrying_rate_limits(self, request: Callable[[], T]) -> T:
         """Run ``request``; after a 429 pause the token bucket for ``Retry-After`` and run it again."""
@@ -509,6 +551,8 @@ class NepseClient(CatalogueMethods, SessionMethods):
             "rate_limited": counts["rate_limited"],
             "empty_page_fallbacks": counts["empty_page_fallbacks"],
             "empty_pages": counts["empty_pages"],
+            "payload_heal_requests": counts["payload_heal_requests"],
+            "decoder_heals": self._tokens.decoder_heals,
             "rate_limit_wait_seconds": counts["rate_limit_wait_seconds"],
         }
 

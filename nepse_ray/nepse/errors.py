@@ -28,9 +28,11 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   └── NepseClientRequestError       any other 4xx, or a redirect
     ├── NepseResponseError              a 2xx answer nepse-ray cannot use (retryable)
     │   ├── NepseInvalidResponseError     not the JSON the endpoint promises
+    │   │   ├── NepseSchemaError            a field the model requires is gone from the site's answer
     │   │   └── PagingError                 pages that do not add up, or hold more rows than asked for
     │   ├── NepseEmptyPageError           200 [] with every payload variant
-    │   └── NepseHandshakeError           the prove's answer holds no usable token
+    │   ├── NepseHandshakeError           the prove's answer holds no usable token
+    │   └── NepseDecoderError             the site's new css.wasm cannot be used (refused or unreadable)
     ├── PoolError                       the worker pool itself (nepse_ray.pool.errors)
     │   ├── TaskTimeoutError              a task ran past task_timeout (retryable)
     │   ├── WorkerLostError               the worker died mid-request (retryable)
@@ -167,6 +169,27 @@ class NepseInvalidResponseError(NepseResponseError):
     """A 2xx answer whose body is not the JSON the endpoint promises (HTML, empty, or the wrong shape)."""
 
     retryable = True
+
+
+class NepseSchemaError(NepseInvalidResponseError):
+    """The site's answer lacks a field the endpoint's model requires (in every row): the site renamed or dropped it.
+
+    The message names the endpoint and the field (and a field the model does not know that arrived instead, when
+    there is one). Not retryable: the next answer will lack it too; ``nepse-ray doctor`` names every difference.
+    """
+
+    retryable = False
+
+
+class NepseDecoderError(NepseResponseError):
+    """The site's token module (``/assets/prod/css.wasm``) changed and nepse-ray cannot use the new one.
+
+    Raised when the module is too large, imports anything, cannot be read, or a call of it is stopped (its step
+    budget or time box) or gives unusable positions; ``nepse-ray doctor`` reports it as ``token-decoder: broken``.
+    Not retryable: the same module will be refused again.
+    """
+
+    retryable = False
 
 
 class PagingError(NepseInvalidResponseError):

@@ -13,10 +13,13 @@ Which endpoint uses which variant lives in :data:`VARIANT_BY_ENDPOINT`, the only
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from .errors import NepseInputError
@@ -65,6 +68,41 @@ VARIANT_BY_ENDPOINT: Mapping[str, PayloadVariant] = MappingProxyType(
 #: today-price: some sign it with variant B, others with the floorsheet variant (the two differ only when
 #: ``e mod 10 == 4``), so B is the default and the floorsheet variant the fallback.
 FALLBACK_VARIANT: Mapping[str, PayloadVariant] = MappingProxyType({"today_price": PayloadVariant.FLOORSHEET})
+
+
+#: Where the day term ``d`` of a payload id comes from: today in Nepal (nepse-ray's default), the day of
+#: market-open's ``asOf``, or the business date the request asks for (clients differ; see the protocol notes).
+DayTerm = Literal["nepal-today", "as-of", "business-date"]
+DAY_TERMS: tuple[DayTerm, ...] = get_args(DayTerm)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PayloadRule:
+    """How one signed endpoint's body id is derived: a variant and a day term. Holds no salt and no id."""
+
+    variant: PayloadVariant
+    day_term: DayTerm = "nepal-today"
+
+    def describe(self) -> str:
+        return f"variant {self.variant.value}, day of {self.day_term}"
+
+
+def default_rules(endpoint: str) -> tuple[PayloadRule, ...]:
+    """The rules nepse-ray knows for ``endpoint``: its variant, then its fallback variant if it has one."""
+    rules = [PayloadRule(VARIANT_BY_ENDPOINT[endpoint])]
+    if endpoint in FALLBACK_VARIANT:
+        rules.append(PayloadRule(FALLBACK_VARIANT[endpoint]))
+    return tuple(rules)
+
+
+def heal_candidates(endpoint: str, tried: Iterable[PayloadRule]) -> list[PayloadRule]:
+    """Every other rule for ``endpoint``, once each: its own variant with the other day terms first, then every
+    other variant with each day term. At most ``len(PayloadVariant) x len(DAY_TERMS)`` of them."""
+    own = VARIANT_BY_ENDPOINT[endpoint]
+    variants = [own, *(v for v in PayloadVariant if v is not own)]
+    done = set(tried)
+    ordered = [PayloadRule(v, d) for v, d in itertools.product(variants, DAY_TERMS)]
+    return [rule for rule in ordered if rule not in done]
 
 
 def nepal_today() -> dt.date:

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from .drift import missing_required_error
 from .endpoints import CATALOGUE, Endpoint
 from .errors import NepseInputError, NepseInvalidResponseError
 from .paging import check_page
@@ -91,7 +92,9 @@ class PageBatch:
     """One page of a paged endpoint as Arrow: the rows and the paging facts the site sent with them.
 
     ``extras`` holds the wrapper's other numbers the response model declares (the floorsheet's ``totalAmount``,
-    ``totalQty``, ``totalTrades``), typed as the model types them, ``None`` where the site left one out.
+    ``totalQty``, ``totalTrades``), typed as the model types them, ``None`` where the site left one out. ``absent``
+    names the optional fields no row of a non-empty page had (the site dropped or renamed them: their column is
+    null), so a pull can say so once.
     """
 
     endpoint: str
@@ -100,6 +103,7 @@ class PageBatch:
     total_pages: int
     total_elements: int
     extras: Mapping[str, float | int | None] = dataclasses.field(default_factory=dict)
+    absent: tuple[str, ...] = ()
 
 
 def paged_endpoint(name: str) -> Endpoint:
@@ -203,6 +207,7 @@ def page_batch(endpoint: str, payload: object, size: int | None = None) -> PageB
     extras: dict[str, float | int | None] = {}
     if isinstance(payload, dict):
         extras = {wire: _extra(kind, payload.get(wire)) for wire, kind in _extra_fields(endpoint)}
+    seen = {key for row in rows for key in row}  # type: ignore[attr-defined]
     return PageBatch(
         endpoint=endpoint,
         rows=_record_batch(endpoint, rows),
@@ -210,6 +215,7 @@ def page_batch(endpoint: str, payload: object, size: int | None = None) -> PageB
         total_pages=total_pages,
         total_elements=total_elements,
         extras=extras,
+        absent=tuple(c.wire for c in columns(endpoint) if rows and not c.required and c.wire not in seen),
     )
 
 
@@ -273,7 +279,13 @@ def read_page(endpoint: str, body: bytes, size: int | None = None) -> PageBatch 
         total_pages=total_pages,
         total_elements=total_elements,
         extras={wire: top.field(wire)[0].as_py() for wire, _ in _extra_fields(endpoint)},
+        absent=_absent(endpoint, body) if len(rows) else (),
     )
+
+
+def _absent(endpoint: str, body: bytes) -> tuple[str, ...]:
+    """The optional columns whose key appears nowhere in ``body`` (each search ends at the first row that has it)."""
+    return tuple(c.wire for c in columns(endpoint) if not c.required and b'"%s"' % c.wire.encode() not in body)
 
 
 @functools.cache
@@ -332,6 +344,9 @@ def _column_array(endpoint: str, column: Column, rows: Sequence[object]) -> pa.A
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         raise _invalid(endpoint, f"column {column.wire} holds a value that is not {column.type}") from None
     if column.required and array.null_count:
+        if array.null_count == len(rows) and all(column.wire not in row for row in rows):  # type: ignore[operator]
+            unknown = {key for row in rows for key in row} - {c.wire for c in columns(endpoint)}  # type: ignore[attr-defined]
+            raise missing_required_error(endpoint, [column.wire], unknown)
         raise _invalid(endpoint, f"column {column.wire} is missing in {array.null_count} row(s)")
     return array
 

@@ -12,8 +12,9 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
   (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls, and the live
   streams' long polls (:meth:`PoolCoordinator.stream_fetch`, ``hub.py``);
-* the **control group** takes stats, readiness, the session-worker list, options, a stream's end and shutdown, so
-  they answer however deep the backlog (the ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
+* the **control group** takes stats, readiness, the session-worker list, options, the workers' questions about the
+  site (``pool/site.py``), a stream's end and shutdown, so they answer however deep the backlog (the
+  ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
 
 All pool state lives on one loop, the home loop: the default group's, where the bulk calls (nearly all the traffic)
 already run. Interactive and control calls hop there with ``run_coroutine_threadsafe`` and await the answer, so the
@@ -40,6 +41,9 @@ from typing import Any, TypeVar
 
 import ray
 
+from nepse_ray.nepse.decoder import DecoderSpec
+from nepse_ray.nepse.payload import PayloadRule
+from nepse_ray.nepse.site import SearchClaim
 from nepse_ray.pool.coordinator import Coordinator
 from nepse_ray.pool.hub import StreamHub
 from nepse_ray.pool.lease import GivenBack, Grants
@@ -170,6 +174,25 @@ class PoolCoordinator:
     async def creator(self) -> str:
         """The caller id of the facade that created this actor."""
         return self._creator
+
+    # ---------------------------------------------------------------- the site memory (pool/site.py), thread-safe
+
+    @ray.method(concurrency_group="control")
+    async def site_decoder(self) -> DecoderSpec:
+        return self._core.site.decoder()
+
+    @ray.method(concurrency_group="control")
+    async def heal_decoder(self, failed: DecoderSpec) -> DecoderSpec:
+        """May fetch css.wasm: in a thread, so the control group keeps answering."""
+        return await asyncio.to_thread(self._core.site.heal_decoder, failed)
+
+    @ray.method(concurrency_group="control")
+    async def claim_payload_search(self, endpoint: str) -> SearchClaim:
+        return self._core.site.claim_search(endpoint)
+
+    @ray.method(concurrency_group="control")
+    async def report_payload_search(self, endpoint: str, rule: PayloadRule | None, requests: int) -> None:
+        self._core.site.report_search(endpoint, rule, requests)
 
     @ray.method(concurrency_group="control")
     async def shutdown(self, drain: bool = True, drain_timeout: float | None = None) -> PoolStats:

@@ -58,6 +58,7 @@ from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import Attempts, RetryPolicy
 from nepse_ray.pool.recorder import Recorder
 from nepse_ray.pool.request import LANES, Lane, PoolRequest, RequestKey
+from nepse_ray.pool.site import pool_memory, site_fields
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.supervisor import SESSION_GRACE, Launcher, Supervisor
 from nepse_ray.pool.wire import Wire
@@ -126,6 +127,8 @@ class Coordinator:
             retire_grace=retire_grace,
             clock=clock,
         )
+        self.site = pool_memory(options)
+        """What the pool learned about the site (decoder, healed payload ids), shared by its workers."""
         self._cache: ResultCache[Wire] = ResultCache(options.cache_max_bytes, clock=clock)
         self._cache_policy = CachePolicy(options.cache_ttl)
         self._shared: dict[RequestKey, _Execution] = {}
@@ -481,6 +484,7 @@ class Coordinator:
             {state.value: self._fleet.count(state) for state in WorkerState},
             {lane: self._dispatcher.waiting(lane) for lane in LANES},
         )
+        self._recorder.site(self.site.status())
 
     def _after_backlog(self) -> None:
         """Once a large backlog has drained, let the process hand the memory it took back (``on_drained``)."""
@@ -527,4 +531,5 @@ class Coordinator:
             latency_p50=p50,
             latency_p95=p95,
             workers=fleet.statuses(),
+            **site_fields(self.site.status()),
         )

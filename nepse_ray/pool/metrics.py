@@ -107,6 +107,24 @@ COORDINATOR: Mapping[str, MetricSpec] = {
         ("endpoint",),
         LATENCY_BOUNDARIES,
     ),
+    "token_decoder": MetricSpec(
+        "nepse_pool_token_decoder",
+        "gauge",
+        "1 for the token decoder in use, 0 for the others, by decoder.",
+        ("decoder",),
+    ),
+    "healed_payload_ids": MetricSpec(
+        "nepse_pool_healed_payload_ids",
+        "gauge",
+        "1 for a signed endpoint whose payload id healed, by endpoint.",
+        ("endpoint",),
+    ),
+    "healing_requests": MetricSpec(
+        "nepse_pool_healing_requests",
+        "gauge",
+        "Extra requests spent healing since the pool started, by kind.",
+        ("kind",),
+    ),
     "queue_wait": MetricSpec(
         "nepse_pool_queue_wait_seconds",
         "histogram",

@@ -23,6 +23,9 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Literal
 
+from nepse_ray.nepse.decoder import DECODER_NAMES
+from nepse_ray.nepse.payload import VARIANT_BY_ENDPOINT
+from nepse_ray.nepse.site import SiteStatus
 from nepse_ray.pool.metrics import PoolMetrics, Tags
 from nepse_ray.pool.request import Lane
 from nepse_ray.pool.stats_math import percentile
@@ -129,6 +132,15 @@ class Recorder:
         self._hand_over()
         self._metrics.set("workers", workers)
         self._metrics.set("queue_length", queued)
+
+    def site(self, status: SiteStatus) -> None:
+        """Set the gauges of what the pool learned about the site: decoder, healed endpoints, healing requests."""
+        if self._metrics is None:
+            return
+        self._metrics.set("token_decoder", {name: int(name == status.decoder) for name in DECODER_NAMES})
+        self._metrics.set("healed_payload_ids", {name: int(name in status.healed) for name in VARIANT_BY_ENDPOINT})
+        kinds = {"css-wasm": status.module_fetches, "payload-id": status.payload_heal_requests}
+        self._metrics.set("healing_requests", kinds)
 
     def flush_at_once(self) -> None:
         """From now on hand every event to Ray as it happens (the pool is shutting down), starting with the buffer."""

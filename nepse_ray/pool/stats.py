@@ -69,6 +69,14 @@ class PoolStats(BaseModel):
         default=0,
         description="Session method calls (token, salts, market id...) this driver sent straight to a worker.",
     )
+    token_decoder: str = Field(
+        default="builtin", description="The token decoder in use: builtin, site-table or site-module (issue #22)."
+    )
+    token_module_fetches: int = Field(default=0, description="Fetches of the site's css.wasm by the coordinator.")
+    healed_payload_ids: dict[str, str] = Field(
+        default_factory=dict, description="Signed endpoints whose payload id healed: the variant and day term found."
+    )
+    payload_heal_requests: int = Field(default=0, description="Extra requests spent searching payload ids.")
     requests_per_worker: dict[str, int] = Field(default_factory=dict)
     latency_p50: float | None = Field(default=None, description="Median seconds from accept to answer (recent calls).")
     latency_p95: float | None = Field(default=None, description="95th percentile of the same, in seconds.")
@@ -92,6 +100,9 @@ class PoolStats(BaseModel):
             ("restarts / replacements", f"{self.worker_restarts} / {self.worker_replacements}"),
             ("scale up / down", f"{self.scale_up_events} / {self.scale_down_events}"),
             ("latency p50 / p95", f"{_seconds(self.latency_p50)} / {_seconds(self.latency_p95)}"),
+            ("token decoder", f"{self.token_decoder} ({self.token_module_fetches} css.wasm fetches)"),
+            ("healed payload ids", ", ".join(f"{k}: {v}" for k, v in sorted(self.healed_payload_ids.items()))
+                                   + f" ({self.payload_heal_requests} requests)" if self.healed_payload_ids else "-"),
             ("requests per worker", ", ".join(f"{k}={v}" for k, v in sorted(self.requests_per_worker.items())) or "-"),
         ]  # fmt: skip
 

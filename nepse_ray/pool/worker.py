@@ -37,6 +37,7 @@ from nepse_ray.nepse.errors import NepseError, NepseInputError
 from nepse_ray.pool.metrics import WorkerMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.request import Form
+from nepse_ray.pool.site import WorkerSite
 from nepse_ray.pool.wire import Wire, packer
 
 #: The node label naming the local IP address a node's workers connect from (see the module docstring).
@@ -61,9 +62,12 @@ class NepseWorker:
         labels = cast(dict[str, str], context.get_node_labels())  # typed as lists of values; Ray 2.60 gives strings
         self._source_address = labels.get(SOURCE_ADDRESS_LABEL)
         self._clients: list[NepseClient] = []
+        site = WorkerSite(options.pool_name, options.namespace)  # the coordinator's memory of the site
         try:
             for _ in range(options.tokens_per_worker):
-                self._clients.append(NepseClient(**options.client_kwargs(), source_address=self._source_address))
+                self._clients.append(
+                    NepseClient(**options.client_kwargs(), source_address=self._source_address, site=site)
+                )
         except NepseError as error:
             # Reported by ping() as itself, so the pool can name the problem; the coordinator then kills this actor.
             self._init_error = error
@@ -96,6 +100,7 @@ class NepseWorker:
             "source_address": self._source_address,
             "reconstructed": self._reconstructed,
             "tokens": len(self._clients),
+            "token_decoder": self._clients[0].token_decoder if self._clients else "builtin",
             "client": self._client_stats(),
         }
 

@@ -19,13 +19,16 @@ The rules, in order:
    own retries, or rows that slid between pages of a live floorsheet) name the pages to read again; the next
    round reads them, after ``round_delay * round`` seconds if the round saw failures. After ``max_rounds`` rounds
    the listing is given up and reported with its missing pages. An error that is not retryable ends its listing
-   at once.
+   at once (a required field the site dropped, :class:`~nepse_ray.nepse.errors.NepseSchemaError`, among them).
+5. **Drift.** Optional fields no row of a page had (``PageBatch.absent``: the site dropped or renamed them) are
+   null in the result, and said once per pull and endpoint in a warning of the ``nepse_ray`` logger.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -40,6 +43,8 @@ from .coverage import Coverage
 from .errors import PagingError, PullTooLargeError
 
 H = TypeVar("H", bound=Hashable)
+
+logger = logging.getLogger("nepse_ray")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -198,6 +203,7 @@ class PagedPull(Generic[H]):
         self._in_flight: dict[H, _Request] = {}
         self._pages_done = 0
         self._rows = 0
+        self._absent_said: set[str] = set()
         for number, listing in enumerate(self.listings):
             part = listing.series.part
             if part is not None:
@@ -263,6 +269,14 @@ class PagedPull(Generic[H]):
             listing.fatal = error
 
     def _keep(self, request: _Request, listing: ListingState, batch: PageBatch) -> None:
+        if batch.absent and batch.endpoint not in self._absent_said:
+            self._absent_said.add(batch.endpoint)
+            logger.warning(
+                "%s: the site's rows lack the field(s) %s, so their columns are null; the site seems to have renamed "
+                "or dropped them (nepse-ray doctor names the change)",
+                batch.endpoint,
+                ", ".join(batch.absent),
+            )
         if listing.coverage is None:
             try:
                 listing.coverage = plan(listing.series, batch, self.limits)

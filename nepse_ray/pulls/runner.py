@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nepse_ray.nepse.errors import NepseSchemaError
+
 from .engine import ListingState, PagedPull, PageSource, Progress, PullLimits, Series, output_schema
 from .errors import IncompletePullError
 from .result import PullResult, SortKeys
@@ -73,6 +75,8 @@ def pull_through(
     short = [listing for listing in listings if not listing.complete]
     missing = {listing.series.label: listing.missing_pages() for listing in short}
     cause = next((listing.error for listing in short if listing.error is not None), None)
+    if isinstance(cause, NepseSchemaError):  # the site changed its answer: running the pull again will not help
+        raise cause
     raise IncompletePullError(series[0].endpoint, missing, partial, cause) from cause
 
 

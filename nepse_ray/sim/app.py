@@ -8,6 +8,8 @@ un-stripped), the per-token limit (``on_excess``: 429 + Retry-After, a dropped c
 fault draw, the signed-body check (``200 []`` when ``{"id": N}`` does not match the token's salts), and finally
 the endpoint, whose answer the hostile kinds in force may rewrite or deliver in a hostile way
 (:mod:`~nepse_ray.sim.hostile`). Unknown security or index ids answer 404 JSON; malformed query values 400 JSON.
+The site changes in force (:mod:`~nepse_ray.sim.changes`) decide the token module and obfuscation, how bodies are
+signed, which fields an answer has and which GET endpoints answer 405.
 Latency applies to every ``/api`` request; the other faults only to data calls, so a client can always obtain a
 token (the handshake and ``css.wasm`` are never faulted).
 
@@ -33,6 +35,7 @@ from aiohttp import web
 from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadVariant, payload_id
 from . import hostile
 from .auth import TokenIssuer, TokenRecord, TokenRejected
+from .changes import SiteChanges, site_changes
 from .config import SimConfig
 from .days import TradingDays
 from .faults import BAD_GATEWAY_HTML, FORBIDDEN_HTML, draw_fault, draw_latency, non_json_body
@@ -50,7 +53,14 @@ EMPTY_LIST = b"[]"
 #: Status of the placeholder response returned after a connection is dropped (never sent).
 DROPPED = 499
 STATS_PAGE_SIZE = 500
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+}
 
 
 def _json_error(request: web.Request, status: int, message: str) -> web.Response:
@@ -136,9 +146,14 @@ class SimServer:
             KeyedRateLimiter(c.address_rate_limit, c.address_burst, c.rate_leeway) if c.address_rate_limit else None
         )
 
+    @property
+    def changes(self) -> SiteChanges:
+        """The site changes in force."""
+        return site_changes(self.config.changes)
+
     def payload_day(self) -> int:
-        """The day term ``d`` the server expects in payload ids, per ``day_source``."""
-        source = self.config.day_source
+        """The day term ``d`` the server expects in payload ids, per ``day_source`` (or the day-term change)."""
+        source = self.changes.day_source or self.config.day_source
         if source == "asof":
             return self.market.business_date.day
         if source == "nepal":
@@ -146,8 +161,8 @@ class SimServer:
         return dt.datetime.fromtimestamp(self.now()).day
 
     def expected_payload_id(self, endpoint: str, record: TokenRecord) -> int:
-        variant = VARIANT_BY_ENDPOINT[endpoint]
-        if endpoint == "today_price":
+        variant = self.changes.variant(endpoint) or VARIANT_BY_ENDPOINT[endpoint]
+        if endpoint == "today_price" and endpoint not in self.changes.variants:
             variant = PayloadVariant(self.config.today_price_variant)
         return payload_id(variant, market_id=self.config.market_id, day=self.payload_day(), salts=record.salts)
 
@@ -162,6 +177,7 @@ class SimServer:
             business_date=self.market.business_date.isoformat(),
             first_contract_id=self.market.contract_id(0),
             served_days=[day.isoformat() for day in self.days.served],
+            site_changes=self.changes.describe(),
             **({"live": live.truth()} if live is not None else {}),
         )
 
@@ -255,7 +271,8 @@ class SimServer:
         if fault == "early_expiry":
             self.issuer.revoke(record)
             return _json_error(request, 401, "invalid or expired token (expired); call /prove again")
-        if fault == "empty" or (route.signed and not await self._signed_body_ok(request, route, record)):
+        signed = self.changes.variant(route.name) is not None
+        if fault == "empty" or (signed and not await self._signed_body_ok(request, route, record)):
             return web.Response(body=EMPTY_LIST, content_type=JSON)
         try:
             body = route.handler(request)
@@ -263,6 +280,7 @@ class SimServer:
             return _json_error(request, 400, str(bad))
         if body is None:
             return _json_error(request, 404, "no such security or index")
+        body = self.changes.rewrite(route.name, body)
         if fault == "non_json":
             text, content_type = non_json_body(body, self.fault_rng)
             return web.Response(body=text, content_type=content_type)
@@ -294,7 +312,7 @@ class SimServer:
             for limiter in (self.token_limiter, self.address_limiter):
                 if limiter is not None:
                     limiter.forget_idle(now)
-        grant = self.issuer.issue(now, self.config.token_ttl, self.config.refresh_token_ttl)
+        grant = self.issuer.issue(now, self.config.token_ttl, self.config.refresh_token_ttl, self.changes.scheme)
         self.stats.tokens_issued += 1
         s1, s2, s3, s4, s5 = grant.record.salts
         body = {
@@ -323,7 +341,7 @@ class SimServer:
 
     async def wasm(self, request: web.Request) -> web.Response:
         self.stats.count_request("css_wasm")
-        return web.Response(body=css_wasm(), content_type="application/wasm")
+        return web.Response(body=css_wasm(self.changes.scheme), content_type="application/wasm")
 
     # -- introspection -----------------------------------------------------------------------------------
 
@@ -348,6 +366,16 @@ class SimServer:
             return _json_error(request, 400, str(error))
         return web.Response(body=encode(config.model_dump(mode="json")), content_type=JSON)
 
+    def method_refused(self, request: web.Request, route: Route) -> web.Response | None:
+        """405 for a GET to an endpoint the get-to-post change made POST-only, and for a POST to a GET endpoint."""
+        post_only = route.name in self.changes.post_only
+        if request.method == ("GET" if post_only else "POST") and route.method == "GET":
+            self.stats.count_request(route.name)
+            response = _json_error(request, 405, f"Request method '{request.method}' is not supported")
+            response.headers["Allow"] = "POST" if post_only else "GET"
+            return response
+        return None
+
     async def reset_stats(self, request: web.Request) -> web.Response:
         refused = _refuse_remote_control(request)
         if refused is not None:
@@ -363,13 +391,17 @@ def make_app(server: SimServer) -> web.Application:
     for route in data_routes(server.days, lambda: server.config, server.now):
 
         async def endpoint(request: web.Request, route: Route = route) -> web.StreamResponse:
-            return server.counted(await server.guard(request, route))
+            return server.counted(server.method_refused(request, route) or await server.guard(request, route))
 
-        add(route.method, route.path, endpoint, name=route.name)
+        # A GET endpoint also takes POST, answered 405 unless the get-to-post change moved it there.
+        methods = ("GET", "POST") if route.method == "GET" else (route.method,)
+        paths = [route.path]
         if route.path.endswith("/") or "{" in route.path.rsplit("/", 1)[-1]:
             # The site answers with or without the trailing slash (market-summary/, marketdepth/{id}/).
-            alias = route.path.rstrip("/") if route.path.endswith("/") else route.path + "/"
-            add(route.method, alias, endpoint)
+            paths.append(route.path.rstrip("/") if route.path.endswith("/") else route.path + "/")
+        for method in methods:
+            for number, path in enumerate(paths):
+                add(method, path, endpoint, name=route.name if (method, number) == (route.method, 0) else None)
     add("GET", "/api/authenticate/prove", server.prove)
     add("POST", "/api/authenticate/refresh-token", server.refresh_token)
     add("GET", "/assets/prod/css.wasm", server.wasm)

@@ -30,7 +30,7 @@ import random
 import string
 import struct
 
-from ..nepse.tokens import insert_junk
+from ..nepse.tokens import BUILTIN_SCHEME, JunkScheme, insert_junk
 
 Salts = tuple[int, int, int, int, int]
 
@@ -96,7 +96,8 @@ class TokenIssuer:
     def issued(self) -> int:
         return self._next_id - 1
 
-    def issue(self, now: float, ttl: float, refresh_ttl: float) -> Grant:
+    def issue(self, now: float, ttl: float, refresh_ttl: float, scheme: JunkScheme = BUILTIN_SCHEME) -> Grant:
+        """A new grant whose tokens are obfuscated with ``scheme`` (the token module the site serves)."""
         rng = self._rng
         salts: Salts = (
             rng.randint(10_000, 99_999),
@@ -112,8 +113,8 @@ class TokenIssuer:
         access = self._sign(_ACCESS, token_id, now, now + ttl, salts)
         refresh = self._sign(_REFRESH, token_id, now, now + refresh_ttl, salts)
         grant = Grant(
-            access_token=insert_junk(access, salts[1], self._fillers()),
-            refresh_token=insert_junk(refresh, salts[0], self._fillers()),
+            access_token=insert_junk(access, salts[1], self._fillers(scheme), scheme),
+            refresh_token=insert_junk(refresh, salts[0], self._fillers(scheme), scheme),
             salt_text="".join(rng.choice(_SALT_TEXT) for _ in range(20)),
             record=record,
         )
@@ -164,5 +165,5 @@ class TokenIssuer:
         token_id, kind, _issued_ms, expires_ms, *_rest = _CLAIMS.unpack(claims)
         return kind, token_id, expires_ms / 1000
 
-    def _fillers(self) -> list[str]:
-        return [self._rng.choice(_FILLERS) for _ in range(5)]
+    def _fillers(self, scheme: JunkScheme) -> list[str]:
+        return [self._rng.choice(_FILLERS) for _ in scheme.formulas]

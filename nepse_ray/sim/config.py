@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .changes import normalise
 from .hostile import HostileName
 from .tls import TLSMode
 
@@ -95,6 +96,14 @@ class SimConfig(BaseModel):
 
     # Hostile mode (nepse_ray.sim.hostile): attacks on the client, by name.
     hostile: tuple[HostileName, ...] = Field(default=(), description="hostile kinds served on the data endpoints")
+
+    # Site changes (nepse_ray.sim.changes): the site as it may change, by name.
+    changes: tuple[str, ...] = Field(default=(), description="site changes in force (NAME or NAME:ARGUMENT)")
+
+    @field_validator("changes")
+    @classmethod
+    def _known_changes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalise(spec) for spec in value)
 
     @model_validator(mode="after")
     def _live_needs_open_market(self) -> SimConfig:

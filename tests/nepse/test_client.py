@@ -100,6 +100,8 @@ def test_stats_are_plain_counters(rig: Rig) -> None:
         "rate_limited": 0,
         "empty_page_fallbacks": 0,
         "empty_pages": 0,
+        "payload_heal_requests": 0,
+        "decoder_heals": 0,
         "rate_limit_wait_seconds": 0,
     }
     rig.client.market_summary()

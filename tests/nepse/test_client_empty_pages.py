@@ -1,4 +1,5 @@
-"""NepseClient and the site's ``200 []``: the fallback payload variant, then NepseEmptyPageError."""
+"""NepseClient and the site's ``200 []``: the fallback payload variant, then one search of the other payload rules
+(issue #22), then NepseEmptyPageError."""
 
 from __future__ import annotations
 
@@ -33,9 +34,9 @@ def test_empty_today_price_falls_back_to_the_floorsheet_variant() -> None:
     assert (stats["empty_page_fallbacks"], stats["empty_pages"]) == (1, 0)
 
 
-def test_empty_with_both_variants_is_an_empty_page_error() -> None:
+def test_empty_with_every_rule_is_an_empty_page_error_after_one_search() -> None:
     rig = fallback_rig()
-    rig.fake.script(TODAY_PRICE, json_response([]), json_response([]))
+    rig.fake.script(TODAY_PRICE, *[json_response([])] * 30)  # no id is accepted
     with pytest.raises(NepseEmptyPageError) as info:
         rig.client.today_price()
     error = info.value
@@ -45,18 +46,24 @@ def test_empty_with_both_variants_is_an_empty_page_error() -> None:
         200,
         "today_price",
     )
-    assert len(rig.fake.requests_to(TODAY_PRICE)) == 2
     stats = rig.client.stats()
+    searched = len(rig.fake.requests_to(TODAY_PRICE)) - 2
+    assert searched == stats["payload_heal_requests"] > 0
+    assert len({sent.json_body["id"] for sent in rig.fake.requests_to(TODAY_PRICE)}) == searched + 2  # type: ignore[index]
     assert (stats["empty_page_fallbacks"], stats["empty_pages"]) == (1, 1)
     assert_leaks_nothing(error, rig.secrets())
+    with pytest.raises(NepseEmptyPageError):  # searched once: the next call tries the known rules only
+        rig.client.today_price()
+    assert len(rig.fake.requests_to(TODAY_PRICE)) == searched + 4
 
 
-def test_empty_without_a_fallback_candidate_fails_at_once(rig: Rig) -> None:
-    rig.fake.script(FLOORSHEET, json_response([]))
+def test_empty_without_a_fallback_searches_the_other_rules_once(rig: Rig) -> None:
+    rig.fake.script(FLOORSHEET, *[json_response([])] * 12)
     with pytest.raises(NepseEmptyPageError):
         rig.client.floorsheet()
-    assert len(rig.fake.requests_to(FLOORSHEET)) == 1
-    assert rig.client.stats()["empty_page_fallbacks"] == 0
+    stats = rig.client.stats()
+    assert len(rig.fake.requests_to(FLOORSHEET)) == 1 + stats["payload_heal_requests"]
+    assert stats["empty_page_fallbacks"] == 0
 
 
 def test_a_wrong_payload_id_is_caught_as_an_empty_page() -> None:

@@ -39,6 +39,8 @@ RETRYABLE = {
     "NepseTransportError": False,
     "NepseStatusError": False,
     "NepseResponseError": True,
+    "NepseDecoderError": False,
+    "NepseSchemaError": False,
 }
 
 

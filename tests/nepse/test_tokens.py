@@ -99,9 +99,9 @@ def test_insert_boundaries_and_rejections() -> None:
     assert insert_junk("y" * (p5 - 4), 0, "abcde")[-1] == "e"  # the last filler lands at the very end
     with pytest.raises(NepseInputError, match="too short"):
         insert_junk("y" * (p5 - 5), 0, "abcde")
-    with pytest.raises(NepseInputError, match="five single-character"):
+    with pytest.raises(NepseInputError, match="exactly 5 single-character"):
         insert_junk("y" * 200, 0, "abcd")
-    with pytest.raises(NepseInputError, match="five single-character"):
+    with pytest.raises(NepseInputError, match="exactly 5 single-character"):
         insert_junk("y" * 200, 0, ["a", "b", "c", "d", "ee"])
 
 
