@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, sitechange, throughput
+from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, sitechange, stream, throughput
 from .scenario import Scenario
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for module in (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset, sitechange)
+    for module in (
+        micro,
+        throughput,
+        resilience,
+        overhead,
+        coordinator,
+        scaleout,
+        pulls,
+        data,
+        dataset,
+        sitechange,
+        stream,
+    )
     for scenario in module.SCENARIOS
 }

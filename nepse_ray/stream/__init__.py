@@ -8,7 +8,7 @@ subscriber receives.
 * :mod:`.tick`: :class:`Tick` (``to_arrow()``, ``to_pandas()``), :class:`MarketState`, :class:`Delivery`.
 
 The schedule (who subscribes, when to poll, the budget) is the coordinator's (:mod:`nepse_ray.pool.schedule`), and
-``api.stream(...)`` (:mod:`nepse_ray.pool.stream`) is the iterator a subscriber holds.
+``api.stream(...)`` (:mod:`nepse_ray.pool.subscription`) is the iterator a subscriber holds.
 """
 
 from .feeds import FEEDS, FeedKey, feed_key
