@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .pool.lookup import ClusterNotFoundError, PoolNotFoundError
     from .pool.options import PoolOptions
     from .pool.stats import PoolStats
+    from .pool.subscription import Stream
     from .pulls import (
         EmptyDayError,
         IncompletePullError,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
         securities,
         today_prices,
     )
+    from .stream.tick import MarketState, Tick
 
 _LAZY = {
     "DoctorReport": "nepse_ray.doctor",
@@ -80,6 +82,9 @@ _LAZY = {
     "nepse_worker_api": "nepse_ray.pool.api",
     "PoolOptions": "nepse_ray.pool.options",
     "PoolStats": "nepse_ray.pool.stats",
+    "Stream": "nepse_ray.pool.subscription",
+    "MarketState": "nepse_ray.stream.tick",
+    "Tick": "nepse_ray.stream.tick",
     "PoolBusyError": "nepse_ray.pool.errors",
     "PoolConfigError": "nepse_ray.pool.errors",
     "PoolError": "nepse_ray.pool.errors",
@@ -117,6 +122,7 @@ __all__ = [
     "EmptyDayError",
     "IncompletePullError",
     "IncompleteSyncError",
+    "MarketState",
     "NepseAuthError",
     "NepseCertificateError",
     "NepseClient",
@@ -154,7 +160,9 @@ __all__ = [
     "PoolStats",
     "PullResult",
     "PullTooLargeError",
+    "Stream",
     "TaskTimeoutError",
+    "Tick",
     "UnknownSymbolError",
     "WorkerLostError",
     "companies",

@@ -7,6 +7,8 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
     nepse-ray pull floorsheet --simulate --out day.parquet
     nepse-ray sync nepse-data --since 2026-11-01
     nepse-ray sync nepse-data --status
+    nepse-ray record nepse-data --interval 5
+    nepse-ray watch --simulate
     nepse-ray sim --port 8080 --seed 7 --fault-5xx 0.05
     nepse-ray sim --tls incomplete-chain
     nepse-ray sim --change wasm-scheme --change field-rename:live_market.symbol=symbolCode
@@ -18,10 +20,13 @@ arguments and one that runs it. Adding a subcommand is adding an entry.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import datetime as dt
+import itertools
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +240,88 @@ def _sync_arguments(parser: argparse.ArgumentParser) -> None:
     _connection_arguments(parser)
 
 
-def _connection(args: argparse.Namespace) -> Any:
+def _record_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("directory", type=Path, metavar="DIR", help="the dataset's directory (created if missing)")
+    add("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between two polls (default 5)")
+    add("--every", type=float, default=60.0, metavar="SECONDS", help="commit a file at least this often (default 60)")
+    add("--ticks", type=int, default=12, metavar="N", help="... and at least every N ticks (default 12)")
+    add("--stop-after", dest="stop_after", type=float, default=None, metavar="SECONDS",
+        help="stop at the first tick this long after the start (default: at the market's close)")  # fmt: skip
+    add("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another writer (default 0)")
+    _connection_arguments(parser)
+
+
+def _run_record(args: argparse.Namespace) -> int:
+    from .connect import one_line_errors
+
+    return one_line_errors("record", lambda: _record(args))
+
+
+def _record(args: argparse.Namespace) -> int:
+    from . import dataset
+
+    with _connection(args, live=True) as connection:
+        console = connection.console
+        stream = connection.api.stream("live_market", args.interval, until_close=True)
+
+        def committed(report: dataset.RecordReport) -> None:
+            console.log(printable(f"{args.directory}: {report}"), markup=False, highlight=False)
+
+        ticks = _until(stream, args.stop_after)
+        try:
+            report = dataset.record(
+                ticks, args.directory, every=args.every, per_file=args.ticks, wait=args.wait, on_commit=committed
+            )
+        except KeyboardInterrupt:
+            print("nepse-ray record: interrupted; the ticks before it are committed", file=sys.stderr)
+            return 130
+        if not report.ticks and stream.market is not None:
+            console.print(printable(f"nothing to record: {stream.market.describe()}"), markup=False, highlight=False)
+        _print_report(console, args.directory, report)
+    return 0
+
+
+def _until(ticks: Iterable[Any], seconds: float | None) -> Iterator[Any]:
+    """``ticks`` up to the first one ``seconds`` after now (all of them when ``seconds`` is None)."""
+    if seconds is None:
+        return iter(ticks)
+    deadline = time.monotonic() + seconds
+    return itertools.takewhile(lambda _: time.monotonic() < deadline, ticks)
+
+
+def _watch_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between two polls (default 5)")
+    add("--top", type=int, default=10, metavar="N", help="gainers and losers shown (default 10)")
+    add("--until-close", dest="until_close", action="store_true", default=False,
+        help="end at the market's close (default: wait for the next session)")  # fmt: skip
+    _connection_arguments(parser)
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    from .connect import one_line_errors
+
+    return one_line_errors("watch", lambda: _watch(args))
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .watch_command import watch
+
+    if args.top < 1:
+        raise NepseInputError("--top must be at least 1")
+    with _connection(args, live=True) as connection:
+        run = watch(connection.api, Console(), interval=args.interval, top=args.top, until_close=args.until_close)
+        try:
+            asyncio.run(run)
+        except KeyboardInterrupt:
+            return 130
+    return 0
+
+
+def _connection(args: argparse.Namespace, *, live: bool = False) -> Any:
     from .connect import Connection
 
     if not 1 <= args.min_workers <= args.max_workers <= 64:
@@ -247,6 +333,7 @@ def _connection(args: argparse.Namespace) -> Any:
         min_workers=args.min_workers,
         max_workers=args.max_workers,
         quiet=getattr(args, "quiet", False),
+        live=live,
     )
 
 
@@ -356,6 +443,10 @@ COMMANDS: dict[str, Command] = {
         ),
         Command("pull", "pull a complete table into a Parquet, CSV or JSON-lines file", _pull_arguments, _run_pull),
         Command("sync", "bring a local partitioned Parquet dataset up to date", _sync_arguments, _run_sync),
+        Command(
+            "record", "append the live market's ticks to a dataset until the close", _record_arguments, _run_record
+        ),
+        Command("watch", "the indices and top movers live in the terminal", _watch_arguments, _run_watch),
         Command("sim", "run the NEPSE simulator until SIGINT/SIGTERM", _sim_arguments, _run_sim),
         Command("stats", "print a running pool's stats (table or JSON)", _stats_arguments, _run_stats),
         Command(

@@ -1,6 +1,6 @@
-"""What the data commands (``nepse-ray pull``, ``nepse-ray sync``) share: reach the site or start the simulator,
-check it answers before Ray starts, start a pool (or join the one running under the same name, which they leave
-running), show progress, and turn every failure into one line.
+"""What the data commands (``nepse-ray pull``, ``sync``, ``record``, ``watch``) share: reach the site or start the
+simulator, check it answers before Ray starts, start a pool (or join the one running under the same name, which they
+leave running), show progress, and turn every failure into one line.
 
 >>> with Connection(simulate=True, quiet=True) as connection:       # doctest: +SKIP
 ...     pull_floorsheet(connection.api, on_progress=connection.progress("floorsheet"))
@@ -26,12 +26,15 @@ from .terminal import printable
 
 #: The simulated market ``--simulate`` serves: the default day (50,000 trades) and a week of earlier days.
 SIMULATED_PAST_DAYS = 5
+#: New trades a second on the simulated market of the live commands (``record``, ``watch``): in session.
+SIMULATED_TRADES_PER_S = 20.0
 #: Seconds between two pool-stats reads of the progress display.
 STATS_EVERY = 1.0
 
 
 class Connection:
-    """A pool on the site at ``base_url`` (or on a simulator started here), for one command."""
+    """A pool on the site at ``base_url`` (or on a simulator started here, in session with ``live``), for one
+    command."""
 
     def __init__(
         self,
@@ -42,9 +45,11 @@ class Connection:
         min_workers: int = 1,
         max_workers: int = 5,
         quiet: bool = False,
+        live: bool = False,
     ) -> None:
         self.console = Console(stderr=True, quiet=quiet, log_path=False)
-        self._sim = SimulatorProcess(past_days=SIMULATED_PAST_DAYS) if simulate else None
+        session: dict[str, Any] = {"market_open": True, "live_trades_per_s": SIMULATED_TRADES_PER_S} if live else {}
+        self._sim = SimulatorProcess(past_days=SIMULATED_PAST_DAYS, **session) if simulate else None
         self.base_url = self._sim.base_url if self._sim else (base_url or "https://www.nepalstock.com")
         try:
             _reachable(self.base_url)

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from nepse_ray import dataset
+from nepse_ray.dataset.layout import SPECS
 from nepse_ray.dataset.manifest import encode
 
 #: The columns that identify a row of each table: a read finds each combination once.
@@ -17,13 +18,14 @@ KEYS = {
     "index_history": ("index_id", "business_date"),
     "securities": ("id",),
     "companies": ("id",),
+    "live_market": ("tick_time", "security_id"),
 }
 
 
 def committed(root: Path) -> dict[str, bytes]:
     """The manifest and every file it lists, by path under ``root``."""
     snap = dataset.snapshot(root)
-    listed = {path: Path(path).read_bytes() for table in dataset.TABLES for path in snap.files(table)}
+    listed = {path: Path(path).read_bytes() for table in SPECS for path in snap.files(table)}
     return {"manifest.json": (root / "manifest.json").read_bytes()} | {
         str(Path(path).relative_to(snap.root)): data for path, data in listed.items()
     }

@@ -25,7 +25,7 @@ def test_public_names_are_pinned() -> None:
             "NepseTransportError", "NepseWorkerAPI", "NotADatasetError", "OutputError", "PagingError", "PoolBusyError",
             "PoolConfigError", "PoolError", "PoolNotFoundError", "PoolOptions", "PoolShutdownError", "PoolStats",
             "PullResult", "PullTooLargeError", "TaskTimeoutError",
-            "DoctorReport", "doctor", "NepseDecoderError", "NepseSchemaError",
+            "DoctorReport", "doctor", "NepseDecoderError", "NepseSchemaError", "MarketState", "Stream", "Tick",
             "UnknownSymbolError", "WorkerLostError", "companies", "default_api", "index_history", "nepse_worker_api",
             "price_history", "pull_floorsheet", "read_floorsheet", "read_price_history", "read_today_price",
             "securities", "today_prices",

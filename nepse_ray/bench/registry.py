@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, sitechange, throughput
+from . import coordinator, data, dataset, micro, overhead, pulls, resilience, scaleout, sitechange, stream, throughput
 from .scenario import Scenario
 
-_MODULES = (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset, sitechange)
+_MODULES = (micro, throughput, resilience, overhead, coordinator, scaleout, pulls, data, dataset, sitechange, stream)
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario

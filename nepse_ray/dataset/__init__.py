@@ -1,9 +1,9 @@
 """The local NEPSE dataset: Parquet files listed by a manifest, kept in sync with the site, safe to read while a
 sync writes it.
 
-* :func:`sync` (:mod:`.sync`) fetches what the manifest lacks and commits it; :func:`compact` and :func:`vacuum`
-  keep the files few and the disk clean; :func:`status` says what the dataset holds and what the site would not
-  give.
+* :func:`sync` (:mod:`.sync`) fetches what the manifest lacks and commits it; :func:`record` (:mod:`.record`)
+  appends a live-market stream's ticks; :func:`compact` and :func:`vacuum` keep the files few and the disk clean;
+  :func:`status` says what the dataset holds and what the site would not give.
 * :func:`open`, :func:`snapshot` and :func:`files` (:mod:`.read`) read the last committed snapshot.
 
 How it holds together: :mod:`.layout` (tables, file names), :mod:`.manifest` (the one commit point),
@@ -17,24 +17,28 @@ fetch, pure), :mod:`.compact`, :mod:`.crash` (fault points for tests).
 
 from .compact import compact, vacuum
 from .errors import DatasetCorruptError, DatasetLockedError, IncompleteSyncError, NotADatasetError
-from .layout import TABLES
+from .layout import RECORDED, TABLES
 from .read import Snapshot, files, open, snapshot
+from .record import RecordReport, record
 from .report import SyncReport
 from .status import DatasetStatus, status
 from .sync import sync, trading_days
 
 __all__ = [
+    "RECORDED",
     "TABLES",
     "DatasetCorruptError",
     "DatasetLockedError",
     "DatasetStatus",
     "IncompleteSyncError",
     "NotADatasetError",
+    "RecordReport",
     "Snapshot",
     "SyncReport",
     "compact",
     "files",
     "open",
+    "record",
     "snapshot",
     "status",
     "sync",

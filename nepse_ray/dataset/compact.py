@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import ranges
-from .layout import SPECS, TABLES, resolve
+from .layout import SPECS, resolve
 from .manifest import TableState
 from .ranges import Range
 from .writer import Writer, writing
@@ -77,7 +77,7 @@ def compact_table(writer: Writer, table: str, *, force: bool) -> int:
     return merged
 
 
-def compact(directory: Path | str, *, tables: tuple[str, ...] = TABLES, wait: float = 0.0) -> dict[str, int]:
+def compact(directory: Path | str, *, tables: tuple[str, ...] = tuple(SPECS), wait: float = 0.0) -> dict[str, int]:
     """Merge every folder's small parts now (``nepse-ray sync --compact``); ``{table: files merged}``."""
     with writing(directory, wait=wait) as writer:
         return {table: n for table in tables if (n := compact_table(writer, table, force=True))}

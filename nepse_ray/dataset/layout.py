@@ -8,12 +8,15 @@
     DIR/price_history/part-<hash>.parquet                        rows of many symbols, sorted by symbol and day
     DIR/index_history/part-<hash>.parquet                        rows of every index, sorted by index and day
     DIR/securities/part-<hash>.parquet    DIR/companies/part-<hash>.parquet
+    DIR/live_market/business_date=2026-11-30/part-<hash>.parquet  ticks of the live market, many files a day
 
-A table is one of three kinds: a *list* (the site's list as of a day, replaced when the day moves on), *days*
-(one file per trading day, partitioned by ``business_date``) or *history* (daily rows of many series, a symbol
-or an index each, in parts that compaction merges). A file's name is the start of the SHA-256 of its bytes, so
-a file never changes once written: a new content is a new file, and the same rows written again give the same
-name. Nothing the site sends ever becomes part of a path: symbols and index ids live inside the files.
+A table is one of four kinds: a *list* (the site's list as of a day, replaced when the day moves on), *days*
+(one file per trading day, partitioned by ``business_date``), *history* (daily rows of many series, a symbol
+or an index each, in parts that compaction merges) or *ticks* (what ``nepse-ray record`` appends while the market
+is open, partitioned by ``business_date``, a file per commit, which compaction merges). A sync keeps the first
+three (:data:`TABLES`); a recording the last (:data:`RECORDED`). A file's name is the start of the SHA-256 of its
+bytes, so a file never changes once written: a new content is a new file, and the same rows written again give the
+same name. Nothing the site sends ever becomes part of a path: symbols and index ids live inside the files.
 
 >>> relative_path("floorsheet", "0123456789abcdef" * 4, dt.date(2026, 11, 30))
 'business_date=2026-11-30/part-0123456789abcdef.parquet'
@@ -35,7 +38,7 @@ from ..pulls import market
 from ..pulls.result import SortKeys
 from .errors import DatasetCorruptError
 
-Kind = Literal["list", "days", "history"]
+Kind = Literal["list", "days", "history", "ticks"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +50,11 @@ class TableSpec:
     sort: SortKeys
     series: str | None = None
 
+    @property
+    def partitioned(self) -> bool:
+        """Whether its files live in ``business_date=...`` folders."""
+        return self.kind in ("days", "ticks")
+
 
 SPECS: dict[str, TableSpec] = {
     spec.name: spec
@@ -57,9 +65,13 @@ SPECS: dict[str, TableSpec] = {
         TableSpec("today_price", "days", market.TODAY_PRICE_ORDER),
         TableSpec("price_history", "history", (("symbol", "ascending"), ("business_date", "ascending")), "symbol"),
         TableSpec("index_history", "history", market.INDEX_HISTORY_ORDER, "index_id"),
+        TableSpec("live_market", "ticks", (("tick_time", "ascending"), ("security_id", "ascending"))),
     )
 }
-TABLES = tuple(SPECS)
+#: The tables a sync keeps.
+TABLES = tuple(name for name, spec in SPECS.items() if spec.kind != "ticks")
+#: The tables ``nepse-ray record`` appends to.
+RECORDED = tuple(name for name, spec in SPECS.items() if spec.kind == "ticks")
 MANIFEST = "manifest.json"
 LOCK = ".nepse-ray-lock"
 #: The partition column of the *days* tables, and its type.
@@ -85,7 +97,7 @@ def part_name(digest: str) -> str:
 
 def relative_path(table: str, digest: str, day: dt.date | None = None) -> str:
     """Where a file of ``table`` with that content goes, relative to the table's folder."""
-    if SPECS[table].kind == "days":
+    if SPECS[table].partitioned:
         if day is None:
             raise ValueError(f"a {table} file belongs to a day")
         return f"{DAY_PARTITION[0]}={day.isoformat()}/{part_name(digest)}"
@@ -96,7 +108,7 @@ def check_relative_path(table: str, relative: str) -> str:
     """``relative`` if a file of ``table`` may have that name; :class:`DatasetCorruptError` otherwise."""
     parts = relative.split("/")
     valid = bool(_PART.fullmatch(parts[-1]))
-    if SPECS[table].kind == "days":
+    if SPECS[table].partitioned:
         valid = valid and len(parts) == 2 and _day_folder(parts[0]) is not None
     else:
         valid = valid and len(parts) == 1
@@ -127,7 +139,7 @@ def is_own_file(table: str, relative: str) -> bool:
 
 def is_own_folder(table: str, name: str) -> bool:
     """True for the partition folders nepse-ray makes in ``table``."""
-    return SPECS[table].kind == "days" and _day_folder(name) is not None
+    return SPECS[table].partitioned and _day_folder(name) is not None
 
 
 def _day_folder(name: str) -> dt.date | None:

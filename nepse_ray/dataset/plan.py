@@ -28,6 +28,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from ..nepse.errors import NepseInputError, NepseInvalidResponseError
+from ..nepse.hours import TRADING_WEEKDAYS
 from . import ranges
 from .manifest import DayEntry, Gap, TableState
 from .ranges import Range
@@ -38,7 +39,6 @@ MAX_DAY_ATTEMPTS = 3
 HISTORY_WINDOW = dt.timedelta(days=365)
 #: The most trading days one sync plans (about 16 years): more is a mistake or a hostile server's day.
 MAX_SYNC_DAYS = 4_000
-TRADING_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday .. Thursday
 WINDOW_REASON = "the site serves about the last year of history; it returned nothing older"
 
 

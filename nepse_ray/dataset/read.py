@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ..nepse.errors import NepseInputError
-from .layout import DAY_PARTITION, SPECS, TABLES, resolve
+from .layout import DAY_PARTITION, SPECS, resolve
 from .manifest import Manifest, load
 
 
@@ -45,10 +45,12 @@ class Snapshot:
         """``table`` as a ``pyarrow.dataset.Dataset`` over this snapshot's files (partition columns included)."""
         paths = self.files(table)
         if not paths:
-            raise NepseInputError(
-                f"{self.root} holds no {table} rows yet; run `nepse-ray sync {self.root} --tables {table}` first"
+            how = "record" if SPECS[table].kind == "ticks" else "sync"
+            command = (
+                f"nepse-ray record {self.root}" if how == "record" else f"nepse-ray sync {self.root} --tables {table}"
             )
-        if SPECS[table].kind != "days":
+            raise NepseInputError(f"{self.root} holds no {table} rows yet; run `nepse-ray {command}` first")
+        if not SPECS[table].partitioned:
             return ds.dataset(paths, format="parquet")
         partitioning = ds.partitioning(pa.schema([DAY_PARTITION]), flavor="hive")
         return ds.dataset(paths, format="parquet", partitioning=partitioning, partition_base_dir=str(self.root / table))
@@ -76,5 +78,5 @@ def files(directory: Path | str, table: str = "floorsheet") -> list[str]:
 
 def _known(table: str) -> str:
     if table not in SPECS:
-        raise NepseInputError(f"unknown table {table!r}; choose from {', '.join(TABLES)}")
+        raise NepseInputError(f"unknown table {table!r}; choose from {', '.join(SPECS)}")
     return table

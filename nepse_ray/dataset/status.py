@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from . import plan
-from .layout import SPECS, TABLES
+from .layout import SPECS
 from .manifest import TableState, damaged_files
 from .read import snapshot
 
@@ -30,7 +30,7 @@ def status(directory: Path | str, *, verify: bool = False) -> DatasetStatus:
     """The state of the dataset in ``directory`` (``verify``: check every file's SHA-256, not only its size)."""
     snap = snapshot(directory)
     lines = [f"{snap.root}: the last committed snapshot"]
-    for table in TABLES:
+    for table in SPECS:
         state = snap.manifest.tables.get(table)
         if state is not None:
             lines.extend(_table_lines(table, state))
@@ -55,6 +55,10 @@ def _table_lines(table: str, state: TableState) -> list[str]:
             for day, entry in missing
         )
         return lines
+    if kind == "ticks":
+        days = sorted({relative.partition("/")[0].partition("=")[2] for relative in state.files})
+        span = f" ({days[0]} .. {days[-1]})" if days else ""
+        return [f"{head}; {len(days)} day(s) recorded{span}"]
     firsts = [entry.covered[0][0] for entry in state.series.values() if entry.covered]
     lasts = [entry.covered[-1][1] for entry in state.series.values() if entry.covered]
     span = f", covered {min(firsts)} .. {max(lasts)}" if firsts else ""

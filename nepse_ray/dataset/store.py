@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from ..pulls.files import open_temporary, publish, sync_and_close, sync_folder, temporary_pattern
 from .crash import crash_point
-from .layout import LOCK, MANIFEST, SPECS, TABLES, is_own_file, is_own_folder, relative_path, resolve
+from .layout import LOCK, MANIFEST, SPECS, is_own_file, is_own_folder, relative_path, resolve
 from .manifest import FileEntry, Manifest, sha256_of
 
 #: Seconds a file stays on disk after the last snapshot that listed it was replaced.
@@ -137,13 +137,13 @@ def vacuum(
     listed = manifest.file_paths()
     cutoff = clock() - grace
     removed = []
-    for table in TABLES:
+    for table in SPECS:
         for relative, entry in _own_files(root, table):
             if (table, relative) in listed or entry.stat(follow_symlinks=False).st_mtime > cutoff:
                 continue
             os.unlink(entry.path)
             removed.append(Path(entry.path))
-        if SPECS[table].kind == "days":
+        if SPECS[table].partitioned:
             for folder in _entries(root / table):
                 if is_own_folder(table, folder.name) and folder.is_dir(follow_symlinks=False):
                     try:
@@ -155,7 +155,7 @@ def vacuum(
 
 def holds_only_own_names(root: Path) -> bool:
     """True when every name in ``root`` is one nepse-ray makes in a dataset (so a sync may adopt it)."""
-    own = {MANIFEST, LOCK, *TABLES}
+    own = {MANIFEST, LOCK, *SPECS}
     return all(entry.name in own or _is_temporary(entry.name) for entry in _entries(root))
 
 
@@ -165,12 +165,12 @@ def _is_temporary(name: str) -> bool:
 
 def _own_folders(root: Path) -> Iterator[str]:
     """Every folder of ``root`` nepse-ray makes (tables and day folders), never through a symlink."""
-    for table in TABLES:
+    for table in SPECS:
         folder = root / table
         if not folder.is_dir() or folder.is_symlink():
             continue
         yield str(folder)
-        if SPECS[table].kind == "days":
+        if SPECS[table].partitioned:
             for entry in _entries(folder):
                 if is_own_folder(table, entry.name) and entry.is_dir(follow_symlinks=False):
                     yield entry.path
@@ -181,7 +181,7 @@ def _own_files(root: Path, table: str) -> Iterator[tuple[str, os.DirEntry[str]]]
     if not folder.is_dir() or folder.is_symlink():
         return
     for entry in _entries(folder):
-        if SPECS[table].kind == "days":
+        if SPECS[table].partitioned:
             if is_own_folder(table, entry.name) and entry.is_dir(follow_symlinks=False):
                 for inner in _entries(Path(entry.path)):
                     relative = f"{entry.name}/{inner.name}"

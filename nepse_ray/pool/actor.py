@@ -10,11 +10,12 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
   coroutine and one more than ``max_queued`` is refused at once with ``PoolBusyError`` instead of piling up in
   Ray's queue (in Ray 2.60 raising ``max_concurrency`` far beyond that only makes every queued call cost more);
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
-  (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls, and the rate
-  cap's permits for workers' extra requests (:meth:`PoolCoordinator.permit`);
+  (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls, the rate cap's
+  permits for workers' extra requests (:meth:`PoolCoordinator.permit`) and the live streams' long polls
+  (:meth:`PoolCoordinator.stream_fetch`, ``hub.py``);
 * the **control group** takes stats, readiness, the session-worker list, options, the workers' questions about the
-  site (``pool/site.py``) and shutdown, so they answer however deep the backlog (the ``coordinator-backlog``
-  scenario of ``nepse-ray bench`` measures it).
+  site (``pool/site.py``), a stream's end and shutdown, so they answer however deep the backlog (the
+  ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
 
 All pool state lives on one loop, the home loop: the default group's, where the bulk calls (nearly all the traffic)
 already run. Interactive and control calls hop there with ``run_coroutine_threadsafe`` and await the answer, so the
@@ -46,6 +47,7 @@ from nepse_ray.nepse.decoder import DecoderSpec
 from nepse_ray.nepse.payload import PayloadRule
 from nepse_ray.nepse.site import SearchClaim
 from nepse_ray.pool.coordinator import Coordinator
+from nepse_ray.pool.hub import StreamHub
 from nepse_ray.pool.lease import Ask, Grants, Returns
 from nepse_ray.pool.ledger import GcsLedgerStore
 from nepse_ray.pool.metrics import PoolMetrics
@@ -54,6 +56,8 @@ from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.wire import pass_through
 from nepse_ray.pool.worker import RayWorkerLauncher
+from nepse_ray.stream.feeds import FeedKey
+from nepse_ray.stream.tick import Cursor, Delivery
 
 T = TypeVar("T")
 
@@ -85,6 +89,7 @@ class PoolCoordinator:
         metrics = PoolMetrics(options.pool_name) if options.metrics else None
         launcher = RayWorkerLauncher(self._myself)
         self._core = Coordinator(options, launcher, metrics=metrics, on_drained=release_memory, ledger_store=store)
+        self._streams = StreamHub(self._core, options)
         self._home: asyncio.AbstractEventLoop | None = None
         self._myself.start.remote()  # the default group's first call: its loop becomes home, the pool starts
 
@@ -145,7 +150,19 @@ class PoolCoordinator:
         """An interactive-lane request; see ``Coordinator.call``."""
         return await self._at_home(self._core.call(request))
 
+    @ray.method(concurrency_group="interactive", enable_task_events=False)
+    async def stream_fetch(
+        self, key: FeedKey, subscriber: str, cursor: Cursor | None, known: bool | None, wait: float
+    ) -> Delivery:
+        """A live stream's long poll: the ticks after ``cursor``, or news of the market; see ``StreamHub.fetch``."""
+        return await self._at_home(self._streams.fetch(key, subscriber, cursor, known, wait))
+
     # ---------------------------------------------------------------- control
+
+    @ray.method(concurrency_group="control")
+    async def stream_leave(self, key: FeedKey, subscriber: str) -> None:
+        """A subscriber closed its stream of ``key``; see ``StreamHub.leave``."""
+        await self._at_home(_now(lambda: self._streams.leave(key, subscriber)))
 
     @ray.method(concurrency_group="control")
     async def ready(self, timeout: float) -> PoolStats:
@@ -200,6 +217,7 @@ class PoolCoordinator:
         actor ends with ``ray.kill`` rather than by exiting: Ray 2.60 keeps the name of an actor that exits itself
         registered, and a new pool of that name would find the dead one.
         """
+        await self._at_home(self._streams.close())
         stats = await self._at_home(self._core.shutdown(drain, drain_timeout))
         asyncio.get_running_loop().call_later(END_GRACE, functools.partial(ray.kill, self._myself, no_restart=True))
         return stats

@@ -42,7 +42,9 @@ from nepse_ray.pool.errors import PoolConfigError, PoolShutdownError, original_e
 from nepse_ray.pool.options import PoolLogger, PoolOptions, pool_logger
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
+from nepse_ray.pool.subscription import Stream
 from nepse_ray.pool.supervisor import SESSION_REFRESH
+from nepse_ray.stream.feeds import feed_key
 
 #: Seconds the facade waits for the pool's first ``min_workers`` workers to answer.
 READY_TIMEOUT = 120.0
@@ -178,6 +180,31 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         """
         return self._submit(PoolRequest.checked(name, params, lane=priority, form=form, caller=self._caller))[0]
 
+    def stream(
+        self,
+        name: str,
+        interval: float = 5.0,
+        *,
+        security_id: int | None = None,
+        index_id: int | None = None,
+        until_close: bool = False,
+    ) -> Stream:
+        """A live stream of ``name`` polled every ``interval`` seconds: ``for tick in api.stream("live_market")`` or
+        ``async for``.
+
+        Streams: ``live_market``, ``nepse_index``, ``sub_indices``, ``market_depth`` (with ``security_id``) and
+        ``index_intraday`` (``index_id``, the NEPSE index by default). The first tick is a snapshot of every row,
+        each later one the rows that changed since the previous poll (``tick.to_pandas()``, ``tick.to_arrow()``).
+        Every subscriber of the pool, in any driver, shares one poll per feed and interval; while bulk work runs the
+        polls take at most ``stream_share`` of one token's rate. While the market is closed (the site's
+        market-open answer) the stream yields nothing: it logs when the market opens and waits, or ends with
+        ``until_close=True``. Raises :class:`~nepse_ray.nepse.errors.NepseInputError` for a bad name or argument.
+        """
+        if self._closed:
+            raise PoolShutdownError()
+        key = feed_key(name, interval, security_id=security_id, index_id=index_id)
+        return Stream(self, key, until_close=until_close)
+
     def direct(self) -> DirectRequests:
         """A new caller on the pool's direct path (:mod:`nepse_ray.pool.direct`): bulk requests whose results come
         straight from the workers, with the coordinator deciding who goes when; what the pulls use."""
@@ -237,14 +264,26 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
     def _resolve(self, ref: Any) -> Any:
         try:
             return ray.get(ref)
-        except RayActorError:
-            raise PoolShutdownError(
+        except (RayActorError, RayTaskError) as error:
+            failure = self._failure(error)
+        raise failure
+
+    async def _resolve_async(self, ref: Any) -> Any:
+        try:
+            return await ref
+        except (RayActorError, RayTaskError) as error:
+            failure = self._failure(error)
+        raise failure
+
+    def _failure(self, error: RayActorError | RayTaskError) -> BaseException:
+        """What a failed call to the coordinator raises: the original error, or PoolShutdownError once it is gone."""
+        if isinstance(error, RayActorError):
+            return PoolShutdownError(
                 f"the coordinator of pool {self.options.pool_name!r} is gone: the pool was shut down, or the driver "
                 "that created it exited (use detached=True to share a pool beyond its creator). "
                 "Create a new NepseWorkerAPI to continue."
-            ) from None
-        except RayTaskError as error:
-            raise original_error(error) from None
+            )
+        return original_error(error)
 
     # ---------------------------------------------------------------- pool management
 

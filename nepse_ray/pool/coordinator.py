@@ -478,6 +478,11 @@ class Coordinator:
 
     # ---------------------------------------------------------------- read-outs
 
+    def bulk_load(self) -> int:
+        """Bulk requests accepted and not yet answered, and leases out: non-zero while bulk work runs (the live
+        streams then keep to their budget, ``hub.py``)."""
+        return self._pending["bulk"] + len(self._desk)
+
     def session_workers(self) -> list[Any]:
         """Handles of the workers serving now, for the facades' direct session calls."""
         return self._supervisor.serving_handles()

@@ -104,6 +104,13 @@ class PoolOptions(BaseModel):
     )
     max_restarts: int = Field(default=3, ge=-1, description="Ray restarts of a crashed worker (-1 = forever).")
     pool_rate_cap: float | None = Field(default=None, gt=0, description="Pool-wide requests/s ceiling, if any.")
+    stream_share: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Share of one token's rate (rate_per_token) the pool's live streams may take together while bulk "
+        "work runs; their polls wait for it then. At 0.1 a pull keeps >= 90 % of its rate even on a single token.",
+    )
 
     # Ray placement.
     pool_name: str = Field(default="nepse-ray", min_length=1, description="Prefix of the pool's actor names.")

@@ -182,13 +182,17 @@ class SimServer:
 
     def snapshot(self) -> dict[str, Any]:
         """The counters, and the ground truth of the served days: the business day's trades that exist now (with
-        the contract id of the first), and every day with data."""
-        self.stats.floorsheet_rows = self.days.visible_trades(self.now())
+        the contract id of the first), every day with data, and for a live day (``live``) the trades, securities
+        traded, turnover and NEPSE index the live market and the indices show now."""
+        now = self.now()
+        self.stats.floorsheet_rows = self.days.visible_trades(now)
+        live = self.days.live(now)
         return self.stats.snapshot(
             business_date=self.market.business_date.isoformat(),
             first_contract_id=self.market.contract_id(0),
             served_days=[day.isoformat() for day in self.days.served],
             site_changes=self.changes.describe(),
+            **({"live": live.truth()} if live is not None else {}),
         )
 
     # -- the guard ---------------------------------------------------------------------------------------------

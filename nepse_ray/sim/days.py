@@ -4,7 +4,8 @@ The business day is the market the simulator was started with. With ``live_trade
 while the server runs: the first ``trades`` exist at start, and one more of the trades kept back becomes visible
 every ``1 / live_trades_per_s`` seconds, with a higher contract id, so it appears at the top of the contractId-desc
 floorsheet and ``totalElements`` grows. :meth:`TradingDays.visible_trades` is the ground truth: the trades that
-exist at a given moment are the first that many in contract order.
+exist at a given moment are the first that many in contract order. The live market table and the indices move
+with them (:meth:`TradingDays.live`, :mod:`~nepse_ray.sim.live`).
 
 ``past_days`` earlier trading days (Sunday to Thursday) are served closed, each a market of its own built from the
 same listing. A day the simulator does not serve (a Friday or Saturday, a day older than that, a day after the
@@ -25,6 +26,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 
+from .live import LiveDay
 from .responses import Responses
 from .wire import encode, spring_page
 
@@ -32,7 +34,7 @@ from .wire import encode, spring_page
 class TradingDays:
     """Routes a ``businessDate`` to the market that serves it, and reveals live trades as time passes."""
 
-    __slots__ = ("_live_rate", "_past", "_started", "current")
+    __slots__ = ("_live", "_live_rate", "_past", "_started", "current")
 
     def __init__(
         self, current: Responses, past: Mapping[dt.date, Responses], *, live_trades_per_s: float, started: float
@@ -41,6 +43,9 @@ class TradingDays:
         self._past = dict(past)
         self._live_rate = live_trades_per_s
         self._started = started
+        self._live = LiveDay(current.market) if live_trades_per_s else None
+        if self._live is not None:
+            self._live.advance(current.market.initial_trades)
 
     @property
     def served(self) -> tuple[dt.date, ...]:
@@ -60,6 +65,13 @@ class TradingDays:
             return len(market.trades)
         arrived = math.floor(max(0.0, now - self._started) * self._live_rate)
         return min(len(market.trades), market.initial_trades + arrived)
+
+    def live(self, now: float) -> LiveDay | None:
+        """The live business day as it stands at ``now`` (its prices, volumes and indices follow the trades that
+        exist then); None when the simulator is not live."""
+        if self._live is not None:
+            self._live.advance(self.visible_trades(now))
+        return self._live
 
     def floorsheet(
         self,

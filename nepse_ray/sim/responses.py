@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .directory import DirectoryBodies
@@ -177,26 +177,10 @@ class Responses(EncodedBodies):
 
     def _index_value(self, index_id: int) -> dict[str, Json]:
         """As the site: ``close`` the previous session's close, ``currentValue`` today's value, ``previousClose``
-        the previous close until the evening update (4 decimals) and today's close after it."""
-        day = self.market.index_today(index_id)
-        change = round(day.close - day.open, 2)
-        generated = self._as_of.replace(tzinfo=None).isoformat(timespec="milliseconds").rstrip("0").rstrip(".")
-        return {
-            "id": index_id,
-            "auditId": None,
-            "exchangeIndexId": None,
-            "generatedTime": generated,
-            "index": INDICES[index_id][0],
-            "close": day.open,
-            "high": day.high,
-            "low": day.low,
-            "previousClose": round(day.previous_close, 4) if self.market.market_open else day.close,
-            "change": change,
-            "perChange": round(100 * change / day.open, 2),
-            "fiftyTwoWeekHigh": round(day.previous_close * 1.18, 2),
-            "fiftyTwoWeekLow": round(day.previous_close * 0.81, 2),
-            "currentValue": day.close,
-        }
+        the previous close until the evening update (4 decimals) and today's close after it (see :func:`index_row`)."""
+        values = [v for _, v in self.market.index_intraday(index_id)]
+        previous = self.market.index_levels[index_id]
+        return index_row(index_id, previous, max(values), min(values), values[-1], self._as_of, self.market.market_open)
 
     def nepse_index(self) -> bytes:
         return self._cached("nepse_index", lambda: [self._index_values[i] for i in MAIN_INDEX_IDS])
@@ -227,30 +211,7 @@ class Responses(EncodedBodies):
         return self._cached("price_volume", build)
 
     def live_market(self) -> bytes:
-        def build() -> Json:
-            t = self.market.trades
-            return [
-                {
-                    "securityId": str(s.security.id),
-                    "securityName": s.security.name,
-                    "symbol": s.security.symbol,
-                    "indexId": 58,
-                    "openPrice": s.open,
-                    "highPrice": s.high,
-                    "lowPrice": s.low,
-                    "totalTradeQuantity": s.quantity,
-                    "totalTradeValue": s.turnover,
-                    "lastTradedPrice": s.close,
-                    "percentageChange": s.percentage_change,
-                    "lastUpdatedDateTime": self.market.trade_time_text(s.last_trade_seq, " "),
-                    "lastTradedVolume": t.quantity[s.last_trade_seq],
-                    "previousClose": s.previous_close_or_zero,
-                    "averageTradedPrice": round(s.turnover / s.quantity, 2),
-                }
-                for s in self._traded()
-            ]
-
-        return self._cached("live_market", build)
+        return self._cached("live_market", lambda: live_market_rows(self.market, self._traded()))
 
     def supply_demand(self) -> bytes:
         def build() -> Json:
@@ -405,6 +366,57 @@ class Responses(EncodedBodies):
                 }
             )
         return rows
+
+
+def index_row(
+    index_id: int, previous: float, high: float, low: float, current: float, as_of: dt.datetime, market_open: bool
+) -> dict[str, Json]:
+    """One index as ``nepse-index`` and ``/api/nots`` list it, as the site means its fields: ``close`` the previous
+    session's close, ``currentValue`` the value now (``change == currentValue - close``), ``previousClose`` the previous
+    close (4 decimals) until the evening update and today's close after it."""
+    opened = round(previous, 2)
+    change = round(current - opened, 2)
+    return {
+        "id": index_id,
+        "auditId": None,
+        "exchangeIndexId": None,
+        "generatedTime": as_of.replace(tzinfo=None).isoformat(timespec="milliseconds").rstrip("0").rstrip("."),
+        "index": INDICES[index_id][0],
+        "close": opened,
+        "high": high,
+        "low": low,
+        "previousClose": round(previous, 4) if market_open else current,
+        "change": change,
+        "perChange": round(100 * change / opened, 2),
+        "fiftyTwoWeekHigh": round(previous * 1.18, 2),
+        "fiftyTwoWeekLow": round(previous * 0.81, 2),
+        "currentValue": current,
+    }
+
+
+def live_market_rows(market: Market, traded: Iterable[DayStats]) -> Json:
+    """The ``lives-market`` table: one row per security in ``traded``."""
+    t = market.trades
+    return [
+        {
+            "securityId": str(s.security.id),
+            "securityName": s.security.name,
+            "symbol": s.security.symbol,
+            "indexId": 58,
+            "openPrice": s.open,
+            "highPrice": s.high,
+            "lowPrice": s.low,
+            "totalTradeQuantity": s.quantity,
+            "totalTradeValue": s.turnover,
+            "lastTradedPrice": s.close,
+            "percentageChange": s.percentage_change,
+            "lastUpdatedDateTime": market.trade_time_text(s.last_trade_seq, " "),
+            "lastTradedVolume": t.quantity[s.last_trade_seq],
+            "previousClose": s.previous_close_or_zero,
+            "averageTradedPrice": round(s.turnover / s.quantity, 2),
+        }
+        for s in traded
+    ]
 
 
 @functools.lru_cache(maxsize=8)

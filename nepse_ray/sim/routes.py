@@ -23,6 +23,7 @@ from aiohttp import web
 from ..nepse.payload import VARIANT_BY_ENDPOINT
 from .config import SimConfig
 from .days import TradingDays
+from .live import LiveDay
 from .wire import encode
 
 #: The site caps a security's history page at 2,000 rows (asked for size=10000, it answered size 2000).
@@ -150,13 +151,24 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
     def by_security(build: Callable[[int], bytes | None]) -> Handler:
         return lambda request: build(_path_int(request, "security_id"))
 
-    def by_index(build: Callable[[int], bytes | None]) -> Handler:
-        return lambda request: build(_path_int(request, "index_id"))
-
     def constant(build: Callable[[], bytes]) -> Handler:
         return lambda request: build()
 
     history, directory = r.history, r.directory
+
+    def moving(build: Callable[[], bytes], live: Callable[[LiveDay], bytes]) -> Handler:
+        """The live day's body while trades arrive (``live_trades_per_s``), the day's body otherwise."""
+
+        def handler(request: web.Request) -> bytes:
+            day = days.live(now())
+            return build() if day is None else live(day)
+
+        return handler
+
+    def index_graph(request: web.Request) -> bytes | None:
+        index_id, day = _path_int(request, "index_id"), days.live(now())
+        return r.index_intraday_graph(index_id) if day is None else day.index_intraday_graph(index_id)
+
     nots = "/api/nots"
     return [
         Route("market_open", "GET", f"{nots}/nepse-data/market-open", lambda _: r.market_open(config().market_id)),
@@ -167,9 +179,9 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
         Route("top_ten_turnover", "GET", f"{nots}/top-ten/turnover", constant(r.top_ten_turnover)),
         Route("top_gainers", "GET", f"{nots}/top-ten/top-gainer", constant(r.top_gainers)),
         Route("top_losers", "GET", f"{nots}/top-ten/top-loser", constant(r.top_losers)),
-        Route("nepse_index", "GET", f"{nots}/nepse-index", constant(r.nepse_index)),
-        Route("sub_indices", "GET", nots, constant(r.sub_indices)),
-        Route("index_intraday_graph", "POST", f"{nots}/graph/index/{{index_id}}", by_index(r.index_intraday_graph)),
+        Route("nepse_index", "GET", f"{nots}/nepse-index", moving(r.nepse_index, LiveDay.nepse_index)),
+        Route("sub_indices", "GET", nots, moving(r.sub_indices, LiveDay.sub_indices)),
+        Route("index_intraday_graph", "POST", f"{nots}/graph/index/{{index_id}}", index_graph),
         Route(
             "stock_intraday_graph",
             "POST",
@@ -217,7 +229,7 @@ def data_routes(days: TradingDays, config: Callable[[], SimConfig], now: Callabl
         ),
         Route("market_cap_history", "GET", f"{nots}/nepse-data/marcapbydate/", market_cap_history),
         Route("company_list", "GET", f"{nots}/company/list", constant(r.company_list)),
-        Route("live_market", "GET", f"{nots}/lives-market", constant(r.live_market)),
+        Route("live_market", "GET", f"{nots}/lives-market", moving(r.live_market, LiveDay.live_market)),
         Route("security_detail", "POST", f"{nots}/security/{{security_id}}", by_security(directory.security_detail)),
         Route("security_data", "GET", f"{nots}/security/{{security_id}}", by_security(directory.security_data)),
         Route("securities", "GET", f"{nots}/securities", constant(directory.securities)),

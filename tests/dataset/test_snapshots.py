@@ -1,5 +1,6 @@
-"""Readers beside a writer (issue #24): each read is one committed snapshot, whole, while syncs and compactions
-commit the next ones; torn and missing files are found and repaired; one writer at a time."""
+"""Readers beside a writer (issue #24): each read is one committed snapshot, whole, while syncs, compactions and a
+recording of the live market commit the next ones; torn and missing files are found and repaired; one writer at a
+time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from dataset_checks import committed, read_snapshot
 from dataset_site import ClientSite
-from dataset_writers import Job, hold_lock, new_event, start_writer
+from dataset_writers import Job, RecordJob, hold_lock, new_event, start_writer
 
 from nepse_ray import dataset
 from nepse_ray.cli import main
@@ -109,6 +110,22 @@ def test_200_reads_while_compactions_replace_parts_never_see_both_or_neither(
     assert len(reads.snapshots) >= 5
     snap = dataset.snapshot(tmp_path)
     assert [len(snap.files(table)) for table in HISTORIES] == [1, 1]  # compacted after every sync
+
+
+def test_200_reads_while_a_recording_commits_ticks_and_compacts_them_see_whole_snapshots_only(
+    sim_process: Callable[..., SimulatorProcess], tmp_path: Path
+) -> None:
+    sim = sim_process(trades=300, market_open=True, live_trades_per_s=20.0)
+    stop = new_event()
+    writer = start_writer(RecordJob(sim.base_url, tmp_path, interval=0.02, per_file=1), stop)  # a commit a tick
+
+    reads = read_beside(writer, stop, tmp_path)
+
+    assert reads.failures == []
+    assert reads.writer_alive_after, "the recording ended before the reads did"
+    assert len(reads.snapshots) >= 5
+    assert writer.exitcode == 0  # stopped cleanly, its last ticks committed
+    assert 0 < len(dataset.snapshot(tmp_path).files("live_market")) <= 17  # compacted past 16 files a day
 
 
 def test_a_reader_keeps_reading_its_snapshot_after_a_commit_replaced_its_files(

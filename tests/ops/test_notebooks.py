@@ -1,4 +1,4 @@
-"""Both notebooks run top to bottom against the embedded simulator, and are kept in git without outputs."""
+"""The notebooks run top to bottom against the embedded simulator, and are kept in git without outputs."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NAMES = ["quickstart.ipynb", "dataset.ipynb", "live.ipynb"]
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "dataset.ipynb"])
+@pytest.mark.parametrize("name", NAMES)
 def test_the_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)  # type: ignore[no-untyped-call]  # nbformat is untyped
     # The kernel is this interpreter's; its Ray instance keeps its files in a short temp dir of its own.
@@ -32,13 +33,19 @@ def test_the_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.Monkey
         shutil.rmtree(ray_dir, ignore_errors=True)
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
+    charts = sum("image/png" in output.get("data", {}) for output in outputs)
+    printed = "".join(output.get("text", "") for output in outputs)
     if name == "quickstart.ipynb":
-        assert sum("image/png" in output.get("data", {}) for output in outputs) == 2  # the two charts
+        assert charts == 2  # the two charts
+    elif name == "dataset.ipynb":
+        assert "up to date" in printed
     else:
-        assert any("up to date" in output.get("text", "") for output in outputs)
+        assert charts == 1  # the index over the session
+        assert "Tick(live_market #1 " in printed and "snapshot of" in printed and "changed row" in printed
+        assert "Tick(nepse_index #2 " in printed and "live_market polls: " in printed
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "dataset.ipynb"])
+@pytest.mark.parametrize("name", NAMES)
 def test_the_notebook_is_stored_without_outputs(name: str) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)  # type: ignore[no-untyped-call]
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
