@@ -37,11 +37,13 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import traceback
 import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import ray
+from ray.exceptions import RayTaskError
 
 from nepse_ray.nepse.decoder import DecoderSpec
 from nepse_ray.nepse.payload import PayloadRule
@@ -116,12 +118,20 @@ class PoolCoordinator:
 
     # ---------------------------------------------------------------- requests
 
-    @ray.method(enable_task_events=False)
-    async def call(self, request: PoolRequest) -> Any:
-        """A bulk-lane request, on the home loop itself (the default group); see ``Coordinator.call``."""
+    @ray.method(num_returns=2, enable_task_events=False)
+    async def call(self, request: PoolRequest, after: None = None) -> tuple[Any, None]:
+        """A bulk-lane request, on the home loop itself (the default group); see ``Coordinator.call``.
+
+        Returns the answer and a marker for the caller's window (``window.py``; ``after`` is an earlier call's
+        marker, which Ray waited for on the caller's side). A failure is returned as the ``RayTaskError`` Ray would
+        have stored for it, so ``ray.get`` on the answer raises it and the marker stays a plain ``None``.
+        """
         if self._home is None:
             await self.start()
-        return await self._core.call(request)
+        try:
+            return await self._core.call(request), None
+        except Exception as error:
+            return task_error(error, self), None
 
     @ray.method(enable_task_events=False)
     async def lease(self, ask: Ask, returns: Returns | None) -> Grants:
@@ -223,6 +233,14 @@ class PoolCoordinator:
         return stats
 
 
+def task_error(error: Exception, actor: PoolCoordinator) -> RayTaskError:
+    """``error``, raised in a ``call`` of ``actor`` and being handled, as the error Ray stores for a failed task."""
+    stored: RayTaskError = _untyped_task_error(
+        "PoolCoordinator.call", traceback.format_exc(), error, actor_repr=repr(actor)
+    )
+    return stored
+
+
 async def _now(read: Callable[[], T]) -> T:
     """A synchronous read of the coordinator's state, as a coroutine to run on the home loop."""
     return read()
@@ -249,8 +267,9 @@ def _glibc() -> Any:
 
 
 _LIBC = _glibc()
-#: Ray's stubs leave it untyped.
+#: Ray's stubs leave them untyped.
 _remote: Any = ray.remote
+_untyped_task_error: Any = RayTaskError
 RemotePoolCoordinator: Any = _remote(
     concurrency_groups={"interactive": INTERACTIVE_CONCURRENCY, "control": CONTROL_CONCURRENCY}
 )(PoolCoordinator)

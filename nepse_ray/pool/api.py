@@ -44,6 +44,7 @@ from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.subscription import Stream
 from nepse_ray.pool.supervisor import SESSION_REFRESH
+from nepse_ray.pool.window import CallWindow
 from nepse_ray.stream.feeds import feed_key
 
 #: Seconds the facade waits for the pool's first ``min_workers`` workers to answer.
@@ -117,6 +118,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         self._session_workers: list[Any] = []
         self._session_fetched = -math.inf
         self._session_calls = 0
+        self._window = CallWindow(options.driver_window)  # bulk calls at the coordinator; the rest wait here
         self._caller = uuid.uuid4().hex  # this facade: the pool's round-robin unit, and the creator id
         self._created = False
         self._coordinator = RemotePoolCoordinator.options(**coordinator_actor_options(options)).remote(
@@ -223,10 +225,11 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         return self._to_coordinator(request), False
 
     def _to_coordinator(self, request: PoolRequest) -> Any:
-        """Submit ``request`` to the coordinator method of its lane (each lane has its own concurrency group)."""
+        """Submit ``request`` to the coordinator method of its lane (each lane has its own concurrency group); bulk
+        calls go through this facade's window (``window.py``)."""
         if request.lane == "interactive":
             return self._coordinator.call_interactive.remote(request)
-        return self._coordinator.call.remote(request)
+        return self._window.submit(lambda after: self._coordinator.call.remote(request, after))
 
     def _session_worker(self) -> Any | None:
         """The next serving worker in turn, or None when the pool has none (the coordinator then queues)."""

@@ -75,6 +75,12 @@ class PoolOptions(BaseModel):
         le=100_000,
         description="Bulk requests the pool holds at once (waiting, running or retrying); more get PoolBusyError.",
     )
+    driver_window: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Bulk calls one facade has at the coordinator at once; more wait in the driver for earlier ones.",
+    )
     coalesce: bool = Field(default=True, description="Identical requests in flight share one HTTP call.")
     cache_max_bytes: int = Field(
         default=128 * 2**20, ge=0, description="Bytes of answers the result cache keeps (0 turns the cache off)."

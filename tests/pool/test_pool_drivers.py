@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import ray
 
+from nepse_ray.nepse.errors import NepseClientRequestError
 from nepse_ray.nepse.models import FloorsheetResponse, MarketOpen
 from nepse_ray.pool.api import NepseWorkerAPI
 from nepse_ray.pool.errors import PoolBusyError, PoolShutdownError
@@ -142,3 +143,23 @@ def test_shutdown_without_drain_fails_what_is_not_done(nepse_pool_factory: PoolF
         except PoolShutdownError:
             failed += 1
     assert failed >= 10
+
+
+def test_a_drivers_calls_beyond_its_window_wait_in_the_driver(
+    nepse_pool_factory: PoolFactory, paced_sim: Simulator
+) -> None:
+    api = nepse_pool_factory(paced_sim, driver_window=3, **ONE_SLOT)
+    refs: list[Any] = [api.remote.floorsheet(page=page, size=10) for page in range(8)]
+    refs.append(api.remote.market_depth(security_id=999_999))  # no such security: 404
+
+    seen = []
+    while pending(refs[:8]):
+        seen.append(api.get_stats().pending_tasks)
+    pages: list[FloorsheetResponse] = ray.get(refs[:8])
+    with pytest.raises(NepseClientRequestError):  # a held call's failure, as any call's
+        ray.get(refs[8])
+
+    assert max(seen) <= 3 and sum(1 for n in seen if n == 3) > 0  # the coordinator never held more than 3
+    assert [page.floorsheets.number for page in pages] == list(range(8))
+    stats = api.get_stats()
+    assert (stats.total_tasks_completed, stats.total_errors) == (8, 1)

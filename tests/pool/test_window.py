@@ -1,0 +1,51 @@
+"""The driver's call window, driven by hand: each call waits for the one ``size`` places before it, in order."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from nepse_ray.pool.window import CallWindow
+
+
+class Sent:
+    """A stand-in for ``coordinator.call.remote``: records what each call waits for, answers ``answer n``."""
+
+    def __init__(self) -> None:
+        self.after: list[Any] = []
+
+    def __call__(self, after: Any) -> tuple[str, str]:
+        number = len(self.after)
+        self.after.append(after)
+        return f"answer {number}", f"marker {number}"
+
+
+def test_each_call_waits_for_the_marker_of_the_call_size_places_before_it() -> None:
+    window, send = CallWindow(2), Sent()
+
+    answers = [window.submit(send) for _ in range(5)]
+
+    assert answers == [f"answer {n}" for n in range(5)]
+    assert send.after == [None, None, "marker 0", "marker 1", "marker 2"]
+    assert len(window) == 2  # only the markers later calls will wait for are kept
+
+
+def test_calls_from_several_threads_each_wait_for_a_distinct_earlier_call() -> None:
+    window, send = CallWindow(10), Sent()
+
+    threads = [threading.Thread(target=lambda: [window.submit(send) for _ in range(50)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    waited = [after for after in send.after if after is not None]
+    assert send.after[:10] == [None] * 10
+    assert waited == [f"marker {n}" for n in range(190)]
+
+
+def test_a_window_holds_at_least_one_call() -> None:
+    with pytest.raises(ValueError, match="at least one call"):
+        CallWindow(0)
