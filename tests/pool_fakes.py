@@ -100,6 +100,8 @@ class FakeLauncher:
         """Worker numbers whose actor name is still held (by a worker of a coordinator's earlier life)."""
         self.numbers: list[int] = []
         """The number of each worker started, in order."""
+        self.gone_pids: set[int] = set()
+        """Worker processes that ended (a SIGKILL)."""
 
     def alive_nodes(self) -> list[str]:
         return ["node-1"]
@@ -112,6 +114,9 @@ class FakeLauncher:
         worker.ping_error, self.next_ping_error = self.next_ping_error, None
         self.workers.append(worker)
         return worker
+
+    def process_gone(self, node_id: str | None, pid: int) -> bool:
+        return pid in self.gone_pids
 
     def kill(self, handle: FakeWorker) -> None:
         handle.killed = True

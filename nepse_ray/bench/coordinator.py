@@ -43,6 +43,7 @@ def control_plane(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Valu
         max_workers=p["workers"],
         rate_per_token=1000.0,
         max_queued=backlog + 1_000,
+        driver_window=backlog + 1_000,  # the whole backlog at the coordinator, as many drivers' windows would put it
         max_retries=0,
         read_timeout=5.0,
     )

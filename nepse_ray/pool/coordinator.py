@@ -395,13 +395,16 @@ class Coordinator:
         ref = getattr(worker.handle, method).remote(*args)
         future = asyncio.wrap_future(ref.future())
         future.add_done_callback(lambda done: self._attempt_finished(worker, number, done))
+        lost = self._supervisor.lost_signal(worker)  # its process gone: no answer will come
         try:
-            done, _ = await asyncio.wait((future,), timeout=self._options.task_timeout)
+            await asyncio.wait((future, lost), timeout=self._options.task_timeout, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the slot frees itself when the worker answers
             worker.abandoned[number] = self._clock()
             raise
-        if not done:
+        if not future.done():
             worker.abandoned[number] = self._clock()
+            if lost.done():
+                raise _WorkerLost
             self._recorder.timed_out()
             raise TaskTimeoutError(endpoint=name)
         worker.requests += 1

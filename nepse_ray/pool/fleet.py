@@ -6,13 +6,15 @@ pinging, killing — and records what it learned here; the coordinator takes and
 A worker's life (:data:`TRANSITIONS`)::
 
     STARTING --ready--> SERVING --retire--> DRAINING --drained--> RETIRING
-                          |  ^
-                unavailable  revived
-                          v  |
-                       QUARANTINED
+       |                  ^  |  ^
+    stand by              |  unavailable  revived
+       v                  |  v  |
+    STANDBY ---promote----+  QUARANTINED
 
 * **starting**: the actor was created and has not answered its first ping;
 * **serving**: it takes attempts;
+* **standby**: started and proved, takes nothing until a serving worker is lost or the pool scales up, then serves
+  at once (``PoolOptions.standby``);
 * **quarantined**: an attempt met ``ActorUnavailableError`` (Ray is restarting its process); it takes nothing until
   a ping answers again;
 * **draining**: chosen for retirement; it finishes its attempts and takes no new ones;
@@ -37,6 +39,7 @@ from nepse_ray.pool.stats import WorkerStatus
 
 class WorkerState(enum.Enum):
     STARTING = "starting"
+    STANDBY = "standby"
     SERVING = "serving"
     QUARANTINED = "quarantined"
     DRAINING = "draining"
@@ -45,6 +48,8 @@ class WorkerState(enum.Enum):
 
 class Change(enum.Enum):
     READY = "ready"
+    STAND_BY = "stand by"
+    PROMOTE = "promote"
     UNAVAILABLE = "unavailable"
     REVIVED = "revived"
     RETIRE = "retire"
@@ -55,6 +60,8 @@ S = WorkerState
 #: Every legal change of state: (state, change) -> new state.
 TRANSITIONS: Mapping[tuple[WorkerState, Change], WorkerState] = {
     (S.STARTING, Change.READY): S.SERVING,
+    (S.STARTING, Change.STAND_BY): S.STANDBY,
+    (S.STANDBY, Change.PROMOTE): S.SERVING,
     (S.SERVING, Change.UNAVAILABLE): S.QUARANTINED,
     (S.QUARANTINED, Change.REVIVED): S.SERVING,
     (S.SERVING, Change.RETIRE): S.DRAINING,
@@ -77,6 +84,8 @@ class Worker:
     pid: int | None = None
     requests: int = 0
     restarts: int = 0
+    standby: bool = False
+    """Started to stand by: it stands by once ready, instead of serving."""
     abandoned: dict[int, float] = dataclasses.field(default_factory=dict)
     """Attempts that timed out or lost their caller but still hold a slot: attempt number -> when abandoned."""
 
@@ -108,9 +117,10 @@ class Fleet:
 
     # ---------------------------------------------------------------- membership and state
 
-    def add(self, worker_id: str, handle: Any, node_id: str | None, now: float) -> Worker:
-        """A new worker in state ``starting``; ``worker_id`` must be new to the fleet (the supervisor numbers them)."""
-        worker = Worker(worker_id, handle, node_id, state_since=now)
+    def add(self, worker_id: str, handle: Any, node_id: str | None, now: float, standby: bool = False) -> Worker:
+        """A new worker in state ``starting`` (to stand by once ready with ``standby``); ``worker_id`` must be new to
+        the fleet (the supervisor numbers them)."""
+        worker = Worker(worker_id, handle, node_id, state_since=now, standby=standby)
         self._workers[worker_id] = worker
         return worker
 
@@ -125,6 +135,7 @@ class Fleet:
             return False
         worker.state = target
         worker.state_since = now
+        worker.standby = target in (S.STARTING, S.STANDBY) and worker.standby
         if target is S.SERVING and worker.inflight == 0 and worker.idle_since is None:
             worker.idle_since = now
         return True
@@ -182,8 +193,16 @@ class Fleet:
         return [w.load() for w in self.in_state(S.SERVING)]
 
     def pending_starts(self) -> int:
-        """Workers on their way to serving: starting, or quarantined while Ray restarts their process."""
-        return self.count(S.STARTING, S.QUARANTINED)
+        """Workers on their way to serving: starting (not to stand by), or quarantined while Ray restarts them."""
+        return sum(1 for w in self.in_state(S.STARTING) if not w.standby) + self.count(S.QUARANTINED)
+
+    def standby(self) -> Worker | None:
+        """The worker standing by or starting to, if any."""
+        return next((w for w in self._workers.values() if w.standby), None)
+
+    def wants_standby(self, max_workers: int) -> bool:
+        """Whether a standby would fit: none yet, and fewer than ``max_workers`` workers serve or are on their way."""
+        return self.standby() is None and self.count(S.STARTING, S.SERVING, S.QUARANTINED) < max_workers
 
     def choose_node(self, alive_nodes: Sequence[str]) -> str | None:
         """The alive node holding the fewest of this pool's workers (ties: the first listed), or None if none.

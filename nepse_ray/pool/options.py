@@ -94,6 +94,11 @@ class PoolOptions(BaseModel):
     )
 
     # Workers.
+    standby: bool = Field(
+        default=False,
+        description="Keep one more worker started, proved and idle while fewer than max_workers serve: a lost "
+        "worker's requests go on there at once (one more process and token).",
+    )
     allow_insecure_http: bool = Field(
         default=False, description="Accept a plain http:// base_url for another machine (the token travels in clear)."
     )

@@ -12,6 +12,10 @@ carries them out on the coordinator's home event loop, through a launcher (Ray i
   placement is deterministic rather than Ray's best-effort SPREAD), then must answer a ping within
   :data:`START_TIMEOUT`; a worker that cannot start is removed, its reason kept for ``ready()``, and further starts
   back off (a worker whose node died before it was placed is simply placed again);
+* **stand by** (``PoolOptions.standby``): while fewer than ``max_workers`` workers serve, one more is started and its
+  tokens proved, and takes nothing; when a serving worker is lost, or the policy adds a worker, it serves at once,
+  and another is started to stand by. A worker on this node whose process is gone is known lost within
+  :data:`PROCESS_WATCH` seconds (Ray tells its callers after about 1.4 s): its attempts go elsewhere at once;
 * **quarantine**: a worker whose attempt met ``ActorUnavailableError`` (Ray is restarting its process) takes nothing
   until a ping answers again; after :data:`QUARANTINE_LIMIT` it is replaced;
 * **replace**: a worker that died for good is removed and a new one started;
@@ -60,6 +64,8 @@ START_TIMEOUT = 60.0
 QUARANTINE_LIMIT = 30.0
 _PING_TIMEOUT = 10.0
 _REVIVE_INTERVAL = 0.5
+#: Seconds between two looks at whether the processes of the workers on the coordinator's node still run.
+PROCESS_WATCH = 0.05
 
 
 class Launcher(Protocol):
@@ -73,6 +79,10 @@ class Launcher(Protocol):
         ...
 
     def kill(self, handle: Any) -> None: ...
+
+    def process_gone(self, node_id: str | None, pid: int) -> bool:
+        """Whether process ``pid`` on ``node_id`` is known to have ended (False when it cannot be told from here)."""
+        ...
 
 
 class Supervisor:
@@ -116,20 +126,26 @@ class Supervisor:
         self._start_failures = 0
         self._starts_blocked_until = 0.0
         self._stopped = False
+        self._lost_signals: dict[str, asyncio.Future[None]] = {}
+        self._watching = False
         self.start_error: NepseError | None = None
         """Why the last worker failed to start, until one starts."""
 
     # ---------------------------------------------------------------- starting
 
-    def start_workers(self, count: int) -> None:
-        """Start ``count`` workers, each on the alive node that holds the fewest of the pool's workers."""
+    def start_workers(self, count: int, standby: bool = False) -> None:
+        """Start ``count`` workers (to stand by with ``standby``), each on the alive node that holds the fewest of the
+        pool's workers."""
         nodes = self._launcher.alive_nodes() if count else []
         for _ in range(count):
             node = self._fleet.choose_node(nodes)
             number, handle = self._launch(node)
-            worker = self._fleet.add(f"w{number}", handle, node, self._clock())
+            worker = self._fleet.add(f"w{number}", handle, node, self._clock(), standby=standby)
             log.info("pool %s: starting worker %s on node %s", self._options.pool_name, worker.worker_id, node)
             self._spawn(self._await_ready(worker))
+        if count and not self._watching:
+            self._watching = True
+            self._spawn(self._watch_processes())
 
     def _launch(self, node: str | None) -> tuple[int, Any]:
         """A new worker actor and its number: the next one whose actor name is free.
@@ -148,20 +164,28 @@ class Supervisor:
     async def _await_ready(self, worker: Worker) -> None:
         try:
             info = await asyncio.wait_for(awaited(worker.handle.ping.remote()), START_TIMEOUT)
+            if worker.standby:  # each of its tokens proved now, not on its first request
+                tokens = range(self._options.tokens_per_worker)
+                proves = [awaited(worker.handle.session.remote("get_access_token")) for _ in tokens]
+                await asyncio.wait_for(asyncio.gather(*proves), START_TIMEOUT)
         except ActorUnschedulableError:  # its node died before it was placed: the next tick places another
             self._fleet.remove(worker)
             log.warning(
                 "pool %s: the node of worker %s is gone; placing another", self._options.pool_name, worker.worker_id
             )
             return
-        except (RayError, asyncio.TimeoutError) as error:
+        except (RayError, NepseError, asyncio.TimeoutError) as error:
             self._failed_to_start(worker, error)
             await self._kill(worker)
             return
         self.start_error = None
         self._start_failures = 0
         self.note_ping(worker, info)
-        if self._fleet.apply(worker, Change.READY, self._clock()):
+        if worker.standby and self._fleet.apply(worker, Change.STAND_BY, self._clock()):
+            log.info(
+                "pool %s: worker %s stands by on node %s", self._options.pool_name, worker.worker_id, worker.node_id
+            )
+        elif self._fleet.apply(worker, Change.READY, self._clock()):
             log.info("pool %s: worker %s ready on node %s", self._options.pool_name, worker.worker_id, worker.node_id)
             self._on_capacity()
 
@@ -199,12 +223,43 @@ class Supervisor:
 
     # ---------------------------------------------------------------- failures
 
-    def lost(self, worker: Worker, error: RayActorError) -> None:
-        """An attempt on ``worker`` met ``error``: quarantine it if Ray is restarting it, else replace it."""
-        if isinstance(error, ActorUnavailableError):
+    def lost(self, worker: Worker, error: RayActorError | None) -> None:
+        """``worker`` is lost: an attempt met ``error``, or its process is gone (None). The standby serves in its
+        place; the worker is quarantined if Ray may be restarting it, else replaced."""
+        signal = self._lost_signals.pop(worker.worker_id, None)
+        if signal is not None and not signal.done():
+            signal.set_result(None)
+        if worker.state is WorkerState.SERVING:
+            self._promote_standby()
+        if worker.state is not WorkerState.STANDBY and (error is None or isinstance(error, ActorUnavailableError)):
             self._quarantine(worker)
         else:
             self.replace(worker)
+
+    def lost_signal(self, worker: Worker) -> asyncio.Future[None]:
+        """Set once ``worker``'s process is known lost: its attempts in flight will not be answered."""
+        signal = self._lost_signals.get(worker.worker_id)
+        if signal is None:
+            signal = self._lost_signals[worker.worker_id] = asyncio.get_running_loop().create_future()
+        return signal
+
+    async def _watch_processes(self) -> None:
+        """Tell a lost worker on this node from its process being gone, long before Ray tells its callers."""
+        while True:
+            for worker in self._fleet.in_state(WorkerState.SERVING, WorkerState.STANDBY):
+                if worker.pid is not None and self._launcher.process_gone(worker.node_id, worker.pid):
+                    log.warning("pool %s: worker %s's process is gone", self._options.pool_name, worker.worker_id)
+                    self.lost(worker, None)
+            await asyncio.sleep(PROCESS_WATCH)
+
+    def _promote_standby(self) -> bool:
+        """Let the worker standing by serve; True if there was one ready."""
+        worker = self._fleet.standby()
+        if worker is None or not self._fleet.apply(worker, Change.PROMOTE, self._clock()):
+            return False
+        log.info("pool %s: worker %s serves (it stood by)", self._options.pool_name, worker.worker_id)
+        self._on_capacity()
+        return True
 
     def _quarantine(self, worker: Worker) -> None:
         if self._fleet.apply(worker, Change.UNAVAILABLE, self._clock()):
@@ -240,7 +295,7 @@ class Supervisor:
         self._recorder.worker_replaced()
         log.warning("pool %s: worker %s %s; starting a replacement", self._options.pool_name, worker.worker_id, why)
         if not self._stopped:
-            self.start_workers(1)
+            self.start_workers(1, standby=worker.standby)
 
     # ---------------------------------------------------------------- retiring
 
@@ -275,7 +330,10 @@ class Supervisor:
             if scaled_up:
                 self._recorder.scaled("up", decision.add)
             log.info("pool %s: adding %d worker(s): %s", self._options.pool_name, decision.add, decision.reason)
-            self.start_workers(decision.add)
+            self.start_workers(decision.add - self._promote_standby())
+        may_start = self._options.standby and not self._stopped and now >= self._starts_blocked_until
+        if may_start and self._fleet.wants_standby(self._options.max_workers):
+            self.start_workers(1, standby=True)
         if decision.retire:
             self._recorder.scaled("down", len(decision.retire))
             log.info("pool %s: retiring %s: %s", self._options.pool_name, ", ".join(decision.retire), decision.reason)

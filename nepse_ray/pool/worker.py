@@ -36,6 +36,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
+import psutil
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -229,7 +230,7 @@ _ray_nodes: Callable[[], list[dict[str, Any]]] = ray.nodes
 class RayWorkerLauncher:
     """Starts and kills worker actors on the Ray cluster: the supervisor's only contact with Ray's scheduler."""
 
-    __slots__ = ("_coordinator",)
+    __slots__ = ("_coordinator", "_node")
 
     def alive_nodes(self) -> list[str]:
         """Ids of the cluster's alive nodes, in a stable order."""
@@ -237,6 +238,16 @@ class RayWorkerLauncher:
 
     def __init__(self, coordinator: Any = None) -> None:
         self._coordinator = coordinator
+        self._node = ray.get_runtime_context().get_node_id()
+
+    def process_gone(self, node_id: str | None, pid: int) -> bool:
+        """Whether worker process ``pid`` has ended; only known for a worker on this launcher's node."""
+        if node_id != self._node:
+            return False
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
 
     def start(self, options: PoolOptions, node_id: str | None, number: int) -> Any:
         """A new worker actor's handle, placed on ``node_id``; it answers ``ping`` once its client is built. With

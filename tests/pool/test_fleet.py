@@ -123,3 +123,20 @@ def test_placement_ignores_retiring_workers_and_dead_nodes() -> None:
         fleet.apply(worker, Change.DRAINED, now=0.0)
     assert fleet.choose_node(["n1", "n2"]) == "n1"
     assert fleet.choose_node(["n2", "n3"]) == "n3"  # n1 is gone from the alive list
+
+
+def test_a_standby_waits_apart_until_promoted() -> None:
+    fleet = Fleet(capacity=2)
+    (first,) = serving(fleet, 1)
+    assert fleet.wants_standby(max_workers=2) and not fleet.wants_standby(max_workers=1)
+    spare = fleet.add("w2", None, "n1", now=0.0, standby=True)
+
+    assert fleet.standby() is spare and not fleet.wants_standby(max_workers=5)
+    assert fleet.pending_starts() == 0  # not capacity on its way for the scaling policy
+    assert not fleet.apply(spare, Change.PROMOTE, now=1.0)  # not ready yet
+    assert fleet.apply(spare, Change.STAND_BY, now=1.0) and spare.state is S.STANDBY
+    assert fleet.free_slots() == 2 and [load.worker_id for load in fleet.loads()] == ["w1"]
+
+    assert fleet.apply(spare, Change.PROMOTE, now=2.0)
+    assert spare.state is S.SERVING and fleet.standby() is None and fleet.free_slots() == 4
+    assert fleet.pick() in (first, spare)
