@@ -225,8 +225,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         return self._to_coordinator(request), False
 
     def _to_coordinator(self, request: PoolRequest) -> Any:
-        """Submit ``request`` to the coordinator method of its lane (each lane has its own concurrency group); bulk
-        calls go through this facade's window (``window.py``)."""
+        """Submit ``request`` to its lane's coordinator method (bulk calls through this facade's ``window.py``)."""
         if request.lane == "interactive":
             return self._coordinator.call_interactive.remote(request)
         return self._window.submit(lambda after: self._coordinator.call.remote(request, after))

@@ -291,6 +291,7 @@ class Supervisor:
         """Remove a dead (or wedged) worker for good and start another, unless the pool has stopped."""
         if not self._fleet.remove(worker):
             return
+        self._lost_signals.pop(worker.worker_id, None)
         self._launcher.kill(worker.handle)
         self._recorder.worker_replaced()
         log.warning("pool %s: worker %s %s; starting a replacement", self._options.pool_name, worker.worker_id, why)
@@ -375,6 +376,7 @@ class Supervisor:
         await asyncio.gather(*(self._kill(worker) for worker in self._fleet.remove_all()))
 
     async def _kill(self, worker: Worker) -> None:
+        self._lost_signals.pop(worker.worker_id, None)
         self._launcher.kill(worker.handle)
         with contextlib.suppress(RayActorError, asyncio.TimeoutError):
             await asyncio.wait_for(awaited(worker.handle.ping.remote()), _PING_TIMEOUT)
