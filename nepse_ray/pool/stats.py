@@ -22,7 +22,7 @@ class WorkerStatus(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     worker_id: str
-    state: str = Field(default="serving", description="starting, serving, quarantined, draining or retiring.")
+    state: str = Field(default="serving", description="starting, standby, serving, quarantined, draining or retiring.")
     node_id: str | None = Field(default=None, description="Ray node the worker runs on (hex), once it answered.")
     pid: int | None = None
     inflight: int = 0
