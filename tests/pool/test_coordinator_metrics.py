@@ -41,7 +41,8 @@ def test_the_last_answers_before_a_shutdown_reach_the_metrics() -> None:
 
         assert stats.total_tasks_completed == spy.added[COMPLETED_BULK] == 4
         assert [tags for key, tags, _ in spy.observed if key == "latency"] == [(("endpoint", "floorsheet"),)] * 4
-        assert spy.gauges["workers"] == dict.fromkeys(("starting", "serving", "quarantined", "draining", "retiring"), 0)
+        states = ("starting", "standby", "serving", "quarantined", "draining", "retiring")
+        assert spy.gauges["workers"] == dict.fromkeys(states, 0)
 
     run(scenario)
 
