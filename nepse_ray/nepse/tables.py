@@ -55,7 +55,7 @@ _NEPAL_OFFSET_US = (5 * 3600 + 45 * 60) * 1_000_000
 _NEPAL_OFFSET = pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(struct.pack("<q", _NEPAL_OFFSET_US))])[0]
 
 #: String fields that hold a time of day in Nepal: stored as zoned timestamps.
-TIMESTAMP_FIELDS = frozenset({"trade_time", "last_updated_time", "last_updated_date_time"})
+TIMESTAMP_FIELDS = frozenset({"trade_time", "last_updated_time", "last_updated_date_time", "generated_time"})
 #: String fields with few distinct values: stored dictionary-encoded (one copy of each symbol per batch).
 DICTIONARY_FIELDS = frozenset(
     {
