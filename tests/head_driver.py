@@ -9,10 +9,13 @@ process already holds a Ray connection of its own), and the scraping helpers bot
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import pickle
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import defaultdict
@@ -84,7 +87,7 @@ def outcomes(refs: list[Any]) -> tuple[int, int, int]:
 
 
 def metrics_scenario(
-    base_url: str, pool: str, metrics_url: str, before_shutdown: Callable[[], object] = lambda: None
+    base_url: str, pool: str, metrics_url: str, before_shutdown: Callable[[NepseWorkerAPI], object] = lambda api: None
 ) -> dict[str, Any]:
     """Requests that move every metric the pool exports; the counts the test compares with the scraped ones."""
     api = NepseWorkerAPI(
@@ -124,7 +127,7 @@ def metrics_scenario(
         lambda s: names <= set(s) and completed(s) == answered and s["ray_nepse_pool_token_proves_total"] >= proved,
     )
     stats = api.get_stats()
-    before_shutdown()
+    before_shutdown(api)
     api.shutdown()
     return {
         "answered": answered,
@@ -139,9 +142,24 @@ def metrics_scenario(
 def prometheus_scenario(base_url: str, pool: str, metrics_url: str) -> dict[str, Any]:
     """The metrics scenario, its pool (and so its gauges) up until a line arrives on stdin after ``READY``."""
 
-    def hold() -> None:
+    def hold(api: NepseWorkerAPI) -> None:
+        # A trickle of distinct bulk calls while the test queries: Prometheus's rate() needs a series to grow between
+        # two scrapes, and on a quick machine the scenario's traffic can all land before the first one.
+        held = threading.Event()
+
+        def trickle() -> None:
+            for page in itertools.cycle(range(150)):
+                if held.wait(0.3):
+                    return
+                with contextlib.suppress(NepseError, PoolBusyError):
+                    ray.get(api.remote.floorsheet(page=page, size=10))
+
+        thread = threading.Thread(target=trickle, daemon=True)
+        thread.start()
         print(READY, flush=True)
         sys.stdin.readline()
+        held.set()
+        thread.join()
 
     return metrics_scenario(base_url, pool, metrics_url, before_shutdown=hold)
 
