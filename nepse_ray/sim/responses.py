@@ -178,9 +178,8 @@ class Responses(EncodedBodies):
     def _index_value(self, index_id: int) -> dict[str, Json]:
         """As the site: ``close`` the previous session's close, ``currentValue`` today's value, ``previousClose``
         the previous close until the evening update (4 decimals) and today's close after it (see :func:`index_row`)."""
-        values = [v for _, v in self.market.index_intraday(index_id)]
-        previous = self.market.index_levels[index_id]
-        return index_row(index_id, previous, max(values), min(values), values[-1], self._as_of, self.market.market_open)
+        day, market_open = self.market.index_today(index_id), self.market.market_open
+        return index_row(index_id, day.previous_close, day.high, day.low, day.close, self._as_of, market_open)
 
     def nepse_index(self) -> bytes:
         return self._cached("nepse_index", lambda: [self._index_values[i] for i in MAIN_INDEX_IDS])
