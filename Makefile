@@ -28,7 +28,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 test: check
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadscope
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(SOURCES)

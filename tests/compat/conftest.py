@@ -8,15 +8,14 @@ a user would, and compares each answer with the simulator's truth read by :class
 The clients run as their users do, in Nepal: several take the day term of payload ids from the machine's local
 clock, so ``TZ`` is Asia/Kathmandu while they run (and restored after).
 
-At the end of a run the terminal summary counts, per client, the calls that returned the simulator's truth (the
-tests that read a client's ``answers``).
+At the end of a run the terminal summary (``tests/conftest.py``) counts, per client, the calls that returned the
+simulator's truth (the tests that read a client's ``answers``).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 from compat_walk import Context, context, walk
 from sim_session import TruthSession
+from suite_report import COMPAT_CLIENT
 
 from nepse_ray.sim import Simulator
 
@@ -69,29 +69,10 @@ def in_nepal() -> Iterator[None]:
     time.tzset()
 
 
-#: Each call test's client (the first words of its module's docstring), and whether each one that ran passed.
-_CLIENT: dict[str, str] = {}
-_PASSED: dict[str, bool] = {}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Name each call test's client (the first words of its module's docstring) in its reports' user properties,
+    which reach the process that prints the summary (``tests/conftest.py``) under pytest-xdist too."""
     here = Path(__file__).parent
     for item in items:
         if isinstance(item, pytest.Function) and item.path.parent == here and "answers" in item.fixturenames:
-            _CLIENT[item.nodeid] = (item.module.__doc__ or item.path.stem).split(" (")[0]
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """A call test counts once it ran (or its setup failed or skipped): passed only if its call passed."""
-    if report.nodeid in _CLIENT and (report.when == "call" or not report.passed):
-        _PASSED[report.nodeid] = report.when == "call" and report.passed
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _PASSED:
-        return
-    total = Counter(_CLIENT[nodeid] for nodeid in _PASSED)
-    passed = Counter(_CLIENT[nodeid] for nodeid, ok in _PASSED.items() if ok)
-    each = ", ".join(f"{client} {passed[client]}/{count}" for client, count in sorted(total.items()))
-    line = f"compat: {passed.total()} of {total.total()} client calls returned the simulator's truth ({each})"
-    terminalreporter.write_line(line)
+            item.user_properties.append((COMPAT_CLIENT, (item.module.__doc__ or item.path.stem).split(" (")[0]))
