@@ -58,6 +58,7 @@ from nepse_ray.pool.fleet import Fleet, Worker, WorkerState
 from nepse_ray.pool.lease import Ask, Grants, Returns
 from nepse_ray.pool.lease_desk import LeaseDesk
 from nepse_ray.pool.ledger import Ledger, LedgerStore
+from nepse_ray.pool.memory import BacklogWatch
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import Attempts, RetryPolicy, TokenRefused
@@ -71,8 +72,6 @@ from nepse_ray.pool.wire import Wire
 log = logging.getLogger("nepse_ray.pool.coordinator")
 
 _READY_POLL = 0.02
-#: Requests pending at once from which a drained backlog is worth handing memory back for.
-DRAINED_BACKLOG = 1_000
 
 
 class _WorkerLost(Exception):
@@ -141,7 +140,7 @@ class Coordinator:
         self._shared: dict[RequestKey, _Execution] = {}
         self._executions: set[asyncio.Task[Any]] = set()
         self._pending: dict[Lane, int] = dict.fromkeys(LANES, 0)
-        self._pending_peak = 0
+        self._backlog = BacklogWatch()
         self._on_drained = on_drained
         self._attempt_numbers = 0
         self._desk = LeaseDesk(
@@ -228,7 +227,7 @@ class Coordinator:
             raise PoolBusyError(endpoint=request.name)
         accepted = self._clock()
         self._pending[lane] += 1
-        self._pending_peak = max(self._pending_peak, self._pending[lane])
+        self._backlog.accepted(self._pending[lane])
         try:
             result = await self._answer(request)
         except asyncio.CancelledError:
@@ -451,7 +450,8 @@ class Coordinator:
                 self._desk.tick()
                 self._supervisor.tick(self._dispatcher.waiting())
                 self._cache.purge()
-                self._after_backlog()
+                if self._backlog.drained(sum(self._pending.values())) and self._on_drained is not None:
+                    self._on_drained()  # hand back the memory a large backlog took (memory.py)
                 self._flush_metrics()
                 self._ledger.forget_idle(self._clock())
                 self._ledger.save()
@@ -471,13 +471,6 @@ class Coordinator:
         """A worker took its number: keep the next one in the ledger now, so no restart gives that number again."""
         self._ledger.next_worker = next_number
         self._ledger.save()
-
-    def _after_backlog(self) -> None:
-        """Once a large backlog has drained, let the process hand the memory it took back (``on_drained``)."""
-        if self._pending_peak >= DRAINED_BACKLOG and not any(self._pending.values()):
-            self._pending_peak = 0
-            if self._on_drained is not None:
-                self._on_drained()
 
     # ---------------------------------------------------------------- read-outs
 

@@ -19,8 +19,9 @@ from nepse_ray.nepse.errors import (
     NepseRateLimitedError,
     NepseServerError,
 )
-from nepse_ray.pool.coordinator import DRAINED_BACKLOG, Coordinator
+from nepse_ray.pool.coordinator import Coordinator
 from nepse_ray.pool.errors import PoolBusyError, PoolError, PoolShutdownError, TaskTimeoutError
+from nepse_ray.pool.memory import DRAINED_BACKLOG
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import TokenRefused
 
