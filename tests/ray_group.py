@@ -1,9 +1,8 @@
 """How ``make test`` shares the suite between two pytest-xdist workers: the Ray tests in one, the rest around them.
 
-The test files that run Ray (those with ``pytest.mark.ray`` or the plugin's session cluster or pool factory in their
-text) form one scope, so their tests run one after another in one worker on one cluster: two at once would share two
-cores, and their rate and timing figures with them. The operations tests, which mostly run Ray processes of their
-own, are a second such scope, which the other worker takes whole. Every other test is a scope of its own, shared out
+The test files that run Ray (those with ``pytest.mark.ray`` or the plugin's session cluster or pool factory in
+their text) form one scope, so their tests run one after another in one worker on one cluster: two at once would
+share two cores, and their rate and timing figures with them. Every other test is a scope of its own, shared out
 between the workers. The controller process of pytest-xdist collects nothing itself, so the Ray files are found by
 reading the test files, and a file that mixes Ray and pure tests goes whole into the Ray scope. (xdist's own
 ``--dist loadgroup`` reads ``xdist_group`` marks into the node ids, which pytest 9.2 no longer lets it change.)
@@ -17,10 +16,6 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 RAY_SCOPE = "ray"
-#: The operations tests run Ray processes of their own (a head node and its jobs, notebook kernels, a pytest of a
-#: user's project, the harness in a subprocess): a second scope, so the other worker takes them as a whole.
-OPS_SCOPE = "ray-ops"
-OPS_DIR = "tests/ops/"
 RAY_SIGNS = ("pytest.mark.ray", "nepse_ray_cluster", "nepse_pool_factory")
 
 
@@ -34,15 +29,12 @@ def ray_files(root: Path) -> frozenset[str]:
 
 
 class RayScopeScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no type information
-    """xdist's scope scheduling with one scope for the Ray files (one more for those of tests/ops) and one per test
-    elsewhere. The largest scopes are handed out first, so each worker starts on one of the two at once."""
+    """xdist's scope scheduling with one scope for the Ray files and one per test elsewhere. The largest scope is
+    handed out first, so one worker starts on the Ray tests at once."""
 
     def __init__(self, config: pytest.Config, log: object = None) -> None:
         super().__init__(config, log)
         self.ray_files = ray_files(config.rootpath)
 
     def _split_scope(self, nodeid: str) -> str:
-        path = nodeid.split("::", 1)[0]
-        if path not in self.ray_files:
-            return nodeid
-        return OPS_SCOPE if path.startswith(OPS_DIR) else RAY_SCOPE
+        return RAY_SCOPE if nodeid.split("::", 1)[0] in self.ray_files else nodeid
