@@ -73,8 +73,13 @@ def test_a_closed_day_says_when_the_market_opens() -> None:
 
 @pytest.mark.ray
 def test_record_appends_the_live_market_through_a_pool_and_watch_ends_at_a_closed_markets_close(
-    nepse_ray_cluster: dict[str, Any], nepse_sim_factory: SimFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    nepse_ray_cluster: dict[str, Any],
+    nepse_sim_factory: SimFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # rich wraps what is not a terminal at 80: the lines below hold tmp_path
     live = nepse_sim_factory(trades=500, market_open=True, live_trades_per_s=20.0, rate_limit=None)
     closed = nepse_sim_factory(trades=200, rate_limit=None)
     address = ["--address", nepse_ray_cluster["gcs_address"], "--max-workers", "1"]
