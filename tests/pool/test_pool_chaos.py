@@ -25,7 +25,7 @@ from nepse_ray.sim import Simulator
 
 pytestmark = pytest.mark.ray
 
-TRADES = 4_000
+TRADES = 8_000  # 80 pages: long enough for two worker kills or more at one every 2-4 s
 SIZE = 100
 PAGES = TRADES // SIZE
 WORKERS = 3
