@@ -17,9 +17,10 @@ A miss only costs the validation the table would have saved, so the table forget
 minute (its ref dropped, or resolved before the prefetcher got to it), and the prefetcher pauses while the models
 waiting to be taken come from more than 128 MiB of bodies.
 
-The prefetcher works only while at least :data:`BACKLOG` of the facade's model refs are unresolved in its queue:
-a caller resolving its refs one by one (``ray.get(api.remote.x())``) would otherwise race it for every page and pay
-the validation twice.
+The prefetcher makes models only while at least :data:`BACKLOG` of the facade's model refs are unresolved in its
+queue: a caller resolving its refs one by one (``ray.get(api.remote.x())``) would otherwise race it for every page
+and pay the validation twice. Either way it lets go of each ref once it is ready: a result its caller dropped
+lives no longer than until it exists.
 """
 
 from __future__ import annotations
@@ -78,11 +79,12 @@ class Prefetcher:
         wire.keep_wires_in_this_thread()
         while True:
             with self._changed:
-                while not self._stopped and (len(self._queue) < BACKLOG or not self._table.room()):
-                    self._changed.wait(_POLL)
+                while not self._stopped and not self._queue:
+                    self._changed.wait()
                 if self._stopped:
                     return
                 oldest = [self._queue[i] for i in range(min(WINDOW, len(self._queue)))]
+                backlog = len(self._queue) >= BACKLOG
             try:
                 ready = _ready(oldest)
             except Exception:  # Ray is gone from this process (shut down without the facade): nothing more to make
@@ -90,8 +92,9 @@ class Prefetcher:
             with self._changed:
                 done = set(ready)
                 self._queue = collections.deque(ref for ref in self._queue if ref not in done)
-            for ref in ready:
-                self._make(ref)
+            if backlog and self._table.room():  # else each ready ref is only let go, so it pins no result
+                for ref in ready:
+                    self._make(ref)
 
     def _make(self, ref: Any) -> None:
         """Fetch ``ref``'s result as it came and put the model made from it in the table."""
