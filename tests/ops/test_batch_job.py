@@ -1,34 +1,27 @@
 """The pull and Ray Data examples as Ray jobs on a real head node on loopback (token auth on), against a simulator.
 
-The head (``ray_head.py``) gets its own temp dir, a token file of its own (``RAY_AUTH_TOKEN_PATH``) and a free port
-for every port flag; it is stopped by PID, never with ``ray stop``.
+The head (``head`` of tests/ops/conftest.py, shared with the metrics tests) has its own temp dir, a token file of
+its own (``RAY_AUTH_TOKEN_PATH``) and a free port for every port flag; it is stopped by PID, never with ``ray
+stop``.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from ray.job_submission import JobStatus, JobSubmissionClient
-from ray_head import RAY, Head, ray_head
+from ray_head import RAY, Head
 
 from nepse_ray.sim import SimulatorProcess
 
 pytestmark = pytest.mark.ray
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def head() -> Iterator[Head]:
-    """One head for the module's jobs (a head costs seconds and 1.6 GB); each job's pool ends with its job."""
-    with ray_head() as running:
-        yield running
 
 
 def run_example(head: Head, script: str, submission_id: str, arguments: str) -> str:

@@ -14,14 +14,23 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = ["quickstart.ipynb", "dataset.ipynb", "live.ipynb"]
+#: The quickstart starts a local Ray instance of its own, as a newcomer's first run does; the others join the
+#: suite's cluster through ``RAY_ADDRESS``, as a notebook on a running cluster does.
+JOINING = {"dataset.ipynb", "live.ipynb"}
 
 
 @pytest.mark.ray
 @pytest.mark.parametrize("name", NAMES)
-def test_the_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_notebook_runs(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)  # type: ignore[no-untyped-call]  # nbformat is untyped
-    # The kernel is this interpreter's; its Ray instance keeps its files in a short temp dir of its own.
+    # The kernel is this interpreter's; a Ray instance it starts keeps its files in a short temp dir of its own.
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    if name in JOINING:
+        monkeypatch.setenv("RAY_ADDRESS", request.getfixturevalue("nepse_ray_cluster")["gcs_address"])
+    else:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
     ray_dir = tempfile.mkdtemp(prefix="nb-", dir="/tmp")
     monkeypatch.setenv("RAY_TMPDIR", ray_dir)
     client = NotebookClient(

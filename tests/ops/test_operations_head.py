@@ -1,10 +1,10 @@
 """The pool on a real head node on loopback, as operators run it: its metrics on the node's Prometheus endpoint, and
 nothing secret in anything it writes.
 
-One head for the module (``ray_head.py``: token auth, its own temp dir and ports, a 1 s metrics report interval in
-its environment, stopped by PID). The test process has its own Ray connection already, so each scenario runs in a
-driver process of its own (``head_driver.py``) against an in-process simulator, whose issued tokens and salts the
-secrets test reads back.
+The head of tests/ops/conftest.py (``ray_head.py``: token auth, its own temp dir and ports, a 1 s metrics report
+interval in its environment, stopped by PID). The test process has its own Ray connection already, so each scenario
+runs in a driver process of its own (``head_driver.py``) against an in-process simulator, whose issued tokens and
+salts the secrets test reads back.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from head_driver import completed, wait_for
 from metric_tables import exported_names
-from ray_head import Head, ray_head
+from ray_head import Head
 
 from nepse_ray.nepse.tokens import strip_junk
 from nepse_ray.pool.metrics import COORDINATOR
@@ -30,12 +30,6 @@ from nepse_ray.sim import Simulator
 pytestmark = pytest.mark.ray
 
 DRIVER = Path(__file__).resolve().parents[1] / "head_driver.py"
-
-
-@pytest.fixture(scope="module")
-def head() -> Iterator[Head]:
-    with ray_head({"RAY_metrics_report_interval_ms": "1000"}) as running:
-        yield running
 
 
 def drive(head: Head, scenario: str, sim: Simulator, pool: str, tmp_path: Path) -> tuple[dict[str, Any], str]:

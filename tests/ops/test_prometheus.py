@@ -3,12 +3,12 @@ node through the service-discovery file Ray writes, while a pool serves traffic 
 expression of ``monitoring/grafana/nepse-ray.json`` returns series through Prometheus's HTTP API. ``promtool check
 metrics`` lints the pool's part of the node's exposition.
 
-The head comes from ``ray_head.py`` (a 1 s metrics report interval); Prometheus runs on 127.0.0.1 with a free port,
-its own data dir and a copy of the configuration Ray wrote for the session, scraping every second, and is stopped by
-PID. The traffic is ``head_driver.py``'s metrics scenario in a driver process of its own (errors, refusals, retries,
-coalesced calls, cache hits, a scale-up and a replacement), holding its pool up until the queries are done. Without
-the ``prometheus`` and ``promtool`` binaries (``apt-get install --no-install-recommends prometheus``; ``.ci/run``
-installs them where apt exists) the test skips.
+The head is tests/ops/conftest.py's (``ray_head.py``, a 1 s metrics report interval); Prometheus runs on 127.0.0.1
+with a free port, its own data dir and a copy of the configuration Ray wrote for the session, scraping every second,
+and is stopped by PID. The traffic is ``head_driver.py``'s metrics scenario in a driver process of its own (errors,
+refusals, retries, coalesced calls, cache hits, a scale-up and a replacement), holding its pool up until the queries
+are done. Without the ``prometheus`` and ``promtool`` binaries (``apt-get install --no-install-recommends
+prometheus``; ``.ci/run`` installs them where apt exists) the test skips.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import yaml
 from head_driver import READY, scrape
 from metric_tables import every_metric, exported_names
 from prometheus_client.parser import text_string_to_metric_families
-from ray_head import Head, free_ports, ray_head, terminate
+from ray_head import Head, free_ports, terminate
 
 from nepse_ray.sim import Simulator
 
@@ -79,12 +79,6 @@ class Prometheus:
         body = response.json()
         assert body["status"] == "success", body
         return body["data"]
-
-
-@pytest.fixture(scope="module")
-def head() -> Iterator[Head]:
-    with ray_head({"RAY_metrics_report_interval_ms": "1000"}) as running:
-        yield running
 
 
 @pytest.fixture

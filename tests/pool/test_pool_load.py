@@ -1,4 +1,4 @@
-"""Load: 8,000 requests from 8 threads and a second driver process on one pool, against a rate-limited simulator.
+"""Load: 4,000 requests from 8 threads and a second driver process on one pool, against a rate-limited simulator.
 
 Every request is a distinct one-row floorsheet page, so nothing is shared or cached and each must come back exactly
 once with its own row. The simulator limits each token to the rate the pool paces at, so any token sending too fast
@@ -26,9 +26,9 @@ from nepse_ray.testing import TEST_NAMESPACE
 
 pytestmark = pytest.mark.ray
 
-REQUESTS = 8_000
+REQUESTS = 4_000
 THREADS = 8
-SECOND_DRIVER = 1_000  # of the 8,000: pages [0, 1000) come from another process
+SECOND_DRIVER = 500  # of the 4,000: pages [0, 500) come from another process
 WINDOW = 150
 RATE = 150.0  # requests/s per token, and the simulator's per-token limit
 
@@ -75,7 +75,7 @@ def submit_window(api: NepseWorkerAPI, pages: list[int], answers: dict[int, list
             answers.setdefault(flying.pop(ref), []).append(ray.get(ref))
 
 
-def test_eight_thousand_requests_none_lost_none_twice_limits_kept(
+def test_four_thousand_requests_none_lost_none_twice_limits_kept(
     nepse_pool_factory: Callable[..., NepseWorkerAPI],
     nepse_ray_cluster: dict[str, Any],
     limited_sim: SimulatorProcess,
