@@ -38,8 +38,9 @@ from nepse_ray.nepse.errors import NepseError
 from nepse_ray.nepse.methods import CatalogueMethods, ObjectRefForm, SessionMethods
 from nepse_ray.pool.actor import RemotePoolCoordinator, coordinator_actor_options
 from nepse_ray.pool.direct import DirectRequests
-from nepse_ray.pool.errors import PoolConfigError, PoolShutdownError, original_error
-from nepse_ray.pool.options import PoolLogger, PoolOptions, pool_logger
+from nepse_ray.pool.errors import PoolShutdownError, original_error
+from nepse_ray.pool.options import PoolLogger, PoolOptions, joined_with, pool_logger
+from nepse_ray.pool.prefetch import Prefetcher
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.subscription import Stream
@@ -52,8 +53,6 @@ READY_TIMEOUT = 120.0
 _DEATH_CONFIRM_TIMEOUT = 10.0
 #: Times Ray resubmits a direct session call whose worker process is being restarted.
 _SESSION_TASK_RETRIES = 3
-#: Options a joining driver must share with the pool: where its workers fetch from, and which certificates they trust.
-_MUST_MATCH = frozenset({"base_url", "verify", "ca_bundle"})
 
 
 class RemoteMethods(CatalogueMethods, SessionMethods, ObjectRefForm):
@@ -119,6 +118,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         self._session_fetched = -math.inf
         self._session_calls = 0
         self._window = CallWindow(options.driver_window)  # bulk calls at the coordinator; the rest wait here
+        self._prefetcher = Prefetcher()  # models of bulk calls made while later ones arrive
         self._caller = uuid.uuid4().hex  # this facade: the pool's round-robin unit, and the creator id
         self._created = False
         self._coordinator = RemotePoolCoordinator.options(**coordinator_actor_options(options)).remote(
@@ -142,16 +142,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
 
     def _joined(self, existing: PoolOptions) -> None:
         """Refuse to join a pool that talks to another site or with other TLS settings; warn about other options."""
-        theirs, ours = existing.model_dump(), self.options.model_dump()
-        changed = sorted(k for k, v in ours.items() if theirs[k] != v)
-        conflicting = [k for k in changed if k in _MUST_MATCH]
-        if conflicting:
-            raise PoolConfigError(
-                f"pool {self.options.pool_name!r} already runs with other {', '.join(conflicting)} "
-                f"({'; '.join(f'{k}={theirs[k]!r}, asked for {ours[k]!r}' for k in conflicting)}); its workers "
-                "would fetch from the wrong place or trust other certificates. Use another pool_name, or shut that "
-                "pool down first"
-            )
+        changed = joined_with(existing, self.options)
         if changed:
             self._log.warn(
                 f"pool {self.options.pool_name!r} already exists with different options ({', '.join(changed)}); "
@@ -225,10 +216,14 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         return self._to_coordinator(request), False
 
     def _to_coordinator(self, request: PoolRequest) -> Any:
-        """Submit ``request`` to its lane's coordinator method (bulk calls through this facade's ``window.py``)."""
+        """Submit ``request`` to its lane's coordinator method (bulk calls through this facade's ``window.py``, their
+        models made ahead by its ``prefetch.py``)."""
         if request.lane == "interactive":
             return self._coordinator.call_interactive.remote(request)
-        return self._window.submit(lambda after: self._coordinator.call.remote(request, after))
+        answer = self._window.submit(lambda after: self._coordinator.call.remote(request, after))
+        if request.form == "model":
+            self._prefetcher.watch(answer)
+        return answer
 
     def _session_worker(self) -> Any | None:
         """The next serving worker in turn, or None when the pool has none (the coordinator then queues)."""
@@ -326,6 +321,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         if self._closed:
             return
         self._closed = True
+        self._prefetcher.stop()
         if not (self._created or force):
             self._log.log(f"left pool {self.options.pool_name!r}, running; shutdown(force=True) would stop it")
             if self._owns_ray:

@@ -37,6 +37,7 @@ from pydantic_core import ErrorDetails, InitErrorDetails
 from nepse_ray.nepse.client import normalise_base_url
 from nepse_ray.nepse.endpoints import CATALOGUE
 from nepse_ray.nepse.transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT
+from nepse_ray.pool.errors import PoolConfigError
 
 LogLevel = Literal["log", "warn", "error"]
 
@@ -273,6 +274,26 @@ class PoolLogger:
         self.log = log
         self.warn = warn
         self.error = error
+
+
+#: Options a joining driver must share with the pool: where its workers fetch from, and which certificates they trust.
+_MUST_MATCH = frozenset({"base_url", "verify", "ca_bundle"})
+
+
+def joined_with(existing: PoolOptions, asked: PoolOptions) -> list[str]:
+    """The options a driver ``asked`` for that differ from those pool ``existing`` runs with (it is joined as it is);
+    :class:`PoolConfigError` when it talks to another site or with other TLS settings."""
+    theirs, ours = existing.model_dump(), asked.model_dump()
+    changed = sorted(k for k, v in ours.items() if theirs[k] != v)
+    conflicting = [k for k in changed if k in _MUST_MATCH]
+    if conflicting:
+        raise PoolConfigError(
+            f"pool {asked.pool_name!r} already runs with other {', '.join(conflicting)} "
+            f"({'; '.join(f'{k}={theirs[k]!r}, asked for {ours[k]!r}' for k in conflicting)}); its workers "
+            "would fetch from the wrong place or trust other certificates. Use another pool_name, or shut that "
+            "pool down first"
+        )
+    return changed
 
 
 def _without_input(error: ErrorDetails) -> InitErrorDetails:

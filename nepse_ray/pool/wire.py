@@ -7,7 +7,9 @@ one ``bytes`` payload (the response body for ``model`` and ``raw``, the pickled 
 * in the coordinator process, which calls :func:`pass_through` once at start, ``restore`` returns the ``Wire``
   itself: the coordinator decides, retries, caches and coalesces, but only ever moves the bytes;
 * anywhere else (the driver's ``ray.get``/``await``, a task or actor the ObjectRef is passed to), ``restore``
-  materialises the result: the pydantic model (validated from the bytes in one pass), the ``PageBatch`` or the bytes.
+  materialises the result: the pydantic model (validated from the bytes in one pass), the ``PageBatch`` or the bytes;
+  a model the facade's prefetcher already made from the same bytes (``prefetch.py``) is taken instead. The
+  prefetcher's own thread keeps each ``Wire`` as it is (:func:`keep_wires_in_this_thread`).
 
 Why this design, measured on the shared 2-core development machine for a 500-row floorsheet page (208 KiB body;
 ``nepse-ray bench --only wire-costs``): pickling and unpickling the page as a pydantic model costs 8 ms (3.5 +
@@ -35,6 +37,7 @@ in ~0.01 ms.
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -42,15 +45,22 @@ from nepse_ray.nepse.client import read_checked_body, read_json, read_model
 from nepse_ray.nepse.endpoints import CATALOGUE, Endpoint
 from nepse_ray.nepse.tables import PageBatch, page_batch, read_page
 from nepse_ray.nepse.transport import RawResponse
+from nepse_ray.pool.made_ahead import PREFETCHED
 from nepse_ray.pool.request import Form
 
 _pass_through = False
+_this_thread = threading.local()
 
 
 def pass_through() -> None:
     """Make every :class:`Wire` unpickled in this process stay a ``Wire`` (called once, by the coordinator)."""
     global _pass_through
     _pass_through = True
+
+
+def keep_wires_in_this_thread() -> None:
+    """Make every :class:`Wire` unpickled in the calling thread stay a ``Wire`` (the prefetcher's thread)."""
+    _this_thread.keeps_wires = True
 
 
 class Wire:
@@ -84,9 +94,13 @@ class Wire:
 
 
 def restore(endpoint: str, form: Form, payload: bytes) -> Any:
-    """Unpickling a :class:`Wire`: itself in the coordinator (:func:`pass_through`), its result everywhere else."""
+    """Unpickling a :class:`Wire`: itself in the coordinator (:func:`pass_through`) and the prefetcher's thread, its
+    result everywhere else."""
     wire = Wire(endpoint, form, payload)
-    return wire if _pass_through else wire.materialise()
+    if _pass_through or getattr(_this_thread, "keeps_wires", False):
+        return wire
+    made = PREFETCHED.take(endpoint, payload) if form == "model" else None
+    return wire.materialise() if made is None else made
 
 
 def packer(form: Form) -> Callable[[Endpoint, RawResponse], Wire]:

@@ -1,9 +1,11 @@
 """``api.submit(name, params, priority=..., form=...)`` on a local Ray cluster: every form resolves to what a
-single-token client would have built from the same answer, and the coordinator only ever passes bytes on."""
+single-token client would have built from the same answer, the coordinator only ever passes bytes on, and a backlog
+of model refs is made into models in the driver while it arrives."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +18,8 @@ from nepse_ray.nepse.errors import NepseClientRequestError, NepseError, NepseInp
 from nepse_ray.nepse.models import FloorsheetResponse
 from nepse_ray.nepse.tables import PageBatch, page_batch
 from nepse_ray.pool.api import NepseWorkerAPI
+from nepse_ray.pool.made_ahead import PREFETCHED
+from nepse_ray.pool.prefetch import BACKLOG
 from nepse_ray.sim import Simulator
 
 pytestmark = pytest.mark.ray
@@ -95,3 +99,26 @@ def test_bad_forms_and_priorities_fail_on_the_driver(nepse_pool_factory: PoolFac
         api.submit("get_market_id", {}, form="raw")
 
     assert quick_sim.stats()["requests_total"] == requests_before
+
+
+def test_a_backlog_of_model_refs_is_made_ahead_and_each_model_taken_once(
+    nepse_pool_factory: PoolFactory, quick_sim: Simulator, client: NepseClient
+) -> None:
+    api = nepse_pool_factory(quick_sim, rate_per_token=100.0)
+    pages = 20
+    expected = [client.floorsheet(page=page, size=100) for page in range(pages)]
+    PREFETCHED.room()  # forgets what older tests left behind
+
+    refs = [api.remote.floorsheet(page=page, size=100) for page in range(pages)]
+    ray.wait(refs, num_returns=pages)
+    deadline = time.monotonic() + 60  # the prefetcher stops with fewer than BACKLOG refs left to make
+    while len(PREFETCHED) < pages - BACKLOG + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    made = len(PREFETCHED)
+    models = ray.get(refs)
+
+    assert made >= pages - BACKLOG + 1
+    assert models == expected
+    assert len(PREFETCHED) == 0  # every model made ahead was taken by the ray.get
+    again = ray.get(refs[0])
+    assert again == models[0] and again is not models[0]  # a model is never handed out twice
