@@ -117,7 +117,8 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         self._session_workers: list[Any] = []
         self._session_fetched = -math.inf
         self._session_calls = 0
-        self._window = CallWindow(options.driver_window)  # bulk calls at the coordinator; the rest wait here
+        # bulk calls at the coordinator; the rest wait here
+        self._window = CallWindow(options.driver_window, ended=_ended)
         self._prefetcher = Prefetcher()  # models of bulk calls made while later ones arrive
         self._caller = uuid.uuid4().hex  # this facade: the pool's round-robin unit, and the creator id
         self._created = False
@@ -375,6 +376,12 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"NepseWorkerAPI(pool={self.options.pool_name!r}, namespace={self.options.namespace!r}, {state})"
+
+
+def _ended(refs: list[Any]) -> list[Any]:
+    """Those of ``refs`` that exist now (``window.py``)."""
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+    return ready
 
 
 _insecure_sites_warned: set[str] = set()

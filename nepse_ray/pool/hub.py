@@ -143,7 +143,7 @@ class StreamHub:
     async def _check_market(self) -> None:
         try:
             answer = await self._request("market_open", {})
-            is_open = MarketOpen.model_validate_json(answer.payload).is_open.upper() == "OPEN"
+            is_open = MarketOpen.model_validate_json(answer.body).is_open.upper() == "OPEN"
         except NepseError as error:
             self._schedule.market_failed()
             self._market = MarketState(self._market.open, self._market.opens_at, f"{type(error).__name__}: {error}")
@@ -159,7 +159,7 @@ class StreamHub:
         name, params = key.request()
         try:
             answer = await self._request(name, params)
-            rows = key.feed.rows(json.loads(answer.payload))
+            rows = key.feed.rows(json.loads(answer.body))
         except (NepseError, ValueError) as error:  # ValueError: rows the feed cannot read (pydantic's, json's)
             self._errors[key] = f"{type(error).__name__}: {error}"
             log.warning("streams: a poll of %s failed (%s)", key, type(error).__name__)

@@ -21,29 +21,40 @@ BUDGET_BYTES = 128 * 2**20
 class Prefetched:
     """Models made ahead, keyed by (endpoint, body): each taken at most once; thread-safe. One per process.
 
-    A body asked for before its model was made is remembered (by its hash) for :data:`KEEP_SECONDS`, so the model
-    is not made, or not kept, after the caller has validated it itself.
+    The prefetcher says when it starts making a model (:meth:`making`) and hands it over when it is made
+    (:meth:`put`). A body asked for while its model was being made is the race the table settles: the caller
+    validated it itself, so that model is dropped instead of kept. Nothing else is remembered of a body asked for,
+    so the same pages asked for again later are made ahead again.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._models: dict[tuple[str, bytes], list[tuple[float, Any]]] = {}
-        self._asked: dict[int, float] = {}
+        self._making: dict[int, int] = {}
+        """Models being made, by the hash of their key: how many of that key."""
+        self._raced: dict[int, int] = {}
+        """Of those, how many were asked for before they were made (each such model is dropped when it comes)."""
         self._nbytes = 0
 
-    def wanted(self, endpoint: str, payload: bytes) -> bool:
-        """Whether a model of these bytes may still be taken (nobody asked for it yet)."""
+    def making(self, endpoint: str, payload: bytes) -> None:
+        """A model of these bytes is being made (:meth:`put` or :meth:`abandon` follows)."""
+        key = hash((endpoint, payload))
         with self._lock:
-            return hash((endpoint, payload)) not in self._asked
+            self._making[key] = self._making.get(key, 0) + 1
 
     def put(self, endpoint: str, payload: bytes, model: Any) -> None:
         """Keep ``model``, made from these bytes, until it is taken; dropped if they were asked for meanwhile."""
         key = (endpoint, payload)
         with self._lock:
-            if self._asked.pop(hash(key), None) is None:
+            if self._done_making(hash(key)):
                 self._models.setdefault(key, []).append((self._clock(), model))
                 self._nbytes += len(payload)
+
+    def abandon(self, endpoint: str, payload: bytes) -> None:
+        """The model of these bytes announced by :meth:`making` will not come (the body was refused)."""
+        with self._lock:
+            self._done_making(hash((endpoint, payload)))
 
     def take(self, endpoint: str, payload: bytes) -> Any | None:
         """The model made from exactly these bytes, removed from the table; None if there is none."""
@@ -51,9 +62,9 @@ class Prefetched:
         with self._lock:
             made = self._models.get(key)
             if not made:
-                self._asked.pop(hash(key), None)  # the newest last, so the stale ones are the first
-                self._asked[hash(key)] = self._clock()
-                self._forget_asked()
+                hashed = hash(key)
+                if self._raced.get(hashed, 0) < self._making.get(hashed, 0):
+                    self._raced[hashed] = self._raced.get(hashed, 0) + 1
                 return None
             _, model = made.pop(0)
             if not made:
@@ -63,9 +74,8 @@ class Prefetched:
 
     def room(self) -> bool:
         """Whether more models may be made ahead (less than :data:`BUDGET_BYTES` of bodies held); forgets the models
-        and the bodies asked for older than :data:`KEEP_SECONDS` first."""
+        older than :data:`KEEP_SECONDS` first."""
         with self._lock:
-            self._forget_asked()
             stale = self._clock() - KEEP_SECONDS
             for key in list(self._models):
                 kept = [(at, model) for at, model in self._models[key] if at > stale]
@@ -76,14 +86,25 @@ class Prefetched:
                     del self._models[key]
             return self._nbytes < BUDGET_BYTES
 
-    def _forget_asked(self) -> None:
-        """Forget the bodies asked for more than :data:`KEEP_SECONDS` ago (the oldest are first); under the lock."""
-        stale = self._clock() - KEEP_SECONDS
-        while self._asked:
-            oldest = next(iter(self._asked))
-            if self._asked[oldest] > stale:
-                return
-            del self._asked[oldest]
+    def clear(self) -> None:
+        """Forget every model (those being made are still settled as they come)."""
+        with self._lock:
+            self._models.clear()
+            self._nbytes = 0
+
+    def _done_making(self, hashed: int) -> bool:
+        """One model of ``hashed`` is no longer being made: whether it is still wanted (it did not lose a race)."""
+        self._making[hashed] = self._making.get(hashed, 1) - 1
+        if self._making[hashed] <= 0:
+            del self._making[hashed]
+        raced = self._raced.get(hashed, 0)
+        if raced:
+            if raced == 1:
+                del self._raced[hashed]
+            else:
+                self._raced[hashed] = raced - 1
+            return False
+        return True
 
     def __len__(self) -> int:
         with self._lock:

@@ -100,10 +100,17 @@ class Prefetcher:
         """Fetch ``ref``'s result as it came and put the model made from it in the table."""
         try:
             result = ray.get(ref)
-            if isinstance(result, Wire) and self._table.wanted(result.endpoint, result.payload):
-                self._table.put(result.endpoint, result.payload, result.materialise())
-        except Exception:  # an error, or a body the model refuses: left for the user's ray.get to raise
+        except Exception:  # an error: left for the user's ray.get to raise
             return
+        if not isinstance(result, Wire):
+            return
+        self._table.making(result.endpoint, result.payload)
+        try:
+            model = result.materialise()
+        except Exception:  # a body the model refuses: left for the user's ray.get to raise
+            self._table.abandon(result.endpoint, result.payload)
+            return
+        self._table.put(result.endpoint, result.payload, model)
 
 
 def _ready(refs: list[Any]) -> list[Any]:

@@ -44,18 +44,47 @@ def test_two_models_of_the_same_bytes_go_to_two_takers(table: Prefetched) -> Non
     assert {id(table.take("floorsheet", b"body")), id(table.take("floorsheet", b"body"))} == {id(first), id(second)}
 
 
-def test_bytes_asked_for_before_their_model_was_made_are_not_made_or_kept(table: Prefetched) -> None:
-    assert table.take("floorsheet", b"body") is None  # the caller validated it itself
+def test_a_model_whose_bytes_were_asked_for_while_it_was_made_is_dropped(table: Prefetched) -> None:
+    table.making("floorsheet", b"body")
+    assert table.take("floorsheet", b"body") is None  # the caller came first and validated it itself
 
-    assert not table.wanted("floorsheet", b"body")
-    table.put("floorsheet", b"body", object())  # made anyway, in a race: not kept
+    table.put("floorsheet", b"body", object())
     assert len(table) == 0
-    assert table.wanted("floorsheet", b"body")  # a later ref with the same body may be made ahead again
+    table.making("floorsheet", b"body")  # the same bytes again, later: made ahead and kept
+    table.put("floorsheet", b"body", made := object())
+    assert table.take("floorsheet", b"body") is made
 
 
-def test_models_and_asks_older_than_the_keep_time_are_forgotten(table: Prefetched, clock: Clock) -> None:
+def test_bytes_asked_for_with_nothing_being_made_are_not_remembered(table: Prefetched) -> None:
+    assert table.take("floorsheet", b"body") is None
+    table.making("floorsheet", b"body")
+    table.put("floorsheet", b"body", made := object())
+    assert table.take("floorsheet", b"body") is made
+
+
+def test_a_race_drops_only_as_many_models_as_were_asked_for(table: Prefetched) -> None:
+    table.making("floorsheet", b"body")
+    table.making("floorsheet", b"body")
+    assert table.take("floorsheet", b"body") is None
+    assert table.take("floorsheet", b"body") is None
+    assert table.take("floorsheet", b"body") is None  # a third asker: only two models are on their way
+
+    table.put("floorsheet", b"body", object())
+    table.put("floorsheet", b"body", object())
+    assert len(table) == 0
+
+
+def test_an_abandoned_model_settles_its_race(table: Prefetched) -> None:
+    table.making("floorsheet", b"bad")
+    assert table.take("floorsheet", b"bad") is None
+    table.abandon("floorsheet", b"bad")
+    table.making("floorsheet", b"bad")
+    table.put("floorsheet", b"bad", made := object())
+    assert table.take("floorsheet", b"bad") is made
+
+
+def test_models_older_than_the_keep_time_are_forgotten(table: Prefetched, clock: Clock) -> None:
     table.put("floorsheet", b"old", object())
-    table.take("floorsheet", b"asked")
     clock.now = KEEP_SECONDS / 2
     table.put("floorsheet", b"newer", object())
     clock.now = KEEP_SECONDS + 1
@@ -63,7 +92,6 @@ def test_models_and_asks_older_than_the_keep_time_are_forgotten(table: Prefetche
     assert table.room()
     assert len(table) == 1
     assert table.take("floorsheet", b"old") is None
-    assert table.wanted("floorsheet", b"asked")
     assert table.take("floorsheet", b"newer") is not None
 
 

@@ -14,7 +14,7 @@ from nepse_ray.nepse.endpoints import CATALOGUE
 from nepse_ray.nepse.errors import NepseInvalidResponseError
 from nepse_ray.nepse.tables import PageBatch, page_batch
 from nepse_ray.pool.request import FORMS, Form
-from nepse_ray.pool.wire import Wire, packer
+from nepse_ray.pool.wire import COMPRESS_FROM, Wire, packer
 
 FLOORSHEET = CATALOGUE["floorsheet"]
 BODY = json_response(SAMPLES["floorsheet"])
@@ -35,6 +35,33 @@ def test_raw_form_ships_and_lands_as_the_checked_body() -> None:
     wire = packer("raw")(FLOORSHEET, BODY)
     assert travelled(wire) == BODY.body
     assert json.loads(travelled(wire)) == SAMPLES["floorsheet"]  # type: ignore[arg-type]
+
+
+def big_floorsheet(rows: int) -> dict[str, object]:
+    sample = SAMPLES["floorsheet"]
+    trade = sample["floorsheets"]["content"][0]
+    content = [{**trade, "contractId": trade["contractId"] + n} for n in range(rows)]
+    page = {**sample["floorsheets"], "content": content, "size": rows, "totalElements": rows}
+    return {**sample, "floorsheets": page}
+
+
+@pytest.mark.parametrize("form", ["model", "raw"])
+def test_a_long_body_travels_compressed_and_lands_as_the_same_result(form: Form) -> None:
+    body = big_floorsheet(500)
+    response = json_response(body)
+    assert len(response.body) >= COMPRESS_FROM
+
+    wire = packer(form)(FLOORSHEET, response)
+
+    assert wire.size == len(response.body) and wire.nbytes < len(response.body) // 3  # under Ray's 100 KiB inline
+    assert wire.body == response.body
+    landed = travelled(wire)
+    assert landed == (response.body if form == "raw" else FLOORSHEET.parse(body))
+
+
+def test_a_short_body_travels_as_it_is() -> None:
+    wire = packer("raw")(FLOORSHEET, BODY)
+    assert len(BODY.body) < COMPRESS_FROM and (wire.payload, wire.size) == (BODY.body, 0)
 
 
 def test_arrow_form_lands_as_the_page_batch_the_worker_built() -> None:

@@ -49,3 +49,34 @@ def test_calls_from_several_threads_each_wait_for_a_distinct_earlier_call() -> N
 def test_a_window_holds_at_least_one_call() -> None:
     with pytest.raises(ValueError, match="at least one call"):
         CallWindow(0)
+
+
+def test_a_full_window_forgets_the_markers_of_calls_that_ended() -> None:
+    done: set[str] = set()
+    asked: list[list[str]] = []
+
+    def ended(markers: list[str]) -> list[str]:
+        asked.append(list(markers))
+        return [marker for marker in markers if marker in done]
+
+    window, send = CallWindow(4, ended=ended), Sent()
+    for _ in range(4):
+        window.submit(send)
+    done.update({"marker 0", "marker 1", "marker 2"})  # calls 0-2 ended, call 3 still runs
+
+    window.submit(send)  # the window is full: it asks which ended, and waits for none of them
+    window.submit(send)
+    window.submit(send)
+
+    assert asked == [["marker 0", "marker 1", "marker 2", "marker 3"]]
+    assert send.after == [None] * 7
+    assert len(window) == 4  # marker 3 and those of the three new calls
+
+
+def test_a_full_window_of_running_calls_still_waits_for_the_oldest() -> None:
+    window, send = CallWindow(2, ended=lambda markers: []), Sent()
+
+    for _ in range(4):
+        window.submit(send)
+
+    assert send.after == [None, None, "marker 0", "marker 1"]
