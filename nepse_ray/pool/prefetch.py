@@ -84,12 +84,12 @@ class Prefetcher:
                 if self._stopped:
                     return
                 oldest = [self._queue[i] for i in range(min(WINDOW, len(self._queue)))]
-                backlog = len(self._queue) >= BACKLOG
             try:
                 ready = _ready(oldest)
             except Exception:  # Ray is gone from this process (shut down without the facade): nothing more to make
                 return
-            with self._changed:
+            with self._changed:  # the backlog as it is now: the caller may still have been making refs before
+                backlog = len(self._queue) >= BACKLOG
                 done = set(ready)
                 self._queue = collections.deque(ref for ref in self._queue if ref not in done)
             if backlog and self._table.room():  # else each ready ref is only let go, so it pins no result
