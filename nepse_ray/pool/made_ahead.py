@@ -7,6 +7,7 @@ forget a model at any time, since a miss only costs the validation again.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +32,9 @@ class Prefetched:
         self._clock = clock
         self._lock = threading.Lock()
         self._models: dict[tuple[str, bytes], list[tuple[float, Any]]] = {}
-        self._making: dict[int, int] = {}
+        self._making: collections.Counter[int] = collections.Counter()
         """Models being made, by the hash of their key: how many of that key."""
-        self._raced: dict[int, int] = {}
+        self._raced: collections.Counter[int] = collections.Counter()
         """Of those, how many were asked for before they were made (each such model is dropped when it comes)."""
         self._nbytes = 0
 
@@ -41,7 +42,7 @@ class Prefetched:
         """A model of these bytes is being made (:meth:`put` or :meth:`abandon` follows)."""
         key = hash((endpoint, payload))
         with self._lock:
-            self._making[key] = self._making.get(key, 0) + 1
+            self._making[key] += 1
 
     def put(self, endpoint: str, payload: bytes, model: Any) -> None:
         """Keep ``model``, made from these bytes, until it is taken; dropped if they were asked for meanwhile."""
@@ -63,8 +64,8 @@ class Prefetched:
             made = self._models.get(key)
             if not made:
                 hashed = hash(key)
-                if self._raced.get(hashed, 0) < self._making.get(hashed, 0):
-                    self._raced[hashed] = self._raced.get(hashed, 0) + 1
+                if self._raced[hashed] < self._making[hashed]:
+                    self._raced[hashed] += 1
                 return None
             _, model = made.pop(0)
             if not made:
@@ -94,21 +95,23 @@ class Prefetched:
 
     def _done_making(self, hashed: int) -> bool:
         """One model of ``hashed`` is no longer being made: whether it is still wanted (it did not lose a race)."""
-        self._making[hashed] = self._making.get(hashed, 1) - 1
-        if self._making[hashed] <= 0:
-            del self._making[hashed]
-        raced = self._raced.get(hashed, 0)
-        if raced:
-            if raced == 1:
-                del self._raced[hashed]
-            else:
-                self._raced[hashed] = raced - 1
-            return False
-        return True
+        _decrement(self._making, hashed)
+        if not self._raced[hashed]:  # a Counter's lookup adds no key
+            return True
+        _decrement(self._raced, hashed)
+        return False
 
     def __len__(self) -> int:
         with self._lock:
             return sum(map(len, self._models.values()))
+
+
+def _decrement(counts: collections.Counter[int], key: int) -> None:
+    """One fewer of ``key``; a count that reaches zero is removed."""
+    if counts[key] <= 1:
+        counts.pop(key, None)
+    else:
+        counts[key] -= 1
 
 
 #: This process's table, read by ``wire.restore``.

@@ -89,9 +89,12 @@ class Prefetcher:
             except Exception:  # Ray is gone from this process (shut down without the facade): nothing more to make
                 return
             with self._changed:  # the backlog as it is now: the caller may still have been making refs before
+                if self._stopped:
+                    return
                 backlog = len(self._queue) >= BACKLOG
-                done = set(ready)
-                self._queue = collections.deque(ref for ref in self._queue if ref not in done)
+                done = set(ready)  # all among the oldest, still the head of the queue (refs join at its tail)
+                head = [self._queue.popleft() for _ in oldest]
+                self._queue.extendleft(reversed([ref for ref in head if ref not in done]))
             if backlog and self._table.room():  # else each ready ref is only let go, so it pins no result
                 for ref in ready:
                     self._make(ref)
