@@ -100,8 +100,8 @@ class FakeLauncher:
         """Worker numbers whose actor name is still held (by a worker of a coordinator's earlier life)."""
         self.numbers: list[int] = []
         """The number of each worker started, in order."""
-        self.gone_pids: set[int] = set()
-        """Worker processes that ended (a SIGKILL)."""
+        self.watches: dict[int, Callable[[], None]] = {}
+        """What the supervisor asked to hear when each watched worker process ends."""
 
     def alive_nodes(self) -> list[str]:
         return ["node-1"]
@@ -115,8 +115,19 @@ class FakeLauncher:
         self.workers.append(worker)
         return worker
 
-    def process_gone(self, node_id: str | None, pid: int) -> bool:
-        return pid in self.gone_pids
+    def watch_process(self, node_id: str | None, pid: int, on_gone: Callable[[], None]) -> Callable[[], None]:
+        self.watches[pid] = on_gone
+
+        def cancel() -> None:
+            self.watches.pop(pid, None)
+
+        return cancel
+
+    def end_process(self, pid: int) -> None:
+        """Worker process ``pid`` ended (a SIGKILL): the supervisor hears it if it watches it."""
+        on_gone = self.watches.pop(pid, None)
+        if on_gone is not None:
+            on_gone()
 
     def kill(self, handle: FakeWorker) -> None:
         handle.killed = True

@@ -4,7 +4,12 @@ Ray metrics cost.
 
 ``driver_put`` is what a driver-side answer for cached calls would cost at the least: the cached ``Wire`` put into
 the object store once per call (each call needs an ObjectRef of its own: ``ray.wait`` refuses a list holding one
-ref twice, so handing every caller the same ref would break ``ray.wait(refs)`` over repeated calls)."""
+ref twice, so handing every caller the same ref would break ``ray.wait(refs)`` over repeated calls).
+
+``bare_arg`` and ``async_arg`` are the bare actors given what a facade call must carry, the request: in Ray every
+argument of a call costs its submission and its execution (binding it to the method's signature, serializing,
+deserializing), and one argument alone, even an int, takes a bare actor to about half its rate. They are the floors
+of any call that says what it asks for; ``cached_vs_bare_arg`` is the cached call against the first."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any
 
 import ray
 
+from ..pool.request import PoolRequest
 from ..pool.wire import Wire
 from .context import BenchContext, actor, latency_p50s, pipelined
 from .report import Goal, Value
@@ -33,6 +39,20 @@ class AsyncBareActor:
         return 80
 
 
+class ArgActor:
+    """A bare actor that is told what is asked (the request a facade call carries)."""
+
+    def market_open(self, request: PoolRequest) -> int:
+        return 80
+
+
+class AsyncArgActor:
+    """An async bare actor that is told what is asked."""
+
+    async def market_open(self, request: PoolRequest) -> int:
+        return 80
+
+
 class RelayActor:
     """The floor of any coordinator in the data path: an async actor awaiting a trivial call on a threaded one."""
 
@@ -47,6 +67,8 @@ class RelayActor:
 def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     sim = context.simulator(DAY_TRADES, rate_limit=None)
     bare, async_bare, relay = actor(BareActor), actor(AsyncBareActor), actor(RelayActor)
+    bare_arg, async_arg = actor(ArgActor), actor(AsyncArgActor)
+    request = PoolRequest.checked("market_open", {}, caller="bench")
     fixed = {"min_workers": p["workers"], "max_workers": p["workers"]}
     cached = context.pool(sim, **fixed, cache_ttl={"market_open": 3600.0})
     coalesced = context.pool(sim, **fixed, rate_per_token=1000.0, cache_ttl={"market_open": 0.0})
@@ -54,6 +76,7 @@ def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
         for api in (cached, coalesced):
             ray.get([api.remote.market_open() for _ in range(20)] + [api.remote.get_market_id() for _ in range(20)])
         ray.get([handle.market_open.remote() for handle in (bare, async_bare, relay) for _ in range(20)])
+        ray.get([handle.market_open.remote(request) for handle in (bare_arg, async_arg) for _ in range(20)])
         cached_answer = Wire("market_open", "model", ray.get(cached.submit("market_open", {}, form="raw")))
         p50 = latency_p50s(
             {
@@ -70,6 +93,8 @@ def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
             {
                 "bare": bare.market_open.remote,
                 "async_bare": async_bare.market_open.remote,
+                "bare_arg": lambda: bare_arg.market_open.remote(request),
+                "async_arg": lambda: async_arg.market_open.remote(request),
                 "relay": relay.market_open.remote,
                 "cached": cached.remote.market_open,
                 "coalesced": coalesced.remote.market_open,
@@ -81,13 +106,14 @@ def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     finally:
         for api in (cached, coalesced):
             api.shutdown(drain=False)
-        for handle in (bare, async_bare, relay):
+        for handle in (bare, async_bare, relay, bare_arg, async_arg):
             ray.kill(handle)
     values = {"bare_p50": Value(p50["bare"] * 1e3, "ms"), "bare_pipelined": Value(rates["bare"], "calls/s")}
     for name in ("cached", "session", "async_bare", "relay", "driver_put"):
         values[f"{name}_p50_ratio"] = Value(p50[name] / p50["bare"], "x bare")
-    for name in ("cached", "coalesced", "session", "async_bare", "relay", "driver_put"):
+    for name in ("cached", "coalesced", "session", "async_bare", "bare_arg", "async_arg", "relay", "driver_put"):
         values[f"{name}_pipelined_ratio"] = Value(rates[name] / rates["bare"], "x bare")
+    values["cached_vs_bare_arg"] = Value(rates["cached"] / rates["bare_arg"], "x bare_arg")
     return values
 
 

@@ -14,8 +14,8 @@ carries them out on the coordinator's home event loop, through a launcher (Ray i
   back off (a worker whose node died before it was placed is simply placed again);
 * **stand by** (``PoolOptions.standby``): while fewer than ``max_workers`` workers serve, one more is started and its
   tokens proved, and takes nothing; when a serving worker is lost, or the policy adds a worker, it serves at once,
-  and another is started to stand by. A worker on this node whose process is gone is known lost within
-  :data:`PROCESS_WATCH` seconds (Ray tells its callers after about 1.4 s): its attempts go elsewhere at once;
+  and another is started to stand by. A worker on this node whose process ends is known lost as it ends
+  (``process_watch.py``; Ray tells its callers after about 1.4 s): its attempts go elsewhere at once;
 * **quarantine**: a worker whose attempt met ``ActorUnavailableError`` (Ray is restarting its process) takes nothing
   until a ping answers again; after :data:`QUARANTINE_LIMIT` it is replaced;
 * **replace**: a worker that died for good is removed and a new one started;
@@ -64,8 +64,6 @@ START_TIMEOUT = 60.0
 QUARANTINE_LIMIT = 30.0
 _PING_TIMEOUT = 10.0
 _REVIVE_INTERVAL = 0.5
-#: Seconds between two looks at whether the processes of the workers on the coordinator's node still run.
-PROCESS_WATCH = 0.05
 
 
 class Launcher(Protocol):
@@ -80,8 +78,9 @@ class Launcher(Protocol):
 
     def kill(self, handle: Any) -> None: ...
 
-    def process_gone(self, node_id: str | None, pid: int) -> bool:
-        """Whether process ``pid`` on ``node_id`` is known to have ended (False when it cannot be told from here)."""
+    def watch_process(self, node_id: str | None, pid: int, on_gone: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``on_gone()`` once process ``pid`` on ``node_id`` ends; returns what ends the watch, or None when
+        that process's end cannot be seen from here."""
         ...
 
 
@@ -127,7 +126,8 @@ class Supervisor:
         self._starts_blocked_until = 0.0
         self._stopped = False
         self._lost_signals: dict[str, asyncio.Future[None]] = {}
-        self._watching = False
+        self._watches: dict[str, tuple[int, Callable[[], None]]] = {}
+        """The process watch of each worker on this node: its pid and what ends the watch."""
         self.start_error: NepseError | None = None
         """Why the last worker failed to start, until one starts."""
 
@@ -143,9 +143,6 @@ class Supervisor:
             worker = self._fleet.add(f"w{number}", handle, node, self._clock(), standby=standby)
             log.info("pool %s: starting worker %s on node %s", self._options.pool_name, worker.worker_id, node)
             self._spawn(self._await_ready(worker))
-        if count and not self._watching:
-            self._watching = True
-            self._spawn(self._watch_processes())
 
     def _launch(self, node: str | None) -> tuple[int, Any]:
         """A new worker actor and its number: the next one whose actor name is free.
@@ -220,6 +217,7 @@ class Supervisor:
             log.warning("pool %s: worker %s was restarted by Ray", self._options.pool_name, worker.worker_id)
         worker.pid = info["pid"]
         worker.node_id = info["node_id"]
+        self._watch(worker)
 
     # ---------------------------------------------------------------- failures
 
@@ -243,14 +241,30 @@ class Supervisor:
             signal = self._lost_signals[worker.worker_id] = asyncio.get_running_loop().create_future()
         return signal
 
-    async def _watch_processes(self) -> None:
-        """Tell a lost worker on this node from its process being gone, long before Ray tells its callers."""
-        while True:
-            for worker in self._fleet.in_state(WorkerState.SERVING, WorkerState.STANDBY):
-                if worker.pid is not None and self._launcher.process_gone(worker.node_id, worker.pid):
-                    log.warning("pool %s: worker %s's process is gone", self._options.pool_name, worker.worker_id)
-                    self.lost(worker, None)
-            await asyncio.sleep(PROCESS_WATCH)
+    def _watch(self, worker: Worker) -> None:
+        """Watch the process ``worker`` runs in now (a restarted worker's new one), if its end can be seen here."""
+        pid = worker.pid
+        if pid is None or self._watches.get(worker.worker_id, (None,))[0] == pid:
+            return
+        self._unwatch(worker)
+        cancel = self._launcher.watch_process(worker.node_id, pid, lambda: self._process_ended(worker, pid))
+        if cancel is not None:
+            self._watches[worker.worker_id] = (pid, cancel)
+
+    def _unwatch(self, worker: Worker) -> None:
+        _, cancel = self._watches.pop(worker.worker_id, (None, None))
+        if cancel is not None:
+            cancel()
+
+    def _process_ended(self, worker: Worker, pid: int) -> None:
+        """Process ``pid`` of ``worker`` ended: lost, if it still serves or stands by in it (a worker Ray is
+        restarting, retiring or already replaced is someone else's business)."""
+        if self._watches.get(worker.worker_id, (None,))[0] == pid:
+            del self._watches[worker.worker_id]
+        serving = worker.state in (WorkerState.SERVING, WorkerState.STANDBY)
+        if self._fleet.holds(worker) and worker.pid == pid and serving:
+            log.warning("pool %s: worker %s's process is gone", self._options.pool_name, worker.worker_id)
+            self.lost(worker, None)
 
     def _promote_standby(self) -> bool:
         """Let the worker standing by serve; True if there was one ready."""
@@ -292,6 +306,7 @@ class Supervisor:
         if not self._fleet.remove(worker):
             return
         self._lost_signals.pop(worker.worker_id, None)
+        self._unwatch(worker)
         self._launcher.kill(worker.handle)
         self._recorder.worker_replaced()
         log.warning("pool %s: worker %s %s; starting a replacement", self._options.pool_name, worker.worker_id, why)
@@ -377,6 +392,7 @@ class Supervisor:
 
     async def _kill(self, worker: Worker) -> None:
         self._lost_signals.pop(worker.worker_id, None)
+        self._unwatch(worker)
         self._launcher.kill(worker.handle)
         with contextlib.suppress(RayActorError, asyncio.TimeoutError):
             await asyncio.wait_for(awaited(worker.handle.ping.remote()), _PING_TIMEOUT)

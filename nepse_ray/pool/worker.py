@@ -36,7 +36,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
-import psutil
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -46,6 +45,7 @@ from nepse_ray.nepse.errors import NepseAuthError, NepseError, NepseForbiddenErr
 from nepse_ray.pool.metrics import WorkerMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import TokenRefused, next_token
+from nepse_ray.pool.process_watch import watch_process
 from nepse_ray.pool.request import Form
 from nepse_ray.pool.site import WorkerSite
 from nepse_ray.pool.wire import Wire, packer
@@ -240,14 +240,12 @@ class RayWorkerLauncher:
         self._coordinator = coordinator
         self._node = ray.get_runtime_context().get_node_id()
 
-    def process_gone(self, node_id: str | None, pid: int) -> bool:
-        """Whether worker process ``pid`` has ended; only known for a worker on this launcher's node."""
+    def watch_process(self, node_id: str | None, pid: int, on_gone: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``on_gone()`` once worker process ``pid`` ends; returns what ends the watch, or None for a worker on
+        another node (its end is not seen from here)."""
         if node_id != self._node:
-            return False
-        try:
-            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
+            return None
+        return watch_process(pid, on_gone)
 
     def start(self, options: PoolOptions, node_id: str | None, number: int) -> Any:
         """A new worker actor's handle, placed on ``node_id``; it answers ``ping`` once its client is built. With

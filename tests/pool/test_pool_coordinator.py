@@ -131,6 +131,7 @@ def test_unavailable_worker_is_quarantined_until_it_answers_again() -> None:
         stats = coordinator.stats()
         assert (stats.worker_restarts, stats.quarantined_workers, stats.total_workers) == (1, 0, 1)
         assert len(launcher.workers) == 1  # no stand-in was started for a worker that was only restarting
+        assert list(launcher.watches) == [worker.pid]  # its new process is watched, not the old one
 
     run(scenario)
 
@@ -149,6 +150,10 @@ def test_dead_worker_is_replaced_and_its_task_rerun() -> None:
         assert first.killed
         stats = coordinator.stats()
         assert (stats.worker_replacements, stats.total_workers, stats.total_errors) == (1, 1, 0)
+        assert list(launcher.watches) == [launcher.workers[1].pid]  # the dead worker's watch ended with it
+
+        await coordinator.shutdown()
+        assert launcher.watches == {}  # and every watch with the pool
 
     run(scenario)
 

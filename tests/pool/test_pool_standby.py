@@ -30,7 +30,7 @@ def test_an_attempt_on_a_worker_whose_process_is_gone_goes_on_at_the_standby_at_
         await until(lambda: len(serving.open_calls()) == 1)
 
         serving.ping_error = ActorUnavailableError("restarting", None)  # Ray restarts it, and has not said so yet
-        launcher.gone_pids.add(serving.pid)
+        launcher.end_process(serving.pid)
         await until(lambda: len(spare.open_calls()) == 1)
         spare.open_calls()[0].answer("open")
 
