@@ -126,8 +126,8 @@ class Supervisor:
         self._starts_blocked_until = 0.0
         self._stopped = False
         self._lost_signals: dict[str, asyncio.Future[None]] = {}
-        self._watches: dict[str, tuple[int, Callable[[], None]]] = {}
-        """The process watch of each worker on this node: its pid and what ends the watch."""
+        self._watches: dict[str, Callable[[], None]] = {}
+        """What ends the watch on the process of each worker on this node."""
         self.start_error: NepseError | None = None
         """Why the last worker failed to start, until one starts."""
 
@@ -211,13 +211,16 @@ class Supervisor:
 
     def note_ping(self, worker: Worker, info: dict[str, Any]) -> None:
         """Record where a worker runs and notice a restart of its process (its pid changed)."""
-        if worker.pid is not None and info["pid"] != worker.pid:
+        pid: int = info["pid"]
+        if worker.pid is not None and pid != worker.pid:
             worker.restarts += 1
             self._recorder.worker_restarted()
             log.warning("pool %s: worker %s was restarted by Ray", self._options.pool_name, worker.worker_id)
-        worker.pid = info["pid"]
+        moved = pid != worker.pid
+        worker.pid = pid
         worker.node_id = info["node_id"]
-        self._watch(worker)
+        if moved:
+            self._watch(worker, pid)
 
     # ---------------------------------------------------------------- failures
 
@@ -241,26 +244,23 @@ class Supervisor:
             signal = self._lost_signals[worker.worker_id] = asyncio.get_running_loop().create_future()
         return signal
 
-    def _watch(self, worker: Worker) -> None:
-        """Watch the process ``worker`` runs in now (a restarted worker's new one), if its end can be seen here."""
-        pid = worker.pid
-        if pid is None or self._watches.get(worker.worker_id, (None,))[0] == pid:
-            return
+    def _watch(self, worker: Worker, pid: int) -> None:
+        """Watch process ``pid``, the one ``worker`` runs in now (a restarted worker's new one: the old watch ends),
+        if its end can be seen here."""
         self._unwatch(worker)
         cancel = self._launcher.watch_process(worker.node_id, pid, lambda: self._process_ended(worker, pid))
         if cancel is not None:
-            self._watches[worker.worker_id] = (pid, cancel)
+            self._watches[worker.worker_id] = cancel
 
     def _unwatch(self, worker: Worker) -> None:
-        _, cancel = self._watches.pop(worker.worker_id, (None, None))
+        cancel = self._watches.pop(worker.worker_id, None)
         if cancel is not None:
             cancel()
 
     def _process_ended(self, worker: Worker, pid: int) -> None:
-        """Process ``pid`` of ``worker`` ended: lost, if it still serves or stands by in it (a worker Ray is
-        restarting, retiring or already replaced is someone else's business)."""
-        if self._watches.get(worker.worker_id, (None,))[0] == pid:
-            del self._watches[worker.worker_id]
+        """Process ``pid`` of ``worker`` ended (its watch, since an ended watch never calls): lost, if it still serves
+        or stands by in it (a worker Ray is restarting, retiring or already replaced is someone else's business)."""
+        self._watches.pop(worker.worker_id, None)
         serving = worker.state in (WorkerState.SERVING, WorkerState.STANDBY)
         if self._fleet.holds(worker) and worker.pid == pid and serving:
             log.warning("pool %s: worker %s's process is gone", self._options.pool_name, worker.worker_id)
