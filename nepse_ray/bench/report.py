@@ -141,10 +141,17 @@ def report_json(results: Sequence[ScenarioResult], *, quick: bool, seconds: floa
 
 
 def describe_machine(host: Mapping[str, Any]) -> str:
-    return (
+    """The machine, and how it ran when the report carries that (``host.py``; older reports do not)."""
+    text = (
         f"{host['cpus']} CPUs ({host['cpu_model']}), {host['ram_gib']:g} GiB RAM, Python {host['python']}, "
         f"Ray {host['ray']}, {host['os']}"
     )
+    if "loop_ms_start" in host:
+        text += (
+            f"; a fixed Python loop on one core took {host['loop_ms_start']:g} ms at the start and "
+            f"{host['loop_ms_end']:g} ms at the end, {host['steal_pct']:g} % of CPU time stolen"
+        )
+    return text
 
 
 def report_markdown(

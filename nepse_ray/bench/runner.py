@@ -3,6 +3,7 @@ JSON and Markdown written, and the README's table replaced when asked."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import traceback
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .context import BenchContext
+from .host import HostWatch
 from .registry import SCENARIOS
 from .report import ScenarioResult, machine, report_json, report_markdown, splice
 
@@ -47,9 +49,10 @@ def run_bench(
     log: TextIO = sys.stderr,
 ) -> list[ScenarioResult]:
     """Measure ``names`` (default: every scenario) and write the reports asked for."""
-    started = time.perf_counter()
+    started, watch = time.perf_counter(), HostWatch()
     results = run_scenarios(list(names or SCENARIOS), quick=quick, log=log)
-    seconds, host = time.perf_counter() - started, machine()
+    seconds = time.perf_counter() - started
+    host = {**machine(), **dataclasses.asdict(watch.finish())}
     command = "nepse-ray bench" + (" --quick" if quick else "")
     table = report_markdown(results, quick=quick, seconds=seconds, host=host, command=command)
     if json_path is not None:

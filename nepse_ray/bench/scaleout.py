@@ -23,6 +23,7 @@ from .context import (
     warm,
     worker_processes,
 )
+from .host import loop_ms
 from .report import Goal, Value
 from .scenario import Scenario
 
@@ -72,7 +73,8 @@ def _fetch_pages(source: PoolPageSource, pages: list[int], window: int) -> int:
 
 def _steady(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]], p: Mapping[str, Any]) -> dict[str, Any]:
     """The pull's path held at full speed for ``seconds``: share of the limit and CPU per page by role, gross and
-    net of each role's idle rate (measured first, for ``idle_seconds``, with the pool up and nothing asked).
+    net of each role's idle rate (measured first, for ``idle_seconds``, with the pool up and nothing asked), and the
+    host's speed just before and after (``host.loop_ms``, their mean; outside the measured windows).
 
     Pages are full 500-row pages of the day, none past its end. ``warmup_seconds`` of them go first, unmeasured:
     a worker's first pages pay one-off costs (its HTTP connections, its first buffers) that are not steady state.
@@ -83,13 +85,16 @@ def _steady(api: NepseWorkerAPI, roles: Mapping[str, list[psutil.Process]], p: M
     source = PoolPageSource(api)
     try:
         _fetch_pages(source, pages[-int(p["warmup_seconds"] * RATE_PER_TOKEN * tokens) :], window)
+        loops = [loop_ms(repeats=3)]
         time.sleep(1.0 / RATE_PER_TOKEN)
         _, idle, idle_elapsed = _measured(roles, lambda: time.sleep(p["idle_seconds"]))
         answered, spent, elapsed = _measured(roles, lambda: _fetch_pages(source, pages, window))
+        loops.append(loop_ms(repeats=3))
     finally:
         source.close()
     idle_rate = {role: seconds / idle_elapsed for role, seconds in idle.items()}
     return {
+        "loop_ms": sum(loops) / len(loops),
         "fraction": share_of_limit(answered, tokens, elapsed),
         "gross": {role: 1000 * seconds / answered for role, seconds in spent.items()},
         "net": {role: 1000 * (seconds - idle_rate[role] * elapsed) / answered for role, seconds in spent.items()},
@@ -120,7 +125,8 @@ def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     pull's fixed costs (page 0 alone first, the tail, the completeness check) and is reported beside it. CPU per
     page (``cpu_total_*``) sums every process of the run: the workers, the coordinator, the driver, the simulator
     and Ray's own (GCS, raylet, idle workers), each reported by role at the judged shapes; ``net_`` subtracts
-    each process's idle rate.
+    each process's idle rate. ``loop_ms_*`` is how fast the host ran then (``host.py``): the same code's CPU
+    figures move with it.
     """
     sim = context.simulator(p["pages"] * PAGE_ROWS)
     judged = {tuple(shape): label for label, shape in p["judged"].items()}
@@ -150,6 +156,7 @@ def scale_out(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
             values[f"cpu_total_{label}"] = values[f"cpu_total_{shape}"]
             values[f"net_cpu_total_{label}"] = _total(steady["net"])
             values[f"pull_cpu_total_{label}"] = _total(whole["gross"])
+            values[f"loop_ms_{label}"] = Value(steady["loop_ms"], "ms")
     values["violations"] = Value(violations, "")
     return values
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from nepse_ray.bench import SCENARIOS
+from nepse_ray.bench.host import HostCondition, HostWatch, loop_ms
 from nepse_ray.bench.report import (
     END_MARKER,
     START_MARKER,
@@ -129,6 +130,27 @@ def test_the_markdown_table_has_a_row_per_scenario_and_escapes_pipes() -> None:
     assert "boom \\| pipe" in table and table.rstrip().endswith("| failed |")
 
 
+def test_the_machine_line_says_how_the_host_ran_when_the_report_knows() -> None:
+    table = report_markdown(
+        _results(),
+        quick=False,
+        seconds=1.0,
+        host={**HOST, "loop_ms_start": 12.5, "loop_ms_end": 14.0, "steal_pct": 3.0},
+        command="b",
+    )
+    assert "Linux; a fixed Python loop on one core took 12.5 ms at the start and 14 ms at the end, 3 % of" in table
+
+
+def test_the_host_watch_times_the_loop_and_shares_stolen_time_between_start_and_end() -> None:
+    condition = HostWatch().finish()
+    assert condition.loop_ms_start > 0 and condition.loop_ms_end > 0 and 0 <= condition.steal_pct <= 100
+    assert loop_ms(iterations=20_000, repeats=1) < loop_ms(iterations=400_000, repeats=1)  # it times the work done
+    quiet = HostCondition.from_samples((3.0, 2.0), steal=(5.0, 5.0), total=(100.0, 200.0))
+    assert quiet == HostCondition(loop_ms_start=3.0, loop_ms_end=2.0, steal_pct=0.0)
+    assert HostCondition.from_samples((1.0, 1.0), steal=(0.0, 25.0), total=(0.0, 100.0)).steal_pct == 25.0
+    assert HostCondition.from_samples((1.0, 1.0), steal=(0.0, 0.0), total=(7.0, 7.0)).steal_pct == 0.0
+
+
 def test_splice_replaces_only_the_marked_block() -> None:
     readme = f"intro\n{START_MARKER}\nold table\n{END_MARKER}\noutro\n"
     assert splice(readme, "new\n") == f"intro\n{START_MARKER}\nnew\n{END_MARKER}\noutro\n"
@@ -165,6 +187,7 @@ def test_a_quick_run_reports_every_chosen_scenario_with_goals_and_values(tmp_pat
     assert finished.returncode == 0, finished.stderr[-3000:]
     document = json.loads(out.read_text())
     assert document["quick"] is True and document["machine"]["cpus"] >= 1
+    assert document["machine"]["loop_ms_start"] > 0 and document["machine"]["steal_pct"] >= 0
     scenarios = {scenario["name"]: scenario for scenario in document["scenarios"]}
     assert list(scenarios) == list(SUBPROCESS_SCENARIOS)
     for name, scenario in scenarios.items():
