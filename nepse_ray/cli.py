@@ -260,7 +260,10 @@ def _run_record(args: argparse.Namespace) -> int:
 
 def _record(args: argparse.Namespace) -> int:
     from . import dataset
+    from .dataset.lock import refuse_if_held
 
+    if not args.wait:
+        refuse_if_held(args.directory)  # before a pool starts for nothing
     with _connection(args, live=True) as connection:
         console = connection.console
         stream = connection.api.stream("live_market", args.interval, until_close=True)
@@ -378,10 +381,13 @@ def _run_sync(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from . import dataset
+    from .dataset.lock import refuse_if_held
 
     if args.compact or args.vacuum or args.status:
         return _maintain(args)
     since = _date(getattr(args, "since", None), "--since")
+    if not args.wait:
+        refuse_if_held(args.directory)  # before a pool starts for nothing
     with _connection(args) as connection:
         console = connection.console
         with connection.progress("sync") as on_progress:

@@ -88,12 +88,38 @@ class WriterLock:
                     f"cannot lock {self.path} ({error.strerror or error}): this file system may not support locks; "
                     "keep the dataset on a local disk"
                 ) from None
-        holder = _read(descriptor) or "another process"
-        waited = f" after waiting {self.wait:g} s" if self.wait else ""
-        raise DatasetLockedError(
-            f"{self.path.parent} is being written by {holder}{waited}; let it finish, or wait for it with "
-            "--wait SECONDS (wait= in Python)"
-        )
+        raise _held(self.path, descriptor, self.wait)
+
+
+def refuse_if_held(root: Path) -> None:
+    """Raise :class:`DatasetLockedError` now if another writer holds ``root``'s lock (nothing is created or kept).
+
+    For a command that would start Ray before its writer takes the lock: it fails in a moment instead of after
+    the seconds a pool takes to start. A writer that takes the lock after this look is still refused by
+    :class:`WriterLock` itself.
+    """
+    path = root / LOCK
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # no lock file (a new dataset), or one we cannot read: the writer's own lock decides
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _held(path, descriptor, 0.0) from None
+    except OSError:
+        return  # no flock here: WriterLock says so when it tries
+    finally:
+        os.close(descriptor)  # releases the flock if it was taken
+
+
+def _held(path: Path, descriptor: int, wait: float) -> DatasetLockedError:
+    holder = _read(descriptor) or "another process"
+    waited = f" after waiting {wait:g} s" if wait else ""
+    return DatasetLockedError(
+        f"{path.parent} is being written by {holder}{waited}; let it finish, or wait for it with "
+        "--wait SECONDS (wait= in Python)"
+    )
 
 
 def _read(descriptor: int) -> str:

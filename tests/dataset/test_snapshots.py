@@ -202,3 +202,29 @@ def test_a_second_writer_fails_clearly_or_waits_and_a_dead_writers_lock_is_taken
     dead.join(30)
     report = run_sync(site, tmp_path, tables=["companies"])
     assert len(report.notes) == 1 and report.notes[0].startswith(f"took over the lock left by pid {dead.pid} on ")
+
+
+@pytest.mark.parametrize("command", ["sync", "record"])
+def test_a_held_dataset_fails_before_a_pool_starts_unless_told_to_wait(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connected: list[str] = []
+
+    def no_pool(*args: Any, **kwargs: Any) -> Any:
+        connected.append(command)
+        raise dataset.DatasetLockedError("the pool was asked for")
+
+    monkeypatch.setattr("nepse_ray.cli._connection", no_pool)
+    dataset.lock.refuse_if_held(tmp_path / "new")  # no dataset, no lock file: nothing to refuse, nothing made
+    assert not (tmp_path / "new").exists()
+    holder, release = hold_lock(tmp_path)
+    try:
+        assert main([command, str(tmp_path)]) == 1
+        assert connected == []  # refused before any pool was asked for
+        assert f"DatasetLockedError: {tmp_path} is being written by pid {holder.pid} on " in capsys.readouterr().err
+        assert main([command, str(tmp_path), "--wait", "5"]) == 1  # told to wait: the writer's own lock waits
+        assert connected == [command]
+    finally:
+        release.set()
+        holder.join(30)
+    assert main([command, str(tmp_path)]) == 1 and connected == [command, command]  # free: the pool is asked for
