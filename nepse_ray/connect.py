@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from .console import LogConsole
 from .nepse.client import NepseClient
 from .nepse.errors import NepseError
 from .pool.api import NepseWorkerAPI
@@ -47,7 +47,7 @@ class Connection:
         quiet: bool = False,
         live: bool = False,
     ) -> None:
-        self.console = Console(stderr=True, quiet=quiet, log_path=False)
+        self.console = LogConsole(stderr=True, quiet=quiet, log_path=False)
         session: dict[str, Any] = {"market_open": True, "live_trades_per_s": SIMULATED_TRADES_PER_S} if live else {}
         self._sim = SimulatorProcess(past_days=SIMULATED_PAST_DAYS, **session) if simulate else None
         self.base_url = self._sim.base_url if self._sim else (base_url or "https://www.nepalstock.com")

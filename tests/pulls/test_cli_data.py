@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from nepse_ray.cli import main
+from nepse_ray.console import LogConsole
 from nepse_ray.sim import Simulator
 from nepse_ray.testing import wait_until
 
@@ -78,7 +81,9 @@ def test_pulls_write_files_and_an_unknown_symbol_is_one_line(
     with (tmp_path / "day.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 1_200 and len({row["contract_id"] for row in rows}) == 1_200
-    assert "1,200 of 1,200 rows (complete)" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()
+    assert any("1,200 of 1,200 rows (complete)" in line and str(tmp_path / "day.csv") in line for line in err), err
+    assert all(line == line.rstrip() for line in err)  # stderr is not a terminal: lines whole, never padded
 
     assert main(["pull", "securities", "--out", str(tmp_path / "s.parquet"), "--quiet", *connect]) == 0
     symbols = pq.read_table(tmp_path / "s.parquet").column("symbol").to_pylist()
@@ -130,3 +135,19 @@ def _signal_state(pid: int) -> str:
             return ", ".join(line.strip() for line in status if line.startswith(("SigBlk", "SigIgn")))
     except OSError:
         return "signal masks unknown"
+
+
+def test_the_log_console_writes_whole_lines_to_files_and_leaves_terminals_to_rich() -> None:
+    long = "rows " * 40  # 200 characters
+    to_file = io.StringIO()
+    console = LogConsole(file=to_file, log_path=False)
+    console.log(long.strip(), markup=False)
+    console.print(long.strip())
+    console.log("[bold]short[/bold]")
+    lines = to_file.getvalue().splitlines()
+    assert len(lines) == 3 and lines[0].endswith(long.strip()) and lines[1] == long.strip()
+    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] rows( rows)*", lines[0]) and re.fullmatch(r"\[[\d:]+\] short", lines[2])
+    to_terminal = io.StringIO()
+    terminal = LogConsole(file=to_terminal, force_terminal=True, width=80, log_path=False, color_system=None)
+    terminal.log(long.strip(), markup=False)
+    assert len(to_terminal.getvalue().splitlines()) > 2  # rich's own layout: wrapped to the terminal's width
