@@ -29,6 +29,7 @@ from ..nepse.errors import (
     NepseDecoderError,
     NepseEmptyPageError,
     NepseError,
+    NepseForbiddenError,
     NepseInvalidResponseError,
 )
 from ..nepse.payload import NEPAL_TZ, VARIANT_BY_ENDPOINT, PayloadRule, PayloadVariant, nepal_today
@@ -42,6 +43,13 @@ EXPIRY_WARNING_DAYS = 14
 _REPORT = "if it persists, run nepse-ray doctor --json and attach its output to a bug report"
 
 Checker = Callable[[Session], Check]
+
+#: Endpoints the site refuses to every client, with what to use instead: their HTTP 403 is the site as nepse-ray
+#: knows it, not a break. The per-company floorsheet has answered nginx's 403 page since 2026-05 (other clients'
+#: reports; the simulator does the same unless told otherwise).
+REFUSED_BY_THE_SITE = {
+    "security_floorsheet": "floorsheet(business_date=..., stock_id=...) gives a security's trades of a day",
+}
 
 
 def _first_line(error: BaseException) -> str:
@@ -260,6 +268,19 @@ def endpoint_check(name: str, params: dict[str, object]) -> Checker:
                 return _moved_to_post(session, name, params)
             session.outcomes[name] = "error"
             return Check(name=label, status="broken", detail=_first_line(error), advice=_REPORT)
+        except NepseForbiddenError as error:
+            if name not in REFUSED_BY_THE_SITE:
+                session.outcomes[name] = "error"
+                return Check(
+                    name=label, status="broken", detail=_first_line(error), advice="try again later; " + _REPORT
+                )
+            session.outcomes[name] = "refused"
+            return Check(
+                name=label,
+                status="ok",
+                detail="HTTP 403, as the site answers this endpoint to every client",
+                advice=REFUSED_BY_THE_SITE[name],
+            )
         except NepseEmptyPageError:
             session.outcomes[name] = "empty"
             return Check(

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from nepse_ray.doctor import DoctorReport, doctor
-from nepse_ray.doctor.session import QUICK_BUDGET
+from nepse_ray.doctor.checks import endpoint_check
+from nepse_ray.doctor.session import QUICK_BUDGET, Session
+from nepse_ray.nepse.client import NepseClient
+from nepse_ray.nepse.site import SiteMemory
 from nepse_ray.sim import Simulator
 
 #: A served day that is not today (nor its day of month), so the day-term change shows whatever the date.
@@ -89,8 +92,25 @@ def test_all_endpoints_calls_every_endpoint(nepse_sim_factory: SimFactory) -> No
     from nepse_ray.nepse.endpoints import CATALOGUE
 
     assert called == set(CATALOGUE) - {"market_open"}
-    broken = [check for check in report.checks if check.status == "broken"]
-    assert [check.name for check in broken] == ["endpoint:security_floorsheet"] or broken == []
+    assert [check for check in report.checks if check.status == "broken"] == []
+    refused = report.check("endpoint:security_floorsheet")  # the site's 403, as the simulator serves it
+    assert refused.detail == "HTTP 403, as the site answers this endpoint to every client"
+    assert "stock_id" in refused.advice
+
+
+def test_a_403_elsewhere_is_broken(nepse_sim_factory: SimFactory) -> None:
+    sim = nepse_sim_factory(trades=1_000, rate_limit=None, fault_403=1.0)  # every data call: the site refusing us
+    with NepseClient(sim.base_url, rate=100.0) as client:
+        assert isinstance(client.site, SiteMemory)
+        session = Session(client.base_url, client, client.site)
+        day = {"security_id": 131, "business_date": dt.date(2026, 11, 30)}
+        checks = {
+            name: endpoint_check(name, params)(session)
+            for name, params in (("security_floorsheet", day), ("top_gainers", {}))
+        }
+    assert checks["security_floorsheet"].status == "ok" and session.outcomes["security_floorsheet"] == "refused"
+    assert checks["top_gainers"].status == "broken" and "403" in checks["top_gainers"].detail
+    assert session.outcomes["top_gainers"] == "error"
 
 
 @pytest.mark.parametrize(("changes", "code"), [([], 0), (["get-to-post"], 2)])
