@@ -5,7 +5,8 @@ fail validation unless the model requires it; what changed is then easy to miss.
 answer with its model by the site's field names: fields the model does not know, required and optional fields the
 answer lacks (in every row of a list or page), and fields whose values no longer fit their type. A field the model
 does not know counts only with a value somewhere (the site has long sent some unmodelled fields as null, such as
-``auditId``; a renamed field brings its values along). ``nepse-ray
+``auditId``; a renamed field brings its values along), and an optional field the endpoint never sends
+(``Endpoint.never_sent``: the sub-indices share the indices' model) is not missing. ``nepse-ray
 doctor`` reports it; :func:`missing_required_error` turns a required field gone from a whole answer into a
 :class:`~nepse_ray.nepse.errors.NepseSchemaError` that names the endpoint and the field, not a validation dump.
 
@@ -90,7 +91,7 @@ def drift(endpoint: Endpoint, payload: object) -> Drift:
     return Drift(
         unknown=tuple(sorted(valued - set(fields))),
         missing_required=tuple(name for name in missing if fields[name]),
-        missing_optional=tuple(name for name in missing if not fields[name]),
+        missing_optional=tuple(name for name in missing if not fields[name] and name not in endpoint.never_sent),
         retyped=tuple(sorted(retyped & set(fields))),
     )
 

@@ -48,6 +48,9 @@ class Endpoint:
     paged: bool = False
     page_field: str | None = None  # where the Spring page sits in a wrapped response
     doc: str = ""
+    never_sent: frozenset[str] = frozenset()
+    """Optional fields of the row model that the site never sends for this endpoint (the model is shared with one
+    that does): their absence is the site as known, not drift (``drift.py``)."""
 
     @property
     def variant(self) -> PayloadVariant | None:
@@ -132,7 +135,9 @@ CATALOGUE: Mapping[str, Endpoint] = {
         Endpoint("nepse_index", "GET", "/api/nots/nepse-index", list[m.IndexValue],
                  doc="NEPSE, Sensitive, Float and Sensitive Float indices (ids 58, 57, 62, 63)."),
         Endpoint("sub_indices", "GET", "/api/nots", list[m.IndexValue],
-                 doc="The 13 sector sub-indices."),
+                 doc="The 13 sector sub-indices.",
+                 never_sent=frozenset({"close", "high", "low", "previousClose", "fiftyTwoWeekHigh",
+                                       "fiftyTwoWeekLow", "generatedTime"})),
         Endpoint("index_intraday_graph", "POST", "/api/nots/graph/index/{index_id}", list[m.IndexGraphPoint],
                  params=(_index(),), doc="Today's [epochSeconds, value] points of one index (51..67)."),
         Endpoint("stock_intraday_graph", "POST", "/api/nots/market/graphdata/daily/{security_id}",

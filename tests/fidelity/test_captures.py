@@ -11,6 +11,7 @@ import pytest
 from real_captures import Capture, load_captures, require_captures
 
 from nepse_ray.nepse import models as m
+from nepse_ray.nepse.drift import Drift, drift
 from nepse_ray.nepse.endpoints import CATALOGUE
 from nepse_ray.nepse.tables import page_batch, read_page, rows_batch
 from nepse_ray.nepse.tokens import strip_junk
@@ -68,6 +69,9 @@ def test_an_index_close_is_the_previous_sessions_close() -> None:
 def test_sub_index_elements_carry_five_fields() -> None:
     subs = [item for c in require_captures() if c.endpoint == "sub_indices" for item in c.body]
     assert subs and all(set(item) == {"id", "index", "change", "perChange", "currentValue"} for item in subs)
+    # ... which is the site as nepse-ray knows it: the doctor's drift finds nothing missing in them
+    assert drift(CATALOGUE["sub_indices"], subs) == Drift()
+    assert drift(CATALOGUE["nepse_index"], subs).missing_optional  # the indices' own answers do carry them
 
 
 def test_movers_cp_is_the_close_and_zero_while_open() -> None:
