@@ -268,19 +268,6 @@ def endpoint_check(name: str, params: dict[str, object]) -> Checker:
                 return _moved_to_post(session, name, params)
             session.outcomes[name] = "error"
             return Check(name=label, status="broken", detail=_first_line(error), advice=_REPORT)
-        except NepseForbiddenError as error:
-            if name not in REFUSED_BY_THE_SITE:
-                session.outcomes[name] = "error"
-                return Check(
-                    name=label, status="broken", detail=_first_line(error), advice="try again later; " + _REPORT
-                )
-            session.outcomes[name] = "refused"
-            return Check(
-                name=label,
-                status="ok",
-                detail="HTTP 403, as the site answers this endpoint to every client",
-                advice=REFUSED_BY_THE_SITE[name],
-            )
         except NepseEmptyPageError:
             session.outcomes[name] = "empty"
             return Check(
@@ -293,6 +280,14 @@ def endpoint_check(name: str, params: dict[str, object]) -> Checker:
             session.outcomes[name] = "invalid"
             return Check(name=label, status="broken", detail=_first_line(error), advice=_REPORT)
         except NepseError as error:
+            if isinstance(error, NepseForbiddenError) and name in REFUSED_BY_THE_SITE:
+                session.outcomes[name] = "refused"
+                return Check(
+                    name=label,
+                    status="ok",
+                    detail="HTTP 403, as the site answers this endpoint to every client",
+                    advice=REFUSED_BY_THE_SITE[name],
+                )
             session.outcomes[name] = "error"
             return Check(name=label, status="broken", detail=_first_line(error), advice="try again later; " + _REPORT)
         session.outcomes[name] = "ok"
