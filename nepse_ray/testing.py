@@ -101,7 +101,9 @@ def nepse_pool_factory(nepse_ray_cluster: dict[str, Any]) -> Iterator[Callable[.
         api.shutdown(drain=False)
 
 
-def live_actors(class_names: tuple[str, ...] = ("PoolCoordinator", "NepseWorker")) -> list[dict[str, Any]]:
+def live_actors(
+    class_names: tuple[str, ...] = ("PoolCoordinator", "NepseWorker", "PoolReplica"),
+) -> list[dict[str, Any]]:
     """Actors of ``class_names`` that Ray's GCS does not list as DEAD (needs no dashboard)."""
     from ray._private import state
 

@@ -6,6 +6,9 @@ Ray metrics cost.
 the object store once per call (each call needs an ObjectRef of its own: ``ray.wait`` refuses a list holding one
 ref twice, so handing every caller the same ref would break ``ray.wait(refs)`` over repeated calls).
 
+``cached`` calls are given by the pool's replica actor (``pool/replica_actor.py``), ``coordinator_cached`` by the
+coordinator (a pool with ``replica=False``), as all cached calls were before the replica.
+
 ``bare_arg`` and ``async_arg`` are the bare actors given what a facade call must carry, the request: in Ray every
 argument of a call costs its submission and its execution (binding it to the method's signature, serializing,
 deserializing), and one argument alone, even an int, takes a bare actor to about half its rate. They are the floors
@@ -71,9 +74,10 @@ def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
     request = PoolRequest.checked("market_open", {}, caller="bench")
     fixed = {"min_workers": p["workers"], "max_workers": p["workers"]}
     cached = context.pool(sim, **fixed, cache_ttl={"market_open": 3600.0})
+    at_coordinator = context.pool(sim, **fixed, cache_ttl={"market_open": 3600.0}, replica=False)
     coalesced = context.pool(sim, **fixed, rate_per_token=1000.0, cache_ttl={"market_open": 0.0})
     try:
-        for api in (cached, coalesced):
+        for api in (cached, at_coordinator, coalesced):
             ray.get([api.remote.market_open() for _ in range(20)] + [api.remote.get_market_id() for _ in range(20)])
         ray.get([handle.market_open.remote() for handle in (bare, async_bare, relay) for _ in range(20)])
         ray.get([handle.market_open.remote(request) for handle in (bare_arg, async_arg) for _ in range(20)])
@@ -97,6 +101,7 @@ def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
                 "async_arg": lambda: async_arg.market_open.remote(request),
                 "relay": relay.market_open.remote,
                 "cached": cached.remote.market_open,
+                "coordinator_cached": at_coordinator.remote.market_open,
                 "coalesced": coalesced.remote.market_open,
                 "session": cached.remote.get_market_id,
                 "driver_put": lambda: ray.put(cached_answer),
@@ -104,21 +109,32 @@ def facade(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
             p["calls"],
         )
     finally:
-        for api in (cached, coalesced):
+        for api in (cached, at_coordinator, coalesced):
             api.shutdown(drain=False)
         for handle in (bare, async_bare, relay, bare_arg, async_arg):
             ray.kill(handle)
     values = {"bare_p50": Value(p50["bare"] * 1e3, "ms"), "bare_pipelined": Value(rates["bare"], "calls/s")}
     for name in ("cached", "session", "async_bare", "relay", "driver_put"):
         values[f"{name}_p50_ratio"] = Value(p50[name] / p50["bare"], "x bare")
-    for name in ("cached", "coalesced", "session", "async_bare", "bare_arg", "async_arg", "relay", "driver_put"):
+    for name in (
+        "cached",
+        "coordinator_cached",
+        "coalesced",
+        "session",
+        "async_bare",
+        "bare_arg",
+        "async_arg",
+        "relay",
+        "driver_put",
+    ):
         values[f"{name}_pipelined_ratio"] = Value(rates[name] / rates["bare"], "x bare")
     values["cached_vs_bare_arg"] = Value(rates["cached"] / rates["bare_arg"], "x bare_arg")
     return values
 
 
 def metrics_cost(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value]:
-    """Two pools that differ only in ``metrics``, answering a cached call, alternating: the slowdown of metrics on."""
+    """Two pools that differ only in ``metrics``, answering a cached call, alternating: the slowdown of metrics on.
+    The pools have no replica, so the coordinator answers every call and records it."""
     sim = context.simulator(DAY_TRADES, rate_limit=None)
     pools = {
         metrics: context.pool(
@@ -128,6 +144,7 @@ def metrics_cost(context: BenchContext, p: Mapping[str, Any]) -> dict[str, Value
             metrics=metrics,
             max_queued=p["calls"],
             cache_ttl={"market_open": 3600.0},
+            replica=False,
         )
         for metrics in (True, False)
     }
@@ -160,7 +177,8 @@ SCENARIOS = (
     ),
     Scenario(
         "metrics-cost",
-        "cached-call throughput with the pool's Ray metrics on against off, alternating rounds",
+        "cached-call throughput at the coordinator (no replica) with the pool's Ray metrics on against off, "
+        "alternating rounds",
         metrics_cost,
         full={"calls": 2000, "repeats": 5, "workers": 2},
         quick={"calls": 200, "repeats": 2, "workers": 1},

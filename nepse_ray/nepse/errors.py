@@ -39,6 +39,7 @@ never put into a message or an attribute. Catch a group to handle a kind of fail
     │   ├── WorkerLostError               the worker died mid-request (retryable)
     │   ├── PoolShutdownError             the pool is gone
     │   ├── PoolBusyError                 the bulk lane holds max_queued requests (retryable)
+    │   ├── PoolRouteError                the replica was asked for a cached answer the pool forgot (retryable)
     │   ├── PoolConfigError               a pool of that name runs against another site or TLS setting
     │   ├── ClusterNotFoundError          nepse-ray stats: no Ray cluster at the address
     │   └── PoolNotFoundError             nepse-ray stats: no pool of that name

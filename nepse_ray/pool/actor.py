@@ -11,11 +11,12 @@ groups, three thread ids). The actor uses that to keep Ray's receive queues apar
   Ray's queue (in Ray 2.60 raising ``max_concurrency`` far beyond that only makes every queued call cost more);
 * the **interactive group** takes the value form and ``priority="interactive"`` calls
   (:meth:`PoolCoordinator.call_interactive`), so they never wait in Ray's queue behind bulk calls, the rate cap's
-  permits for workers' extra requests (:meth:`PoolCoordinator.permit`) and the live streams' long polls
+  permits for workers' extra requests (:meth:`PoolCoordinator.permit`), the replica's asks for cached answers
+  (:meth:`PoolCoordinator.hot_entry`, ``replica.py``) and the live streams' long polls
   (:meth:`PoolCoordinator.stream_fetch`, ``hub.py``);
-* the **control group** takes stats, readiness, the session-worker list, options, the workers' questions about the
-  site (``pool/site.py``), a stream's end and shutdown, so they answer however deep the backlog (the
-  ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
+* the **control group** takes stats, readiness, the facades' routes (serving workers, cached answers), options,
+  the workers' questions about the site (``pool/site.py``), a stream's end and shutdown, so they answer however
+  deep the backlog (the ``coordinator-backlog`` scenario of ``nepse-ray bench`` measures it).
 
 All pool state lives on one loop, the home loop: the default group's, where the bulk calls (nearly all the traffic)
 already run. Interactive and control calls hop there with ``run_coroutine_threadsafe`` and await the answer, so the
@@ -27,13 +28,16 @@ control or interactive call that comes first sends one too and waits for it.
 
 The actor sets :func:`~nepse_ray.pool.wire.pass_through` at start: worker results unpickled here stay bytes.
 A facade passes its caller id as ``creator``; only the facade that created the actor may kill it on a failed start
-(a joiner whose start fails leaves a shared pool alone).
+(a joiner whose start fails leaves a shared pool alone). A shutdown ends the pool's replica actor too
+(``replica_actor.py``), which the creating facade made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Coroutine
@@ -48,10 +52,12 @@ from nepse_ray.nepse.site import SearchClaim
 from nepse_ray.pool.coordinator import Coordinator
 from nepse_ray.pool.hub import StreamHub
 from nepse_ray.pool.lease import Ask, Grants, Returns
-from nepse_ray.pool.ledger import GcsLedgerStore
+from nepse_ray.pool.ledger import GcsHotStore, GcsLedgerStore
 from nepse_ray.pool.memory import coordinator_env, release_memory
 from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
+from nepse_ray.pool.replica import HotList
+from nepse_ray.pool.replica_actor import replica_name
 from nepse_ray.pool.request import PoolRequest
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.wire import pass_through
@@ -69,6 +75,10 @@ CONTROL_CONCURRENCY = 16
 REFUSAL_HEADROOM = 64
 #: Seconds between the end of a shutdown and the end of the actor.
 END_GRACE = 0.5
+#: Seconds a shutdown waits for the name of the pool's killed replica actor to be free.
+REPLICA_END_WAIT = 10.0
+
+log = logging.getLogger("nepse_ray.pool.actor")
 
 
 class PoolCoordinator:
@@ -84,11 +94,15 @@ class PoolCoordinator:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Ray 2.60 warns about its own use of a deprecated accessor in there
             restarted = bool(context.was_current_actor_reconstructed)
+        hot_store = GcsHotStore(options.namespace, options.pool_name)
         if not restarted:
             store.clear()  # a new pool: whatever a pool of this name left behind is not ours
+            hot_store.clear()
         metrics = PoolMetrics(options.pool_name) if options.metrics else None
         launcher = RayWorkerLauncher(self._myself)
-        self._core = Coordinator(options, launcher, metrics=metrics, on_drained=release_memory, ledger_store=store)
+        self._core = Coordinator(
+            options, launcher, metrics=metrics, on_drained=release_memory, ledger_store=store, hot_store=hot_store
+        )
         self._streams = StreamHub(self._core, options)
         self._home: asyncio.AbstractEventLoop | None = None
         self._myself.start.remote()  # the default group's first call: its loop becomes home, the pool starts
@@ -159,6 +173,11 @@ class PoolCoordinator:
         return await self._at_home(self._core.call(request))
 
     @ray.method(concurrency_group="interactive", enable_task_events=False)
+    async def hot_entry(self, number: int) -> tuple[Any, float]:
+        """A worker's ask for cached answer ``number`` and how long it may keep it; see ``Coordinator.hot_entry``."""
+        return await self._at_home(self._core.hot_entry(number))
+
+    @ray.method(concurrency_group="interactive", enable_task_events=False)
     async def stream_fetch(
         self, key: FeedKey, subscriber: str, cursor: Cursor | None, known: bool | None, wait: float
     ) -> Delivery:
@@ -181,8 +200,9 @@ class PoolCoordinator:
         return await self._at_home(_now(self._core.stats))
 
     @ray.method(concurrency_group="control")
-    async def session_workers(self) -> list[Any]:
-        return await self._at_home(_now(self._core.session_workers))
+    async def routes(self) -> tuple[list[Any], HotList]:
+        """The serving workers and the small cached answers they give; see ``Coordinator.routes``."""
+        return await self._at_home(_now(self._core.routes))
 
     @ray.method(concurrency_group="control")
     async def ping_workers(self) -> list[dict[str, Any]]:
@@ -227,8 +247,23 @@ class PoolCoordinator:
         """
         await self._at_home(self._streams.close())
         stats = await self._at_home(self._core.shutdown(drain, drain_timeout))
+        await self._end_replica()
         asyncio.get_running_loop().call_later(END_GRACE, functools.partial(ray.kill, self._myself, no_restart=True))
         return stats
+
+    async def _end_replica(self) -> None:
+        """End the pool's replica actor (``replica_actor.py``) and wait until its name is free, so a pool of the same
+        name started next gets a replica of its own."""
+        name, namespace = replica_name(self._options), self._options.namespace
+        deadline = time.monotonic() + REPLICA_END_WAIT
+        try:
+            ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                ray.get_actor(name, namespace=namespace)
+            log.warning("%s still had its name %.0f s after it was killed", name, REPLICA_END_WAIT)
+        except ValueError:  # no actor of that name (any more)
+            return
 
 
 def task_error(error: Exception, actor: PoolCoordinator) -> RayTaskError:

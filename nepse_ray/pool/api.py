@@ -14,7 +14,9 @@ The session methods (``get_access_token``, ``get_salts``, ``get_market_id`` ...)
 state, which the worker answers from its cache; they need no queue, so the facade sends them straight to a worker
 it picks in turn from the coordinator's list of serving workers (refreshed every ``SESSION_REFRESH`` seconds),
 like Ray Serve's router. Ray retries such a call across a restart of the worker's process; in the resolved form a
-lost worker or a retryable error sends the call through the coordinator instead, with its retries.
+lost worker or a retryable error sends the call through the coordinator instead, with its retries. Repeated reads
+of small answers the coordinator has cached go to the pool's replica actor (``replica.py``, ``replica_actor.py``,
+``routes.py``), which gives them from its copies, with Ray's retries across a restart of it or of the coordinator.
 
 ``default_api()`` (and the lazy module attribute ``nepse_worker_api``) is the shared instance that the original
 design's module-level ``nepseWorkerAPI`` was, created with default options on first use.
@@ -22,7 +24,7 @@ design's module-level ``nepseWorkerAPI`` was, created with default options on fi
 
 from __future__ import annotations
 
-import math
+import contextlib
 import threading
 import time
 import uuid
@@ -41,7 +43,10 @@ from nepse_ray.pool.direct import DirectRequests
 from nepse_ray.pool.errors import PoolShutdownError, original_error
 from nepse_ray.pool.options import PoolLogger, PoolOptions, joined_with, pool_logger
 from nepse_ray.pool.prefetch import Prefetcher
+from nepse_ray.pool.replica import HotList
+from nepse_ray.pool.replica_actor import RemotePoolReplica, replica_actor_options, replica_name
 from nepse_ray.pool.request import PoolRequest
+from nepse_ray.pool.routes import Routes
 from nepse_ray.pool.stats import PoolStats
 from nepse_ray.pool.subscription import Stream
 from nepse_ray.pool.supervisor import SESSION_REFRESH
@@ -113,10 +118,8 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         self._closed = False
         self._last_stats: PoolStats | None = None
         self.remote = RemoteMethods(self)
-        self._session_lock = threading.Lock()
-        self._session_workers: list[Any] = []
-        self._session_fetched = -math.inf
-        self._session_calls = 0
+        self._routes = Routes(self._read_routes, SESSION_REFRESH)  # calls past the coordinator's queue
+        self._replica: Any = None  # the pool's replica actor: created with the pool, else found by name
         # bulk calls at the coordinator; the rest wait here
         self._window = CallWindow(options.driver_window, ended=_ended)
         self._prefetcher = Prefetcher()  # models of bulk calls made while later ones arrive
@@ -127,6 +130,10 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         )
         try:
             self._created = ray.get(self._coordinator.creator.remote()) == self._caller
+            if self._created and options.replica:  # owned as the coordinator is; the pool does not wait for it
+                self._replica = RemotePoolReplica.options(**replica_actor_options(options)).remote(
+                    options.pool_name, options.namespace
+                )
             self._pool_options: PoolOptions = ray.get(self._coordinator.pool_options.remote())
             self._joined(self._pool_options)
             stats = self._resolve(self._coordinator.ready.remote(READY_TIMEOUT))
@@ -207,13 +214,17 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         return DirectRequests(self._coordinator, self._caller, self._pool_options)
 
     def _submit(self, request: PoolRequest) -> tuple[Any, bool]:
-        """The request's ObjectRef, and whether it went straight to a worker (a session call)."""
+        """The request's ObjectRef, and whether it went past the coordinator (a session call, a cached answer)."""
         if self._closed:
             raise PoolShutdownError(endpoint=request.name)
         if request.is_session:
-            worker = self._session_worker()
+            worker = self._routes.session_worker()
             if worker is not None:
                 return worker.session.options(max_task_retries=_SESSION_TASK_RETRIES).remote(request.name), True
+        elif request.key is not None:
+            number = self._routes.cached(request.key)
+            if number is not None:  # a small cached answer: the replica gives it (replica.py)
+                return self._replica.cached.remote(number), True
         return self._to_coordinator(request), False
 
     def _to_coordinator(self, request: PoolRequest) -> Any:
@@ -226,21 +237,17 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
             self._prefetcher.watch(answer)
         return answer
 
-    def _session_worker(self) -> Any | None:
-        """The next serving worker in turn, or None when the pool has none (the coordinator then queues)."""
-        with self._session_lock:
-            now = time.monotonic()
-            if now - self._session_fetched >= SESSION_REFRESH:
-                try:
-                    self._session_workers = ray.get(self._coordinator.session_workers.remote())
-                except RayActorError:
-                    self._session_workers = []
-                self._session_fetched = now
-            workers = self._session_workers
-            if not workers:
-                return None
-            self._session_calls += 1  # also the turn: workers are taken in order
-            return workers[self._session_calls % len(workers)]
+    def _read_routes(self) -> tuple[list[Any], HotList]:
+        """The serving workers and the cached answers the replica gives (``routes.py``); none while the coordinator
+        is gone, and no answers while there is no replica (a pool started by an older nepse-ray)."""
+        if self._replica is None and self.options.replica:
+            with contextlib.suppress(ValueError):  # no replica of that name
+                self._replica = ray.get_actor(replica_name(self.options), namespace=self.options.namespace)
+        try:
+            workers, hot = ray.get(self._coordinator.routes.remote())
+        except RayActorError:
+            return [], {}
+        return workers, (hot if self._replica is not None else {})
 
     def _request(self, name: str, params: dict[str, Any]) -> Any:
         request = PoolRequest.checked(name, params, lane="interactive", caller=self._caller)
@@ -252,8 +259,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
                 if not direct or self._closed or not (error.retryable or isinstance(error, PoolShutdownError)):
                     raise
                 # The worker went away or hit a retryable failure: let the coordinator run it with its retries.
-                with self._session_lock:
-                    self._session_fetched = -math.inf
+                self._routes.forget()
                 return self._resolve(self._to_coordinator(request))
         except NepseError as error:
             self._log.error(f"pool {self.options.pool_name!r}: {name} failed: {type(error).__name__}: {error}")
@@ -288,7 +294,9 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
     def get_stats(self) -> PoolStats:
         """A snapshot of the pool; scale events since the previous snapshot are logged to the options' logger."""
         stats: PoolStats = self._resolve(self._coordinator.stats.remote())
-        stats = stats.model_copy(update={"session_calls": self._session_calls})
+        stats = stats.model_copy(
+            update={"session_calls": self._routes.session_calls, "replica_calls": self._routes.cached_calls}
+        )
         previous = self._last_stats
         if previous is not None:
             ups = stats.scale_up_events - previous.scale_up_events
@@ -346,6 +354,8 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         """
         if kill:
             ray.kill(self._coordinator, no_restart=True)
+            if self._replica is not None:
+                ray.kill(self._replica, no_restart=True)
         deadline = time.monotonic() + _DEATH_CONFIRM_TIMEOUT
         while time.monotonic() < deadline and not self._coordinator_gone():
             time.sleep(0.05)

@@ -116,6 +116,14 @@ class ResultCache(Generic[V]):
         self._entries.move_to_end(key)
         return entry[0]
 
+    def seconds_left(self, key: Hashable) -> float | None:
+        """Seconds until the answer under ``key`` expires (``math.inf`` for good); None if there is none now."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        left = entry[2] - self._clock()
+        return left if left > 0 else None
+
     def put(self, key: Hashable, value: V, nbytes: int, ttl: float) -> bool:
         """Store ``value`` for ``ttl`` seconds; False if it is larger than the whole cache."""
         if nbytes > self.max_bytes or ttl <= 0:

@@ -49,6 +49,7 @@ from nepse_ray.pool.dispatch import Dispatcher, Ticket
 from nepse_ray.pool.errors import (
     PoolBusyError,
     PoolError,
+    PoolRouteError,
     PoolShutdownError,
     TaskTimeoutError,
     WorkerLostError,
@@ -63,10 +64,11 @@ from nepse_ray.pool.metrics import PoolMetrics
 from nepse_ray.pool.options import PoolOptions
 from nepse_ray.pool.policy import Attempts, RetryPolicy, TokenRefused
 from nepse_ray.pool.recorder import Recorder
+from nepse_ray.pool.replica import NUMBER_GRACE, HotIndex, HotList, HotStore
 from nepse_ray.pool.request import LANES, Lane, PoolRequest, RequestKey
 from nepse_ray.pool.site import pool_memory, site_fields
 from nepse_ray.pool.stats import PoolStats
-from nepse_ray.pool.supervisor import SESSION_GRACE, Launcher, Supervisor
+from nepse_ray.pool.supervisor import SESSION_GRACE, SESSION_REFRESH, Launcher, Supervisor
 from nepse_ray.pool.wire import Wire
 
 log = logging.getLogger("nepse_ray.pool.coordinator")
@@ -107,6 +109,7 @@ class Coordinator:
         metrics: PoolMetrics | None = None,
         on_drained: Callable[[], None] | None = None,
         ledger_store: LedgerStore | None = None,
+        hot_store: HotStore | None = None,
         retire_grace: float = SESSION_GRACE,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(NEPAL_TZ),
@@ -137,6 +140,7 @@ class Coordinator:
         """What the pool learned about the site (decoder, healed payload ids), shared by its workers."""
         self._cache: ResultCache[Wire] = ResultCache(options.cache_max_bytes, clock=clock)
         self._cache_policy = CachePolicy(options.cache_ttl)
+        self._hot = HotIndex(clock, hot_store)  # the small cached answers the replica gives (replica.py)
         self._shared: dict[RequestKey, _Execution] = {}
         self._executions: set[asyncio.Task[Any]] = set()
         self._pending: dict[Lane, int] = dict.fromkeys(LANES, 0)
@@ -208,6 +212,7 @@ class Coordinator:
         self._cache.clear()
         self._flush_metrics()
         self._ledger.clear()
+        self._hot.clear()
         log.info("pool %s shut down (%s)", self._options.pool_name, "drained" if drain else "cancelled")
         return self.stats()
 
@@ -294,8 +299,8 @@ class Coordinator:
             self._unshare(execution)
         if execution.key is not None and isinstance(result, Wire):
             ttl = self._cache_policy.ttl(request.name, dict(execution.key.query), self._wall())
-            if ttl is not None:
-                self._cache.put(execution.key, result, result.nbytes, ttl)
+            if ttl is not None and self._cache.put(execution.key, result, result.nbytes, ttl):
+                self._hot.cached(request, result.nbytes)
         return result
 
     def _unshare(self, execution: _Execution) -> None:
@@ -450,6 +455,7 @@ class Coordinator:
                 self._desk.tick()
                 self._supervisor.tick(self._dispatcher.waiting())
                 self._cache.purge()
+                self._hot.purge(self._cache)
                 if self._backlog.drained(sum(self._pending.values())) and self._on_drained is not None:
                     self._on_drained()  # hand back the memory a large backlog took (memory.py)
                 self._flush_metrics()
@@ -482,6 +488,24 @@ class Coordinator:
     def session_workers(self) -> list[Any]:
         """Handles of the workers serving now, for the facades' direct session calls."""
         return self._supervisor.serving_handles()
+
+    def routes(self) -> tuple[list[Any], HotList]:
+        """What the facades send past the queue: the serving workers (session calls), and the small cached answers the
+        replica gives (``replica.py``)."""
+        return self._supervisor.serving_handles(), self._hot.listed(self._cache)
+
+    async def hot_entry(self, number: int) -> tuple[Wire, float]:
+        """The replica's ask for answer ``number`` (``replica.py``): the answer, as a call of its request gets it, and
+        the seconds it may be kept (0: not at all)."""
+        request = self._hot.request(number)
+        if request is None:
+            raise PoolRouteError(
+                f"the pool no longer knows cached answer {number}; the facade's list of cached answers was older "
+                f"than {NUMBER_GRACE:.0f} s. Call again: the facade reads the list again every {SESSION_REFRESH:.0f} s"
+            )
+        answer = await self.call(request)
+        assert request.key is not None
+        return answer, self._cache.seconds_left(request.key) or 0.0
 
     async def ping_workers(self) -> list[dict[str, Any]]:
         return await self._supervisor.ping_all()

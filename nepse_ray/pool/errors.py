@@ -73,6 +73,13 @@ class PoolBusyError(PoolError):
     )
 
 
+class PoolRouteError(PoolError):
+    """The replica was asked for a cached answer the pool no longer knows (``replica.py``); calling again works."""
+
+    default_message = "the pool no longer knows that cached answer; call again"
+    retryable = True
+
+
 class PoolConfigError(PoolError):
     """A pool with this name already runs with a different site or TLS settings; joining it would be wrong."""
 

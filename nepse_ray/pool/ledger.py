@@ -15,6 +15,9 @@ one it has (:meth:`Ledger.settle`). Ray's metrics (Prometheus counters) start ag
 which Prometheus reads as a counter reset.
 
 A pool started anew (not a restart) clears the store first, so a pool of the same name started later begins at zero.
+
+Beside the ledger, :class:`GcsHotStore` keeps the requests of the numbered cached answers the workers give
+(``replica.py``), one key per number, so a number routed before a restart is answered after it.
 """
 
 from __future__ import annotations
@@ -139,3 +142,26 @@ class GcsLedgerStore:
 
     def clear(self) -> None:
         _internal_kv_del(self._key)
+
+
+class GcsHotStore:
+    """The requests of a pool's numbered cached answers (``replica.HotStore``) in the Ray GCS key-value store, one
+    key per number under the pool's namespace and name."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, namespace: str, pool_name: str) -> None:
+        self._prefix = f"nepse-ray/{namespace}/{pool_name}/hot/"
+
+    def save(self, number: int, data: bytes) -> None:
+        _internal_kv_put(f"{self._prefix}{number}".encode(), data, overwrite=True)
+
+    def load(self, number: int) -> bytes | None:
+        data: bytes | None = _internal_kv_get(f"{self._prefix}{number}".encode())
+        return data
+
+    def forget(self, number: int) -> None:
+        _internal_kv_del(f"{self._prefix}{number}".encode())
+
+    def clear(self) -> None:
+        _internal_kv_del(self._prefix.encode(), del_by_prefix=True)

@@ -90,6 +90,11 @@ class PoolOptions(BaseModel):
         default_factory=dict,
         description="Seconds to reuse answers, by endpoint, replacing the default rules (0: never, inf: for good).",
     )
+    replica: bool = Field(
+        default=True,
+        description="Give repeated reads of small cached answers from the pool's replica actor (one more process), "
+        "not the coordinator.",
+    )
     drain_timeout: float = Field(
         default=60.0, ge=0, description="Seconds shutdown(drain=True) waits for accepted requests to finish."
     )

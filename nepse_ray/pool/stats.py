@@ -69,6 +69,11 @@ class PoolStats(BaseModel):
         default=0,
         description="Session method calls (token, salts, market id...) this driver sent straight to a worker.",
     )
+    replica_calls: int = Field(
+        default=0,
+        description="Calls for small cached answers this driver sent to the pool's replica actor, which gave them "
+        "from its copies (not counted in cache_hits).",
+    )
     token_decoder: str = Field(
         default="builtin", description="The token decoder in use: builtin, site-table or site-module (issue #22)."
     )
@@ -102,7 +107,7 @@ class PoolStats(BaseModel):
             ("completed / errors / refused", f"{self.total_tasks_completed} / {self.total_errors} / {self.refused}"),
             ("cache hits / coalesced", f"{self.cache_hits} / {self.coalesced} "
                                        f"({self.cached_answers} cached, {self.cache_bytes / 2**20:.1f} MiB)"),
-            ("direct session calls", f"{self.session_calls}"),
+            ("direct session / replica calls", f"{self.session_calls} / {self.replica_calls}"),
             ("retries / timeouts", f"{self.retries} / {self.timeouts}"),
             ("restarts / replacements", f"{self.worker_restarts} / {self.worker_replacements}"),
             ("scale up / down", f"{self.scale_up_events} / {self.scale_down_events}"),

@@ -199,7 +199,7 @@ def test_stats_are_complete_and_free_of_secrets(nepse_pool_factory: PoolFactory,
 def test_shutdown_leaves_no_actors(nepse_pool_factory: PoolFactory, quick_sim: Simulator) -> None:
     api = nepse_pool_factory(quick_sim, min_workers=2, max_workers=2)
     api.market_open()
-    assert len(live_actors()) == 3  # the coordinator and two workers
+    assert len(live_actors()) == 4  # the coordinator, its replica and two workers
 
     api.shutdown()
 
@@ -242,7 +242,7 @@ def test_joining_with_another_site_or_tls_fails_and_leaves_the_pool_alone(
         NepseWorkerAPI(**{"base_url": quick_sim.base_url, **joining, **conflict})
 
     assert isinstance(first.market_open(), MarketOpen)  # the failed joiner did not kill the shared pool
-    assert len(live_actors()) == 2
+    assert len(live_actors()) == 3
 
 
 def test_default_api_is_created_once_on_first_use(nepse_ray_cluster: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ def test_the_coordinator_and_workers_are_named_in_the_pools_namespace(
     ray.get_actor(f"{pool}-worker-3", namespace=NAMESPACE)
 
     live = [info["Name"] for info in live_actors() if info["Name"].startswith(pool)]
-    assert sorted(live) == [pool, f"{pool}-worker-2", f"{pool}-worker-3"]
+    assert sorted(live) == [pool, f"{pool}-replica", f"{pool}-worker-2", f"{pool}-worker-3"]
 
 
 def test_verify_false_warns_once_in_the_driver(

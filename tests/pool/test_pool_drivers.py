@@ -98,7 +98,10 @@ def test_a_cached_answer_serves_later_callers_without_http(
     assert answers[0] == answers[1] == answers[2]
     assert sim.stats()["requests_per_endpoint"] == {"market_summary": 1}
     stats = api.get_stats()
-    assert (stats.cache_hits, stats.cached_answers) == (2, 1) and stats.cache_bytes > 0
+    # The later calls were answered from the cache: by the coordinator, or by the replica from the coordinator's
+    # answer once the facade listed it (routes.py); the replica's first ask is a hit at the coordinator too.
+    assert stats.cache_hits >= 1 and stats.cached_answers == 1 and stats.cache_bytes > 0
+    assert stats.cache_hits + other.get_stats().replica_calls >= 2
 
 
 def test_the_bulk_lane_refuses_beyond_max_queued(nepse_pool_factory: PoolFactory, paced_sim: Simulator) -> None:
