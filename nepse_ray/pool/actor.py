@@ -174,7 +174,7 @@ class PoolCoordinator:
 
     @ray.method(concurrency_group="interactive", enable_task_events=False)
     async def hot_entry(self, number: int) -> tuple[Any, float]:
-        """A worker's ask for cached answer ``number`` and how long it may keep it; see ``Coordinator.hot_entry``."""
+        """The replica's ask for cached answer ``number`` and how long it may keep it; see ``Coordinator.hot_entry``."""
         return await self._at_home(self._core.hot_entry(number))
 
     @ray.method(concurrency_group="interactive", enable_task_events=False)
@@ -201,7 +201,7 @@ class PoolCoordinator:
 
     @ray.method(concurrency_group="control")
     async def routes(self) -> tuple[list[Any], HotList]:
-        """The serving workers and the small cached answers they give; see ``Coordinator.routes``."""
+        """The serving workers and the small cached answers the replica gives; see ``Coordinator.routes``."""
         return await self._at_home(_now(self._core.routes))
 
     @ray.method(concurrency_group="control")

@@ -239,8 +239,9 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
 
     def _read_routes(self) -> tuple[list[Any], HotList]:
         """The serving workers and the cached answers the replica gives (``routes.py``); none while the coordinator
-        is gone, and no answers while there is no replica (a pool started by an older nepse-ray)."""
-        if self._replica is None and self.options.replica:
+        is gone, and no answers while there is no replica (a pool started with ``replica=False`` or by an older
+        nepse-ray)."""
+        if self._replica is None and self._pool_options.replica:
             with contextlib.suppress(ValueError):  # no replica of that name
                 self._replica = ray.get_actor(replica_name(self.options), namespace=self.options.namespace)
         try:
@@ -295,7 +296,7 @@ class NepseWorkerAPI(CatalogueMethods, SessionMethods):
         """A snapshot of the pool; scale events since the previous snapshot are logged to the options' logger."""
         stats: PoolStats = self._resolve(self._coordinator.stats.remote())
         stats = stats.model_copy(
-            update={"session_calls": self._routes.session_calls, "replica_calls": self._routes.cached_calls}
+            update={"session_calls": self._routes.session_calls, "replica_calls": self._routes.replica_calls}
         )
         previous = self._last_stats
         if previous is not None:

@@ -485,10 +485,6 @@ class Coordinator:
         streams then keep to their budget, ``hub.py``)."""
         return self._pending["bulk"] + len(self._desk)
 
-    def session_workers(self) -> list[Any]:
-        """Handles of the workers serving now, for the facades' direct session calls."""
-        return self._supervisor.serving_handles()
-
     def routes(self) -> tuple[list[Any], HotList]:
         """What the facades send past the queue: the serving workers (session calls), and the small cached answers the
         replica gives (``replica.py``)."""

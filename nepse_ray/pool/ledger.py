@@ -16,7 +16,7 @@ which Prometheus reads as a counter reset.
 
 A pool started anew (not a restart) clears the store first, so a pool of the same name started later begins at zero.
 
-Beside the ledger, :class:`GcsHotStore` keeps the requests of the numbered cached answers the workers give
+Beside the ledger, :class:`GcsHotStore` keeps the requests of the numbered cached answers the replica gives
 (``replica.py``), one key per number, so a number routed before a restart is answered after it.
 """
 

@@ -170,8 +170,8 @@ class Replica:
             self.hits += 1
         return copy
 
-    def now(self) -> float:
-        """The time to pass to :meth:`keep` for an answer asked for now."""
+    def asking(self) -> float:
+        """Count an ask of the coordinator; the time to pass to :meth:`keep` for its answer."""
         self.asked += 1
         return self._clock()
 

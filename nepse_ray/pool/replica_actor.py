@@ -59,7 +59,7 @@ class PoolReplica:
         copy = self._copies.get(number)
         if copy is not None:
             return cast(Wire, copy)
-        asked_at = self._copies.now()
+        asked_at = self._copies.asking()
         try:
             if self._coordinator is None:
                 self._coordinator = ray.get_actor(self._pool_name, namespace=self._namespace)

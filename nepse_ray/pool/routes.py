@@ -45,7 +45,7 @@ class Routes:
         self._turn = 0
         self.session_calls = 0
         """Session calls this facade sent straight to a worker."""
-        self.cached_calls = 0
+        self.replica_calls = 0
         """Calls for cached answers this facade sent to the replica."""
 
     def session_worker(self) -> Any | None:
@@ -60,12 +60,11 @@ class Routes:
         """The number of ``key``'s cached answer, if it is listed with time left; else None (the request goes to the
         coordinator)."""
         with self._lock:
-            if self._clock() - self._fetched >= self._refresh:
-                self._read_now()
+            self._read_if_due()
             listed = self._hot.get(key)
             if listed is None or listed[1] <= self._clock():
                 return None
-            self.cached_calls += 1
+            self.replica_calls += 1
             return listed[0]
 
     def forget(self) -> None:
@@ -74,14 +73,15 @@ class Routes:
             self._fetched = -math.inf
 
     def _next_worker(self) -> Any | None:
-        if self._clock() - self._fetched >= self._refresh:
-            self._read_now()
+        self._read_if_due()
         if not self._workers:
             return None
         self._turn += 1
         return self._workers[self._turn % len(self._workers)]
 
-    def _read_now(self) -> None:
+    def _read_if_due(self) -> None:
+        if self._clock() - self._fetched < self._refresh:
+            return
         asked_at = self._clock()  # each answer's seconds are counted from before the coordinator measured them
         workers, hot = self._read()
         self._workers = workers

@@ -88,3 +88,18 @@ def test_what_cannot_fit_is_not_stored_and_a_key_is_stored_once() -> None:
     cache.put("k", "old", 30, ttl=math.inf)
     cache.put("k", "new", 50, ttl=math.inf)
     assert (len(cache), cache.nbytes, cache.get("k")) == (1, 50, "new")
+
+
+def test_seconds_left_peeks_without_reordering_and_forgets_the_expired() -> None:
+    clock = FakeClock(start=0.0)
+    cache: ResultCache[str] = ResultCache(100, clock=clock)
+    cache.put("a", "a", 40, ttl=10.0)
+    cache.put("b", "b", 40, ttl=math.inf)
+    clock.advance(4.0)
+
+    assert cache.seconds_left("a") == 6.0 and cache.seconds_left("b") == math.inf
+    assert cache.seconds_left("missing") is None
+    cache.put("c", "c", 40, ttl=math.inf)  # "a" is still the least recently used: the peek did not move it
+    assert cache.get("a") is None and cache.get("b") == "b"
+    clock.advance(100.0)
+    assert cache.seconds_left("b") == math.inf

@@ -242,7 +242,7 @@ def test_a_retired_worker_serves_session_calls_until_its_grace_ends() -> None:
             await asyncio.sleep(0.001)
         await stats_where(coordinator, lambda s: s.total_workers == 1)
 
-        serving = coordinator.session_workers()
+        serving, _ = coordinator.routes()
         retired = [worker for worker in launcher.workers if worker not in serving]
         assert len(serving) == 1 and len(retired) == 1
         assert not retired[0].killed  # still answering facades that listed it a moment ago

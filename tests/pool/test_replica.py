@@ -23,21 +23,6 @@ def _key(request: PoolRequest) -> RequestKey:
     return request.key
 
 
-def test_seconds_left_peeks_without_reordering_and_forgets_the_expired() -> None:
-    clock = FakeClock(start=0.0)
-    cache: ResultCache[str] = ResultCache(100, clock=clock)
-    cache.put("a", "a", 40, ttl=10.0)
-    cache.put("b", "b", 40, ttl=math.inf)
-    clock.advance(4.0)
-
-    assert cache.seconds_left("a") == 6.0 and cache.seconds_left("b") == math.inf
-    assert cache.seconds_left("missing") is None
-    cache.put("c", "c", 40, ttl=math.inf)  # "a" is still the least recently used: the peek did not move it
-    assert cache.get("a") is None and cache.get("b") == "b"
-    clock.advance(100.0)
-    assert cache.seconds_left("b") == math.inf
-
-
 def test_only_small_cached_answers_are_numbered_and_a_key_keeps_its_number() -> None:
     clock = FakeClock(start=0.0)
     cache: ResultCache[str] = ResultCache(10 * HOT_MAX_BYTES, clock=clock)
@@ -176,7 +161,7 @@ def test_a_copy_is_kept_until_the_coordinators_entry_expires_counted_from_before
     replica = Replica(max_bytes=1000, clock=clock)
     assert replica.get(7) is None
 
-    asked_at = replica.now()
+    asked_at = replica.asking()
     clock.advance(1.0)  # the ask took a second; the coordinator said 10 s were left when it answered
     replica.keep(7, "answer", 10, asked_at, 10.0)
 
@@ -191,9 +176,9 @@ def test_a_copy_is_kept_until_the_coordinators_entry_expires_counted_from_before
 def test_a_copy_with_no_time_left_is_not_kept_and_copies_are_byte_bounded() -> None:
     clock = FakeClock(start=0.0)
     replica = Replica(max_bytes=100, clock=clock)
-    replica.keep(1, "now expired", 10, replica.now(), 0.0)
-    replica.keep(2, "forever", 60, replica.now(), math.inf)
-    replica.keep(3, "too", 60, replica.now(), math.inf)  # pushes out 2
+    replica.keep(1, "now expired", 10, replica.asking(), 0.0)
+    replica.keep(2, "forever", 60, replica.asking(), math.inf)
+    replica.keep(3, "too", 60, replica.asking(), math.inf)  # pushes out 2
 
     assert replica.get(1) is None and replica.get(2) is None and replica.get(3) == "too"
 
@@ -218,7 +203,7 @@ def test_routes_take_the_workers_in_turn_and_read_at_most_every_refresh() -> Non
     picks = [routes.session_worker(), routes.cached(key), routes.session_worker(), routes.session_worker()]
 
     assert picks == ["w2", 5, "w1", "w2"]
-    assert (routes.session_calls, routes.cached_calls, coordinator.reads) == (3, 1, 1)
+    assert (routes.session_calls, routes.replica_calls, coordinator.reads) == (3, 1, 1)
     clock.advance(2.0)
     coordinator.workers = ["w3"]
     assert routes.session_worker() == "w3" and coordinator.reads == 2
@@ -239,7 +224,7 @@ def test_a_cached_route_ends_with_its_seconds_counted_from_before_the_read() -> 
     clock.advance(2.4)  # 2.9 s after the read began
     assert routes.cached(listed) == 1
     clock.advance(0.1)
-    assert routes.cached(listed) is None and routes.cached_calls == 2
+    assert routes.cached(listed) is None and routes.replica_calls == 2
 
 
 def test_no_workers_or_a_refused_read_sends_session_calls_to_the_coordinator_until_forget() -> None:
